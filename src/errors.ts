@@ -1,0 +1,109 @@
+/**
+ * One small error hierarchy with stable codes. Codes are part of the public API: callers branch
+ * on `err.code`, never on messages. Errors that cross a thread boundary travel as
+ * `{code, message, ...details}` (see `toWire` / `fromWire`) and are rebuilt on the other side.
+ */
+
+export const ErrorCodes = {
+  /** create() on a key that exists. */
+  ALREADY_EXISTS: 'WC_ERR_ALREADY_EXISTS',
+  /** A precondition (expected mod revision) did not hold. */
+  CONFLICT: 'WC_ERR_CONFLICT',
+  /** update()/delete()/get of a key that does not exist. */
+  NOT_FOUND: 'WC_ERR_NOT_FOUND',
+  /** A read or watch asked for a revision older than the store's compaction point. */
+  COMPACTED: 'WC_ERR_COMPACTED',
+  /** A read asked for a revision the store has not reached yet. */
+  FUTURE_REVISION: 'WC_ERR_FUTURE_REVISION',
+  /** The store cannot be reached (connection lost, no leader, member stalled). */
+  UNAVAILABLE: 'WC_ERR_UNAVAILABLE',
+  /** The caller passed something malformed (bad revision, bad key, bad option). */
+  INVALID: 'WC_ERR_INVALID',
+  /** The object was used after close()/stop(). */
+  CLOSED: 'WC_ERR_CLOSED',
+  /** An operation was aborted through its AbortSignal. */
+  ABORTED: 'WC_ERR_ABORTED',
+  /** Anything that should not happen; carries the original message. */
+  INTERNAL: 'WC_ERR_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Extra, code-specific fields that survive a thread crossing. */
+export interface ErrorDetails {
+  /** For WC_ERR_COMPACTED: the store's compact revision (the oldest revision still readable). */
+  compactRevision?: number;
+  /** For WC_ERR_FUTURE_REVISION: the store's current revision when the read was refused. */
+  currentRevision?: number;
+}
+
+export class WatchCacheError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'WatchCacheError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** Errors raised by a Storage backend (MemoryStorage, EtcdStorage). */
+export class StorageError extends WatchCacheError {
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(code, message, details, options);
+    this.name = 'StorageError';
+  }
+}
+
+/**
+ * The revision asked for has been compacted away. `compactRevision` is the oldest revision the
+ * store can still serve; a watcher must relist rather than retry the same start revision.
+ */
+export class CompactedError extends StorageError {
+  readonly compactRevision: number;
+
+  constructor(requested: number, compactRevision: number, options?: { cause?: unknown }) {
+    super(
+      ErrorCodes.COMPACTED,
+      `required revision ${requested} has been compacted (compact revision ${compactRevision})`,
+      { compactRevision },
+      options,
+    );
+    this.name = 'CompactedError';
+    this.compactRevision = compactRevision;
+  }
+}
+
+export interface WireError extends ErrorDetails {
+  code: string;
+  message: string;
+}
+
+export function isWatchCacheError(err: unknown): err is WatchCacheError {
+  return err instanceof WatchCacheError;
+}
+
+/** The structured-clone-safe shape of an error, for postMessage. */
+export function toWire(err: unknown): WireError {
+  if (err instanceof WatchCacheError) return { code: err.code, message: err.message, ...err.details };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: ErrorCodes.INTERNAL, message };
+}
+
+const knownCodes = new Set<string>(Object.values(ErrorCodes));
+
+/** Rebuild an error that crossed a thread boundary, keeping its class where it has one. */
+export function fromWire(wire: WireError): WatchCacheError {
+  const code = (knownCodes.has(wire.code) ? wire.code : ErrorCodes.INTERNAL) as ErrorCode;
+  if (code === ErrorCodes.COMPACTED && wire.compactRevision !== undefined) {
+    const err = new CompactedError(0, wire.compactRevision);
+    err.message = wire.message;
+    return err;
+  }
+  const details: ErrorDetails = {};
+  if (wire.compactRevision !== undefined) details.compactRevision = wire.compactRevision;
+  if (wire.currentRevision !== undefined) details.currentRevision = wire.currentRevision;
+  return new StorageError(code, wire.message, details);
+}

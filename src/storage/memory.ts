@@ -1,0 +1,512 @@
+/**
+ * MemoryStorage: the embedded default. An in-process MVCC store with etcd's semantics: one global
+ * revision (an empty store is at revision 1, as etcd), per-key create/mod revision and version,
+ * history until compaction, watches from any uncompacted revision with prev values and progress
+ * notifications, and errors shaped like etcd's.
+ *
+ * Memory stays bounded: history older than `retainRevisions` is compacted automatically (like
+ * etcd's revision-mode auto-compaction), and the current state is not copied per revision: the
+ * history of a key and the revision log hold references to the same KeyValue objects.
+ */
+import { CompactedError, ErrorCodes, StorageError } from '../errors.js';
+import type {
+  DeleteResult,
+  GetOptions,
+  GetResult,
+  KeyValue,
+  ListOptions,
+  ListResult,
+  Storage,
+  WatchBatch,
+  WatchEvent,
+  WatchOptions,
+  WriteOptions,
+} from './storage.js';
+
+export interface MemoryStorageOptions {
+  /**
+   * Revisions of history kept for watches and past reads; older ones are compacted automatically.
+   * Default 10,000. `Infinity` keeps everything until `compact()` is called.
+   */
+  retainRevisions?: number;
+  /**
+   * How long a watch asking for progress notifications may stay idle before it gets one, in ms.
+   * etcd's default is 10 minutes; the embedded store defaults to 5 s so that idle caches learn
+   * the current revision quickly.
+   */
+  progressNotifyIntervalMs?: number;
+  /** Most revisions one watch batch carries (etcd sends catch-up batches of at most 1,000). */
+  maxBatchRevisions?: number;
+}
+
+const DEFAULT_RETAIN_REVISIONS = 10_000;
+const DEFAULT_PROGRESS_NOTIFY_MS = 5_000;
+const DEFAULT_MAX_BATCH_REVISIONS = 1_000;
+const EMPTY = new Uint8Array(0);
+
+/** One revision of the log. MemoryStorage writes one key per revision. */
+interface LogEntry {
+  readonly type: 'put' | 'delete';
+  /** For a delete: the tombstone (key and deletion revision only). */
+  readonly kv: KeyValue;
+  readonly prevKv: KeyValue | undefined;
+}
+
+/** A version of a key since the compaction point; `kv === null` is a tombstone. */
+interface KeyVersion {
+  readonly revision: number;
+  readonly kv: KeyValue | null;
+}
+
+export class MemoryStorage implements Storage {
+  readonly #retainRevisions: number;
+  readonly #progressNotifyIntervalMs: number;
+  readonly #maxBatchRevisions: number;
+
+  #revision = 1;
+  /** Oldest revision still readable; reads and watches below it get WC_ERR_COMPACTED. */
+  #compactRevision = 0;
+  /** The log holds revisions #logStart + i for i in [#logHead, log.length). */
+  #log: LogEntry[] = [];
+  #logHead = 0;
+  #logStart = 2;
+  /** Every key with a version newer than the compaction point, oldest version first. */
+  readonly #keys = new Map<string, KeyVersion[]>();
+  /** Keys of `#keys` in order; rebuilt lazily when a key is added or dropped (not on update). */
+  #sortedKeys: string[] | null = null;
+
+  readonly #watches = new Set<MemoryWatch>();
+  #closed = false;
+
+  constructor(options: MemoryStorageOptions = {}) {
+    this.#retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS);
+    this.#progressNotifyIntervalMs = positiveOption(
+      'progressNotifyIntervalMs',
+      options.progressNotifyIntervalMs,
+      DEFAULT_PROGRESS_NOTIFY_MS,
+    );
+    this.#maxBatchRevisions = positiveOption('maxBatchRevisions', options.maxBatchRevisions, DEFAULT_MAX_BATCH_REVISIONS);
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
+    this.#checkOpen();
+    checkKey(key);
+    const revision = this.#readRevision(options.revision);
+    return { item: this.#valueAt(key, revision), revision };
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    this.#checkOpen();
+    const revision = this.#readRevision(options.revision);
+    const limit = options.limit ?? 0;
+    if (!Number.isSafeInteger(limit) || limit < 0) invalid(`limit must be a non-negative integer, got ${limit}`);
+    const start = options.continueKey ?? prefix;
+    if (!start.startsWith(prefix)) invalid(`continueKey ${JSON.stringify(start)} is outside prefix ${JSON.stringify(prefix)}`);
+
+    const keys = this.#orderedKeys();
+    const items: KeyValue[] = [];
+    for (let i = lowerBound(keys, start); i < keys.length; i++) {
+      const key = keys[i]!;
+      if (!key.startsWith(prefix)) break;
+      const kv = this.#valueAt(key, revision);
+      if (kv === null) continue;
+      if (limit > 0 && items.length === limit) {
+        return { items, revision, more: true, continueKey: items[items.length - 1]!.key + '\0' };
+      }
+      items.push(kv);
+    }
+    return { items, revision, more: false };
+  }
+
+  async currentRevision(): Promise<number> {
+    this.#checkOpen();
+    return this.#revision;
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  async create(key: string, value: Uint8Array): Promise<KeyValue> {
+    this.#checkOpen();
+    checkKey(key);
+    if (this.#current(key) !== null) {
+      throw new StorageError(ErrorCodes.ALREADY_EXISTS, `key already exists: ${key}`);
+    }
+    const revision = this.#revision + 1;
+    const kv: KeyValue = { key, value: copy(value), createRevision: revision, modRevision: revision, version: 1 };
+    this.#commit({ type: 'put', kv, prevKv: undefined });
+    return kv;
+  }
+
+  async update(key: string, value: Uint8Array, options: WriteOptions = {}): Promise<KeyValue> {
+    this.#checkOpen();
+    checkKey(key);
+    const prev = this.#precondition(key, options);
+    const revision = this.#revision + 1;
+    const kv: KeyValue = {
+      key,
+      value: copy(value),
+      createRevision: prev.createRevision,
+      modRevision: revision,
+      version: prev.version + 1,
+    };
+    this.#commit({ type: 'put', kv, prevKv: prev });
+    return kv;
+  }
+
+  async delete(key: string, options: WriteOptions = {}): Promise<DeleteResult> {
+    this.#checkOpen();
+    checkKey(key);
+    const prev = this.#precondition(key, options);
+    const revision = this.#revision + 1;
+    const tombstone: KeyValue = { key, value: EMPTY, createRevision: 0, modRevision: revision, version: 0 };
+    this.#commit({ type: 'delete', kv: tombstone, prevKv: prev });
+    return { deleted: prev, revision };
+  }
+
+  async compact(revision: number): Promise<void> {
+    this.#checkOpen();
+    checkRevision(revision);
+    if (revision > this.#revision) {
+      throw new StorageError(
+        ErrorCodes.FUTURE_REVISION,
+        `required revision ${revision} is a future revision (current ${this.#revision})`,
+        { currentRevision: this.#revision },
+      );
+    }
+    if (revision <= this.#compactRevision) throw new CompactedError(revision, this.#compactRevision);
+    this.#compactTo(revision);
+  }
+
+  // ---- watches -------------------------------------------------------------------------------
+
+  watch(prefix: string, options: WatchOptions): AsyncIterable<WatchBatch> {
+    this.#checkOpen();
+    checkRevision(options.fromRevision);
+    const watch = new MemoryWatch(this, prefix, options);
+    this.#watches.add(watch);
+    return watch;
+  }
+
+  async requestProgress(): Promise<void> {
+    this.#checkOpen();
+    for (const watch of this.#watches) watch.requestProgress();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const watch of this.#watches) watch.end();
+    this.#watches.clear();
+  }
+
+  // ---- what MemoryWatch reads (package-internal) ---------------------------------------------
+
+  /** @internal */
+  get revisionNow(): number {
+    return this.#revision;
+  }
+
+  /** @internal */
+  get compactRevisionNow(): number {
+    return this.#compactRevision;
+  }
+
+  /** @internal */
+  get progressNotifyIntervalMs(): number {
+    return this.#progressNotifyIntervalMs;
+  }
+
+  /** @internal */
+  get maxBatchRevisions(): number {
+    return this.#maxBatchRevisions;
+  }
+
+  /** @internal The log entry of `revision`; undefined for revision 1 (the empty store) and compacted ones. */
+  entryAt(revision: number): LogEntry | undefined {
+    return revision < this.#logStart ? undefined : this.#log[this.#logHead + revision - this.#logStart];
+  }
+
+  /** @internal */
+  forget(watch: MemoryWatch): void {
+    this.#watches.delete(watch);
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  #checkOpen(): void {
+    if (this.#closed) throw new StorageError(ErrorCodes.CLOSED, 'storage is closed');
+  }
+
+  #readRevision(requested: number | undefined): number {
+    if (requested === undefined || requested === 0) return this.#revision;
+    checkRevision(requested);
+    if (requested > this.#revision) {
+      throw new StorageError(
+        ErrorCodes.FUTURE_REVISION,
+        `required revision ${requested} is a future revision (current ${this.#revision})`,
+        { currentRevision: this.#revision },
+      );
+    }
+    if (requested < this.#compactRevision) throw new CompactedError(requested, this.#compactRevision);
+    return requested;
+  }
+
+  #current(key: string): KeyValue | null {
+    const versions = this.#keys.get(key);
+    return versions === undefined ? null : versions[versions.length - 1]!.kv;
+  }
+
+  #valueAt(key: string, revision: number): KeyValue | null {
+    const versions = this.#keys.get(key);
+    if (versions === undefined) return null;
+    // Versions are few per key and the newest is the common answer: scan from the end.
+    for (let i = versions.length - 1; i >= 0; i--) {
+      if (versions[i]!.revision <= revision) return versions[i]!.kv;
+    }
+    return null;
+  }
+
+  #precondition(key: string, options: WriteOptions): KeyValue {
+    const current = this.#current(key);
+    if (current === null) throw new StorageError(ErrorCodes.NOT_FOUND, `key not found: ${key}`);
+    const expected = options.expectedModRevision;
+    if (expected !== undefined && current.modRevision !== expected) {
+      throw new StorageError(
+        ErrorCodes.CONFLICT,
+        `precondition failed for ${key}: expected mod revision ${expected}, current ${current.modRevision}`,
+      );
+    }
+    return current;
+  }
+
+  #commit(entry: LogEntry): void {
+    const revision = entry.kv.modRevision;
+    this.#revision = revision;
+    this.#log.push(entry);
+    const versions = this.#keys.get(entry.kv.key);
+    const version: KeyVersion = { revision, kv: entry.type === 'put' ? entry.kv : null };
+    if (versions === undefined) {
+      this.#keys.set(entry.kv.key, [version]);
+      this.#sortedKeys = null;
+    } else {
+      versions.push(version);
+    }
+    // Compact in steps of a tenth of the retention so the cost is amortized over many writes.
+    const keep = this.#retainRevisions;
+    if (Number.isFinite(keep) && revision - Math.max(this.#compactRevision, 1) >= keep + Math.ceil(keep / 10)) {
+      this.#compactTo(revision - keep);
+    }
+    for (const watch of this.#watches) watch.wake();
+  }
+
+  /** Drop every version older than `revision` except each key's newest one at `revision`. */
+  #compactTo(revision: number): void {
+    // Only keys written since the previous compaction can hold more than one old version.
+    const touched = new Set<string>();
+    for (let r = Math.max(this.#compactRevision, this.#logStart); r <= revision; r++) touched.add(this.entryAt(r)!.kv.key);
+    this.#compactRevision = revision;
+    for (const key of touched) {
+      const versions = this.#keys.get(key)!;
+      let newest = -1;
+      while (newest + 1 < versions.length && versions[newest + 1]!.revision <= revision) newest++;
+      // A tombstone at or before the compaction point carries no information any more.
+      const from = newest >= 0 && versions[newest]!.kv === null ? newest + 1 : newest;
+      if (from <= 0) continue;
+      if (from === versions.length) {
+        this.#keys.delete(key);
+        this.#sortedKeys = null;
+      } else {
+        this.#keys.set(key, versions.slice(from));
+      }
+    }
+    // The log keeps revision `revision` itself: etcd lets a watch start at the compact revision.
+    const drop = Math.min(revision - this.#logStart, this.#log.length - this.#logHead);
+    if (drop > 0) {
+      this.#logHead += drop;
+      this.#logStart += drop;
+      // Shift the array only once the dead head outweighs the live part: amortized O(1) per write.
+      if (this.#logHead > 1024 && this.#logHead * 2 > this.#log.length) {
+        this.#log = this.#log.slice(this.#logHead);
+        this.#logHead = 0;
+      }
+    }
+    for (const watch of this.#watches) watch.wake();
+  }
+
+  #orderedKeys(): string[] {
+    if (this.#sortedKeys === null) this.#sortedKeys = [...this.#keys.keys()].sort(compareKeys);
+    return this.#sortedKeys;
+  }
+}
+
+/**
+ * A pull-based watch: it reads the log from its own next revision when its consumer asks for the
+ * next batch, so a slow consumer costs nothing but its position, and a compaction past that
+ * position ends it with WC_ERR_COMPACTED, as etcd cancels a watcher that cannot catch up.
+ */
+class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch> {
+  readonly #store: MemoryStorage;
+  readonly #prefix: string;
+  readonly #prevKv: boolean;
+  readonly #progressNotify: boolean;
+  readonly #signal: AbortSignal | undefined;
+  #next: number;
+  #ended = false;
+  #progressRequested = false;
+  /** Revision covered by the last batch handed out; progress below it would go back in time. */
+  #delivered: number;
+  #lastSentAt = Date.now();
+  #wakeUp: (() => void) | null = null;
+  readonly #onAbort = (): void => this.end();
+
+  constructor(store: MemoryStorage, prefix: string, options: WatchOptions) {
+    this.#store = store;
+    this.#prefix = prefix;
+    this.#prevKv = options.prevKv ?? false;
+    this.#progressNotify = options.progressNotify ?? false;
+    this.#signal = options.signal;
+    this.#next = options.fromRevision;
+    this.#delivered = options.fromRevision - 1;
+    if (this.#signal?.aborted) this.#ended = true;
+    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<WatchBatch> {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<WatchBatch>> {
+    for (;;) {
+      if (this.#ended) return this.#finish();
+      const store = this.#store;
+      if (this.#next < store.compactRevisionNow) {
+        const err = new CompactedError(this.#next, store.compactRevisionNow);
+        this.#finish();
+        throw err;
+      }
+      const batch = this.#collect();
+      if (batch !== null) return this.#hand(batch);
+      // Caught up: the consumer is owed a progress notification if it asked or stayed idle.
+      const now = store.revisionNow;
+      if (this.#progressRequested && now >= this.#delivered) {
+        this.#progressRequested = false;
+        return this.#hand({ kind: 'progress', revision: now });
+      }
+      const idleFor = Date.now() - this.#lastSentAt;
+      if (this.#progressNotify && idleFor >= store.progressNotifyIntervalMs && now >= this.#delivered) {
+        return this.#hand({ kind: 'progress', revision: now });
+      }
+      await this.#sleep(this.#progressNotify ? store.progressNotifyIntervalMs - idleFor : undefined);
+    }
+  }
+
+  async return(): Promise<IteratorResult<WatchBatch>> {
+    this.end();
+    return this.#finish();
+  }
+
+  requestProgress(): void {
+    this.#progressRequested = true;
+    this.wake();
+  }
+
+  wake(): void {
+    const wakeUp = this.#wakeUp;
+    this.#wakeUp = null;
+    wakeUp?.();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.wake();
+  }
+
+  /** The events from `#next` on, at most `maxBatchRevisions` of them; null when there is nothing new. */
+  #collect(): WatchBatch | null {
+    const store = this.#store;
+    const now = store.revisionNow;
+    const max = store.maxBatchRevisions;
+    const events: WatchEvent[] = [];
+    let revision = this.#next;
+    for (; revision <= now && events.length < max; revision++) {
+      const entry = store.entryAt(revision);
+      if (entry !== undefined && entry.kv.key.startsWith(this.#prefix)) events.push(this.#event(entry));
+    }
+    this.#next = revision;
+    // Revisions outside the prefix count as delivered too: a later progress may report them.
+    this.#delivered = Math.max(this.#delivered, revision - 1);
+    return events.length === 0 ? null : { kind: 'events', events, revision: events[events.length - 1]!.kv.modRevision };
+  }
+
+  #event(entry: LogEntry): WatchEvent {
+    if (this.#prevKv && entry.prevKv !== undefined) return { type: entry.type, kv: entry.kv, prevKv: entry.prevKv };
+    return { type: entry.type, kv: entry.kv };
+  }
+
+  #hand(batch: WatchBatch): IteratorResult<WatchBatch> {
+    this.#delivered = Math.max(this.#delivered, batch.revision);
+    this.#lastSentAt = Date.now();
+    return { done: false, value: batch };
+  }
+
+  #sleep(ms: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => this.wake(), Math.max(ms, 1));
+      this.#wakeUp = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  #finish(): IteratorResult<WatchBatch> {
+    this.#ended = true;
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#store.forget(this);
+    return { done: true, value: undefined };
+  }
+}
+
+function positiveOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!(value > 0)) invalid(`${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+function checkKey(key: string): void {
+  if (typeof key !== 'string' || key.length === 0) invalid('key must be a non-empty string');
+}
+
+function checkRevision(revision: number): void {
+  if (!Number.isSafeInteger(revision) || revision < 1) invalid(`revision must be a positive integer, got ${revision}`);
+}
+
+function invalid(message: string): never {
+  throw new StorageError(ErrorCodes.INVALID, message);
+}
+
+function copy(value: Uint8Array): Uint8Array {
+  if (!(value instanceof Uint8Array)) invalid('value must be a Uint8Array');
+  return Uint8Array.prototype.slice.call(value);
+}
+
+/**
+ * Key order. etcd orders keys by bytes; UTF-16 code-unit order agrees with UTF-8 byte order except
+ * between astral characters and U+E000..U+FFFF, which Kubernetes keys (DNS-1123 names) never hold.
+ */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function lowerBound(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKeys(keys[mid]!, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
