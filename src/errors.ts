@@ -23,6 +23,23 @@ export const ErrorCodes = {
   CLOSED: 'WC_ERR_CLOSED',
   /** An operation was aborted through its AbortSignal. */
   ABORTED: 'WC_ERR_ABORTED',
+  /** A watch or read asked for a resourceVersion older than the cache's window (HTTP 410). */
+  EXPIRED: 'WC_ERR_EXPIRED',
+  /** The cache did not reach the requested resourceVersion within the freshness wait (HTTP 504). */
+  TOO_LARGE_RESOURCE_VERSION: 'WC_ERR_TOO_LARGE_RESOURCE_VERSION',
+  /** The cache is (re)initializing; retry after `retryAfterSeconds` (HTTP 429). */
+  NOT_READY: 'WC_ERR_NOT_READY',
+  /** A request option is malformed or options contradict each other (HTTP 400). */
+  BAD_REQUEST: 'WC_ERR_BAD_REQUEST',
+  /** The cacher has been stopped (HTTP 503). */
+  STOPPED: 'WC_ERR_STOPPED',
+  /** A record is larger than the ring's maximum record size (a quarter of the ring). */
+  RECORD_TOO_LARGE: 'WC_ERR_RECORD_TOO_LARGE',
+  /**
+   * A ring reader's position was overwritten by the producer (it fell out of the event window,
+   * or the window was reset): it must resync, and its watchers get 410 Gone.
+   */
+  RING_LAPPED: 'WC_ERR_RING_LAPPED',
   /** Anything that should not happen; carries the original message. */
   INTERNAL: 'WC_ERR_INTERNAL',
 } as const;
@@ -35,6 +52,10 @@ export interface ErrorDetails {
   compactRevision?: number;
   /** For WC_ERR_FUTURE_REVISION: the store's current revision when the read was refused. */
   currentRevision?: number;
+  /** For WC_ERR_NOT_READY and WC_ERR_TOO_LARGE_RESOURCE_VERSION: when the client should retry. */
+  retryAfterSeconds?: number;
+  /** A machine-readable why, e.g. the reason an unresponsive watcher was closed. */
+  reason?: string;
 }
 
 export class WatchCacheError extends Error {
@@ -105,5 +126,7 @@ export function fromWire(wire: WireError): WatchCacheError {
   const details: ErrorDetails = {};
   if (wire.compactRevision !== undefined) details.compactRevision = wire.compactRevision;
   if (wire.currentRevision !== undefined) details.currentRevision = wire.currentRevision;
-  return new StorageError(code, wire.message, details);
+  if (wire.retryAfterSeconds !== undefined) details.retryAfterSeconds = wire.retryAfterSeconds;
+  if (wire.reason !== undefined) details.reason = wire.reason;
+  return new WatchCacheError(code, wire.message, details);
 }
