@@ -1,0 +1,106 @@
+/**
+ * What the cache keeps per object: the stored JSON re-encoded once with
+ * `metadata.resourceVersion` set to the key's revision (the store never holds it), and the
+ * attributes every filter needs (labels, selectable fields, trigger value), computed once per
+ * object version so LIST, initial events and watch filters never parse again.
+ */
+import { ErrorCodes, WatchCacheError } from '../errors.js';
+import { AttributeReader, type Attributes } from '../dispatch/predicate.js';
+import { triggerHash } from '../ring/trigger-hash.js';
+
+/** A Kubernetes object as JSON. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta;
+  [field: string]: unknown;
+}
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  resourceVersion?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+/** How the cache reads one resource's objects. */
+export interface ResourceSchema {
+  /**
+   * Field paths a field selector may use, e.g. `spec.nodeName`; `metadata.name` and
+   * `metadata.namespace` are always selectable.
+   */
+  selectableFields?: readonly string[];
+  /**
+   * The index trigger, e.g. `spec.nodeName` for pods: an event reaches only the watchers pinned
+   * to its new or previous value (plus the watchers with no value). Must be selectable.
+   */
+  trigger?: string;
+  /** Kind and apiVersion of the empty object a BOOKMARK carries, e.g. `{kind: 'Pod', apiVersion: 'v1'}`. */
+  kind?: string;
+  apiVersion?: string;
+}
+
+export interface CachedObject extends Attributes {
+  readonly key: string;
+  readonly revision: number;
+  /** The object as JSON, `metadata.resourceVersion` included. */
+  readonly bytes: Uint8Array;
+  /** The trigger field's value; undefined when the resource has no trigger. */
+  readonly trigger: string | undefined;
+  /** triggerHash(trigger), 0 when there is none: what ring records carry. */
+  readonly triggerHash: number;
+}
+
+export class ObjectCodec {
+  readonly attributes: AttributeReader;
+  readonly trigger: string | undefined;
+
+  constructor(schema: ResourceSchema = {}) {
+    const fields = [...(schema.selectableFields ?? [])];
+    if (schema.trigger !== undefined) fields.push(schema.trigger);
+    this.attributes = new AttributeReader(fields);
+    this.trigger = schema.trigger;
+  }
+
+  /** Parse a stored value; throws WC_ERR_INVALID when it is not a JSON object. */
+  parse(key: string, value: Uint8Array): KubeObject {
+    let object: unknown;
+    try {
+      object = JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'));
+    } catch (err) {
+      throw new WatchCacheError(ErrorCodes.INVALID, `stored object ${key} is not valid JSON: ${(err as Error).message}`);
+    }
+    if (typeof object !== 'object' || object === null || Array.isArray(object)) {
+      throw new WatchCacheError(ErrorCodes.INVALID, `stored object ${key} is not a JSON object`);
+    }
+    return object as KubeObject;
+  }
+
+  /** The cache's form of `object` at `revision`. `object.metadata.resourceVersion` is set in place. */
+  cache(key: string, object: KubeObject, revision: number): CachedObject {
+    const attributes = this.attributes.read(object);
+    const trigger = this.trigger === undefined ? undefined : attributes.fields[this.trigger]!;
+    return {
+      ...attributes,
+      key,
+      revision,
+      bytes: this.stamp(object, revision),
+      trigger,
+      triggerHash: trigger === undefined ? 0 : triggerHash(trigger),
+    };
+  }
+
+  /** `object` as JSON bytes with `metadata.resourceVersion` = `revision` (set in place). */
+  stamp(object: KubeObject, revision: number): Uint8Array {
+    const metadata = object.metadata ?? (object.metadata = {});
+    metadata.resourceVersion = String(revision);
+    return Buffer.from(JSON.stringify(object), 'utf8');
+  }
+
+  /** The object of a cached entry, re-stamped at another revision (a DELETED carries the deletion RV). */
+  restamp(cached: CachedObject, revision: number): Uint8Array {
+    return this.stamp(this.parse(cached.key, cached.bytes), revision);
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * The watch cache: the current state (key → CachedObject), the cache revision, the freshness
+ * waiters, and the event window, which is the ring itself. The reflector is its only writer;
+ * everything it learns becomes a ring record, so the window and the state never disagree.
+ *
+ * The window covers the revisions (lastEvicted, revision]: a watch from RV N can be served from
+ * the ring iff N >= lastEvicted, i.e. no record newer than N has been overwritten. After a relist
+ * the window restarts empty at the list revision L (lastEvicted = L), so a watch from L is served
+ * and one from L-1 gets "410 too old resource version", as kube-apiserver after Replace.
+ *
+ * Window sizing: the ring has a fixed byte capacity (`windowBytes`, default 64 MiB, which holds
+ * about 30,000 events of 2 KB). Kubernetes keeps at least 75 s of history; watchcache reports the
+ * time span the window covers (`windowSeconds()`) and counts evictions of records younger than
+ * 75 s (`stats.shortWindowEvictions`), which say the ring should be made larger.
+ */
+import { ErrorCodes, WatchCacheError } from '../errors.js';
+import { RecordKind } from '../ring/layout.js';
+import { RingProducer, type RingRecordInput } from '../ring/producer.js';
+import type { KeyValue, WatchEvent } from '../storage/storage.js';
+import type { Clock } from './clock.js';
+import type { CachedObject, KubeObject, ObjectCodec } from './object.js';
+import type { ProgressRequester } from './progress-requester.js';
+
+/** kube-apiserver's floor for the history window: one bookmark period (60 s) plus 15 s. */
+export const EVENT_FRESH_DURATION_MS = 75_000;
+/** How long a read waits for the cache to reach a requested revision (kube-apiserver: 3 s). */
+export const FRESHNESS_TIMEOUT_MS = 3_000;
+export const DEFAULT_WINDOW_BYTES = 64 * 1024 * 1024;
+
+export interface WatchCacheOptions {
+  codec: ObjectCodec;
+  clock: Clock;
+  progress: ProgressRequester;
+  /** Ring capacity in bytes, a power of two. */
+  windowBytes?: number;
+  /** Called after each publish to the ring (the dispatchers have new records to read). */
+  onPublish?: () => void;
+}
+
+export interface WatchCacheStats {
+  /** Events the cache could not decode (not JSON objects); they were applied as deletions. */
+  decodeErrors: number;
+  /** Records evicted from the window while younger than 75 s. */
+  shortWindowEvictions: number;
+  /** Relists (Replace) since the cache was created. */
+  replaces: number;
+}
+
+interface Waiter {
+  revision: number;
+  resolve: () => void;
+}
+
+export class WatchCache {
+  readonly ring: RingProducer;
+  readonly codec: ObjectCodec;
+  readonly stats: WatchCacheStats = { decodeErrors: 0, shortWindowEvictions: 0, replaces: 0 };
+
+  readonly #clock: Clock;
+  readonly #progress: ProgressRequester;
+  readonly #onPublish: (() => void) | undefined;
+
+  readonly #state = new Map<string, CachedObject>();
+  /** Keys of #state in order; rebuilt lazily when a key comes or goes (not on update). */
+  #sorted: string[] | null = null;
+  #revision = 0;
+  #lastEvicted = 0;
+  /** rv, ring position and append time of every record in the window, oldest first, from #head. */
+  #rvs: number[] = [];
+  #positions: number[] = [];
+  #times: number[] = [];
+  #head = 0;
+  #waiters: Waiter[] = [];
+
+  constructor(options: WatchCacheOptions) {
+    this.codec = options.codec;
+    this.#clock = options.clock;
+    this.#progress = options.progress;
+    this.#onPublish = options.onPublish;
+    this.ring = new RingProducer({
+      capacity: options.windowBytes ?? DEFAULT_WINDOW_BYTES,
+      onEvict: (rv, _seq, position) => this.#evicted(rv, position),
+    });
+  }
+
+  /** The revision the cache is at: every event up to it is applied. 0 before the first list. */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /** The oldest RV a watch can start from (inclusive). */
+  get oldestServable(): number {
+    return this.#lastEvicted;
+  }
+
+  get size(): number {
+    return this.#state.size;
+  }
+
+  /** Seconds of history the window holds (0 when empty). */
+  windowSeconds(): number {
+    if (this.#head === this.#times.length) return 0;
+    return (this.#clock.now() - this.#times[this.#head]!) / 1000;
+  }
+
+  // ---- the reflector's side ------------------------------------------------------------------
+
+  /** Replace the whole state with a list at `revision` (a relist). The window restarts empty. */
+  replace(items: readonly KeyValue[], revision: number): void {
+    this.#state.clear();
+    this.#sorted = null;
+    for (const kv of items) {
+      const cached = this.#decode(kv.key, kv.value, kv.modRevision);
+      if (cached !== null) this.#state.set(kv.key, cached);
+    }
+    this.ring.reset();
+    this.#rvs = [];
+    this.#positions = [];
+    this.#times = [];
+    this.#head = 0;
+    this.#lastEvicted = revision;
+    this.#revision = revision;
+    this.stats.replaces++;
+    this.#wakeWaiters();
+    this.#onPublish?.();
+  }
+
+  /** Apply a batch of whole revisions from the store's watch. */
+  apply(events: readonly WatchEvent[]): void {
+    let last = this.#revision;
+    for (const event of events) {
+      const rv = event.kv.modRevision;
+      if (rv <= this.#revision) {
+        throw new WatchCacheError(ErrorCodes.INTERNAL, `watch event at revision ${rv} is not after the cache revision ${this.#revision}`);
+      }
+      const key = event.kv.key;
+      const prev = this.#state.get(key);
+      if (event.type === 'put') {
+        const cached = this.#decode(key, event.kv.value, rv);
+        if (cached !== null) {
+          this.#append(
+            {
+              kind: prev === undefined ? RecordKind.ADDED : RecordKind.MODIFIED,
+              rv,
+              key,
+              object: cached.bytes,
+              triggerHash: cached.triggerHash,
+              ...(prev === undefined ? {} : { prevObject: prev.bytes, prevTriggerHash: prev.triggerHash }),
+            },
+            prev !== undefined,
+          );
+          if (prev === undefined) this.#sorted = null;
+          this.#state.set(key, cached);
+          last = rv;
+          continue;
+        }
+      }
+      // A delete, or a put the cache cannot read: either way the object leaves the cache.
+      if (prev !== undefined) {
+        this.#append({ kind: RecordKind.DELETED, rv, key, object: this.codec.restamp(prev, rv), triggerHash: prev.triggerHash }, false);
+        this.#state.delete(key);
+        this.#sorted = null;
+      }
+      last = rv;
+    }
+    this.#advance(last);
+  }
+
+  /** The store says every event up to `revision` has been delivered. */
+  progress(revision: number): void {
+    if (revision <= this.#revision) return;
+    this.#append({ kind: RecordKind.PROGRESS, rv: revision }, false);
+    this.#advance(revision);
+  }
+
+  // ---- the readers' side ---------------------------------------------------------------------
+
+  get(key: string): CachedObject | undefined {
+    return this.#state.get(key);
+  }
+
+  /** Every cached object in key order, starting at `fromKey` (inclusive) when given. */
+  *ordered(fromKey?: string): IterableIterator<CachedObject> {
+    const keys = (this.#sorted ??= [...this.#state.keys()].sort());
+    let i = 0;
+    if (fromKey !== undefined) {
+      let hi = keys.length;
+      while (i < hi) {
+        const mid = (i + hi) >>> 1;
+        if (keys[mid]! < fromKey) i = mid + 1;
+        else hi = mid;
+      }
+    }
+    for (; i < keys.length; i++) {
+      // The state may change while a consumer pauses between items; skip keys gone meanwhile.
+      const cached = this.#state.get(keys[i]!);
+      if (cached !== undefined) yield cached;
+    }
+  }
+
+  /**
+   * The ring position from which a watch that has seen everything up to `revision` continues:
+   * the first record with a larger rv. Throws WC_ERR_EXPIRED when that part of the window is gone.
+   */
+  startPosition(revision: number): number {
+    if (revision < this.#lastEvicted) {
+      throw new WatchCacheError(ErrorCodes.EXPIRED, `too old resource version: ${revision} (${this.#lastEvicted})`);
+    }
+    if (revision >= this.#revision) return this.ring.writePosition;
+    let lo = this.#head;
+    let hi = this.#rvs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#rvs[mid]! <= revision) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === this.#rvs.length ? this.ring.writePosition : this.#positions[lo]!;
+  }
+
+  /**
+   * Resolves once the cache is at `revision` or later; after FRESHNESS_TIMEOUT_MS it rejects with
+   * "Too large resource version" (504), as kube-apiserver. Asks the store for progress meanwhile.
+   */
+  waitUntilFresh(revision: number, signal?: AbortSignal): Promise<void> {
+    if (this.#revision >= revision) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const done = this.#progress.add();
+      const finish = (err?: WatchCacheError): void => {
+        timer.cancel();
+        done();
+        signal?.removeEventListener('abort', onAbort);
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const waiter: Waiter = { revision, resolve: () => finish() };
+      const timer = this.#clock.setTimer(FRESHNESS_TIMEOUT_MS, () =>
+        finish(
+          new WatchCacheError(ErrorCodes.TOO_LARGE_RESOURCE_VERSION, `Too large resource version: ${revision}, current: ${this.#revision}`, {
+            retryAfterSeconds: 1,
+          }),
+        ),
+      );
+      const onAbort = (): void => finish(new WatchCacheError(ErrorCodes.ABORTED, 'the request was aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  #decode(key: string, value: Uint8Array, revision: number): CachedObject | null {
+    let object: KubeObject;
+    try {
+      object = this.codec.parse(key, value);
+    } catch {
+      this.stats.decodeErrors++;
+      return null;
+    }
+    return this.codec.cache(key, object, revision);
+  }
+
+  #append(record: RingRecordInput, hasPrev: boolean): void {
+    let position: number;
+    try {
+      position = this.ring.append(record);
+    } catch (err) {
+      // An update too large to carry its previous object still goes out without it: watchers
+      // then judge it by the new object alone, which beats losing the event.
+      if (!hasPrev || (err as WatchCacheError).code !== ErrorCodes.RECORD_TOO_LARGE) throw err;
+      const { prevObject: _prev, prevTriggerHash: _prevTrigger, ...withoutPrev } = record;
+      position = this.ring.append(withoutPrev);
+    }
+    this.#rvs.push(record.rv);
+    this.#positions.push(position);
+    this.#times.push(this.#clock.now());
+  }
+
+  #advance(revision: number): void {
+    if (revision <= this.#revision) return;
+    this.#revision = revision;
+    this.ring.publish();
+    this.#wakeWaiters();
+    this.#onPublish?.();
+  }
+
+  #evicted(rv: number, position: number): void {
+    // Records leave in order, so the evicted one is the head of the index.
+    if (this.#head < this.#positions.length && this.#positions[this.#head] === position) {
+      if (this.#clock.now() - this.#times[this.#head]! < EVENT_FRESH_DURATION_MS) this.stats.shortWindowEvictions++;
+      this.#head++;
+      if (this.#head > 4096 && this.#head * 2 > this.#rvs.length) {
+        this.#rvs = this.#rvs.slice(this.#head);
+        this.#positions = this.#positions.slice(this.#head);
+        this.#times = this.#times.slice(this.#head);
+        this.#head = 0;
+      }
+    }
+    this.#lastEvicted = Math.max(this.#lastEvicted, rv);
+  }
+
+  #wakeWaiters(): void {
+    if (this.#waiters.length === 0) return;
+    for (const waiter of [...this.#waiters]) if (waiter.revision <= this.#revision) waiter.resolve();
+  }
+}

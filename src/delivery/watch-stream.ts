@@ -1,0 +1,164 @@
+/**
+ * The consumer side of one watch, on the main thread: an async iterator over the frames its
+ * dispatcher sends. It tells the dispatcher how much it has taken (acks, coalesced per tick), which
+ * is what lets a slow consumer stall on its own cursor instead of buffering without bound.
+ */
+import type { WireError } from '../errors.js';
+import { fromWire } from '../errors.js';
+import { statusFromError, type Status } from '../status.js';
+import type { KubeObject } from '../cache/object.js';
+import type { WatchEventType } from '../encode/json-frame.js';
+
+export interface WatchEvent {
+  type: WatchEventType;
+  /** The object; for ERROR a Kubernetes Status. */
+  object: KubeObject | Status;
+}
+
+/** A running watch: iterate it for events; `stop()` ends it. */
+export interface Watch extends AsyncIterable<WatchEvent> {
+  stop(): void;
+}
+
+export interface WatchStreamHooks {
+  /** Cumulative frames and bytes taken from the dispatcher's share of the queue. */
+  ack(events: number, bytes: number): void;
+  /** The consumer stopped (or the watch ended on this side): forget the watcher. */
+  cancel(): void;
+}
+
+export class WatchStream implements Watch, AsyncIterator<WatchEvent> {
+  readonly id: number;
+  readonly #hooks: WatchStreamHooks;
+  #queue: Uint8Array[] = [];
+  #head = 0;
+  /** The first #unacked frames of the queue came from the cacher (initial events), not the dispatcher. */
+  #unacked = 0;
+  #ackedEvents = 0;
+  #ackedBytes = 0;
+  #ackPending = false;
+  #error: Status | undefined;
+  #ended = false;
+  #finished = false;
+  #wake: (() => void) | undefined;
+
+  constructor(id: number, hooks: WatchStreamHooks) {
+    this.id = id;
+    this.#hooks = hooks;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<WatchEvent> {
+    return this;
+  }
+
+  /** Frames produced by the cacher itself (initial events and their end bookmark). */
+  pushInitial(frame: Uint8Array): void {
+    this.#unacked++;
+    this.#push(frame);
+  }
+
+  /** A frame from the dispatcher. */
+  push(frame: Uint8Array): void {
+    this.#push(frame);
+  }
+
+  /** The dispatcher ended the watch; an error is delivered as a final ERROR event. */
+  close(error?: WireError): void {
+    if (this.#ended) return;
+    if (error !== undefined) this.#error = statusFromError(fromWire(error));
+    this.#ended = true;
+    this.#wakeUp();
+  }
+
+  /** End after the frames already queued (a deadline); the dispatcher forgets the watcher. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#hooks.cancel();
+    this.#wakeUp();
+  }
+
+  /** End with an in-band ERROR event (errors after the watch started). */
+  fail(status: Status): void {
+    if (this.#ended) return;
+    this.#error = status;
+    this.#ended = true;
+    this.#hooks.cancel();
+    this.#wakeUp();
+  }
+
+  stop(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#ended = true;
+    this.#queue = [];
+    this.#head = 0;
+    this.#hooks.cancel();
+    this.#wakeUp();
+  }
+
+  get stopped(): boolean {
+    return this.#finished;
+  }
+
+  async next(): Promise<IteratorResult<WatchEvent>> {
+    for (;;) {
+      if (this.#finished) return { done: true, value: undefined };
+      if (this.#head < this.#queue.length) {
+        const frame = this.#take();
+        return { done: false, value: JSON.parse(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('utf8')) as WatchEvent };
+      }
+      if (this.#ended) {
+        const error = this.#error;
+        this.#error = undefined;
+        if (error !== undefined) return { done: false, value: { type: 'ERROR', object: error } };
+        this.stop();
+        return { done: true, value: undefined };
+      }
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  async return(): Promise<IteratorResult<WatchEvent>> {
+    this.stop();
+    return { done: true, value: undefined };
+  }
+
+  #push(frame: Uint8Array): void {
+    if (this.#ended) return;
+    this.#queue.push(frame);
+    this.#wakeUp();
+  }
+
+  #take(): Uint8Array {
+    const frame = this.#queue[this.#head++]!;
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    if (this.#unacked > 0) {
+      this.#unacked--;
+    } else {
+      this.#ackedEvents++;
+      this.#ackedBytes += frame.byteLength;
+      if (!this.#ackPending) {
+        this.#ackPending = true;
+        // One ack per turn, however many frames the consumer takes in it.
+        queueMicrotask(() => {
+          this.#ackPending = false;
+          if (!this.#finished) this.#hooks.ack(this.#ackedEvents, this.#ackedBytes);
+        });
+      }
+    }
+    return frame;
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}

@@ -1,0 +1,568 @@
+/**
+ * A dispatcher owns a set of watchers (the logical partitions mapped onto one thread, or all of
+ * them inline) and turns ring records into frames for them. It is the partition code of the
+ * design: thread-agnostic, it reads the ring and talks to the cacher only through messages
+ * (protocol.ts), so the very same class runs inline (`workers: 0`) and in a worker thread.
+ *
+ * Per record it compares trigger hashes first and decodes nothing unless some watcher may want
+ * the record; then it decodes the object (and previous object) once, evaluates each candidate's
+ * predicate, and encodes at most one frame per event type, shared by every receiving watcher.
+ *
+ * Watchers read together on the live cursor. A watcher whose consumer has not taken its frames
+ * (buffer full, in count or bytes) stalls on its own cursor and leaves the live group; when its
+ * consumer drains, it catches up from the ring alone and rejoins. It never slows the others. It
+ * is closed with 410 when its cursor falls out of the window, or when it stays stalled past the
+ * stall budget. A watcher registered from an older RV starts the same way, behind.
+ */
+import { ErrorCodes, type WireError } from '../errors.js';
+import { RecordKind } from '../ring/layout.js';
+import { RingReader, SCAN_LAPPED, type RingRecord } from '../ring/reader.js';
+import { distance } from '../ring/layout.js';
+import { bookmarkFrame, jsonEventFrame, type WatchEventType } from '../encode/json-frame.js';
+import { BookmarkBuckets, nextBookmarkTime } from './bookmarks.js';
+import { AttributeReader, matches, rewrite, type Attributes, type Predicate } from './predicate.js';
+import type { DispatcherConfig, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from './protocol.js';
+
+const DEFAULT_SLICE_RECORDS = 512;
+/** Slices per event-loop turn before yielding, so one busy resource cannot starve the loop. */
+const SLICES_PER_TURN = 16;
+
+export type Post = (message: DispatcherOutput) => void;
+export type Schedule = (fn: () => void) => void;
+
+class Watcher {
+  readonly id: number;
+  readonly predicate: Predicate;
+  readonly triggerHash: number;
+  readonly floor: number;
+  readonly bookmarks: boolean;
+  readonly deadline: number | undefined;
+  /** RV of the last event delivered; bookmarks never go below it. */
+  lastRV: number;
+  sentEvents = 0;
+  sentBytes = 0;
+  ackEvents = 0;
+  ackBytes = 0;
+  /** Frames staged in the current slice, not yet committed. */
+  stagedEvents = 0;
+  stagedBytes = 0;
+  live = false;
+  /** When behind: the position of the next record this watcher needs. */
+  cursor = 0;
+  /** Set during a slice when the buffer filled: where to resume. */
+  stallAt: number | undefined = undefined;
+  /** When the buffer filled; undefined while catching up for other reasons (an old start RV). */
+  stalledSince: number | undefined = undefined;
+  closed = false;
+
+  constructor(spec: WatcherSpec) {
+    this.id = spec.id;
+    this.predicate = spec.predicate;
+    this.triggerHash = spec.triggerHash;
+    this.floor = spec.floor;
+    this.bookmarks = spec.bookmarks;
+    this.deadline = spec.deadline;
+    this.lastRV = spec.floor;
+  }
+
+  outstandingEvents(): number {
+    return this.sentEvents + this.stagedEvents - this.ackEvents;
+  }
+
+  outstandingBytes(): number {
+    return this.sentBytes + this.stagedBytes - this.ackBytes;
+  }
+
+  hasRoom(limits: DispatchLimits, bytes: number): boolean {
+    const events = this.outstandingEvents();
+    if (events === 0) return true; // one frame always fits, however large
+    return events < limits.bufferEvents && this.outstandingBytes() + bytes <= limits.bufferBytes;
+  }
+}
+
+/** The current record's decoded forms, computed at most once per record. */
+interface Decoded {
+  object: Record<string, unknown> | undefined;
+  attrs: Attributes | undefined;
+  prev: Record<string, unknown> | undefined;
+  prevAttrs: Attributes | undefined;
+  frames: Map<string, Uint8Array>;
+}
+
+export class Dispatcher {
+  readonly #reader: RingReader;
+  readonly #attributes: AttributeReader;
+  readonly #limits: DispatchLimits;
+  readonly #slice: number;
+  readonly #bookmarkShape: { kind?: string; apiVersion?: string };
+  readonly #post: Post;
+  readonly #schedule: Schedule;
+
+  readonly #watchers = new Map<number, Watcher>();
+  /** Live watchers by trigger hash; those with no trigger are in #untriggered. */
+  readonly #byTrigger = new Map<number, Set<Watcher>>();
+  readonly #untriggered = new Set<Watcher>();
+  readonly #behind = new Set<Watcher>();
+  readonly #bookmarks = new BookmarkBuckets<Watcher>();
+
+  #epoch: number;
+  #livePos: number;
+  /** RV of the last record the live cursor passed (events and progress alike). */
+  #liveRV = 0;
+  #now = 0;
+  #scheduled = false;
+  #stopped = false;
+
+  // Staging for one slice: committed only once the slice is validated.
+  #stagedIds: number[] = [];
+  #stagedFrames: Uint8Array[] = [];
+  #stagedWatchers: Watcher[] = [];
+  #stagedRVs: number[] = [];
+  #touched: Watcher[] = [];
+  #sliceRV = 0;
+  #decoded: Decoded = { object: undefined, attrs: undefined, prev: undefined, prevAttrs: undefined, frames: new Map() };
+  #view: RingRecord;
+
+  // The outbox: flushed once per turn.
+  #outIds: number[] = [];
+  #outFrames: Uint8Array[] = [];
+  #outClosed: Array<{ id: number; error?: WireError }> = [];
+
+  constructor(config: DispatcherConfig, post: Post, schedule: Schedule = setImmediate) {
+    this.#reader = new RingReader(config.ring);
+    this.#attributes = new AttributeReader(config.selectableFields);
+    this.#limits = config.limits;
+    this.#slice = config.sliceRecords ?? DEFAULT_SLICE_RECORDS;
+    this.#bookmarkShape = {
+      ...(config.kind === undefined ? {} : { kind: config.kind }),
+      ...(config.apiVersion === undefined ? {} : { apiVersion: config.apiVersion }),
+    };
+    this.#post = post;
+    this.#schedule = schedule;
+    this.#epoch = this.#reader.epoch();
+    this.#livePos = this.#reader.writePosition();
+    this.#view = this.#reader.createView();
+  }
+
+  /** Watchers currently registered (live or behind). */
+  get watcherCount(): number {
+    return this.#watchers.size;
+  }
+
+  /** Position of the live cursor (for lag metrics). */
+  get livePosition(): number {
+    return this.#livePos;
+  }
+
+  handle(message: DispatcherInput): void {
+    if (this.#stopped) return;
+    switch (message.type) {
+      case 'register':
+        this.#register(message.watcher);
+        break;
+      case 'cancel':
+        this.#remove(message.id);
+        break;
+      case 'ack': {
+        const w = this.#watchers.get(message.id);
+        if (w === undefined) return;
+        // A consumer that takes anything is slow, not unresponsive: the stall budget restarts.
+        if (message.events > w.ackEvents && w.stalledSince !== undefined) w.stalledSince = this.#now;
+        w.ackEvents = message.events;
+        w.ackBytes = message.bytes;
+        if (!w.live) this.#requestPump();
+        return;
+      }
+      case 'tick':
+        this.#tick(message.now);
+        break;
+      case 'publish':
+        this.#requestPump();
+        return;
+      case 'stop':
+        this.#stop();
+        return;
+    }
+  }
+
+  /** Read what is published and deliver it. Workers call this when the ring says so. */
+  pump(): void {
+    this.#scheduled = false;
+    if (this.#stopped) return;
+    this.#syncEpoch();
+    let caughtUp = false;
+    for (let slices = 0; slices < SLICES_PER_TURN; slices++) {
+      const next = this.#reader.scan(this.#livePos, this.#slice, this.#visitLive);
+      if (next === SCAN_LAPPED) {
+        this.#discard();
+        this.#liveLapped();
+        caughtUp = true;
+        break;
+      }
+      this.#commit();
+      if (next === this.#livePos) {
+        caughtUp = true;
+        break;
+      }
+      this.#livePos = next;
+      this.#liveRV = this.#sliceRV;
+    }
+    const behindLeft = this.#catchUpBehind();
+    this.#flush();
+    if (!caughtUp || behindLeft) this.#requestPump();
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  #register(spec: WatcherSpec): void {
+    this.#now = Math.max(this.#now, spec.now);
+    this.#syncEpoch();
+    if (spec.epoch !== this.#epoch || this.#watchers.has(spec.id)) {
+      // Registered against a window that has since been reset: it ends at once, like every
+      // watcher the relist terminated, and the client re-watches.
+      this.#outClosed.push({ id: spec.id });
+      this.#flush();
+      return;
+    }
+    const w = new Watcher(spec);
+    this.#watchers.set(w.id, w);
+    // A start at or past the live cursor joins the live group; the floor drops the records in
+    // between, which are all at or below it. An older start catches up on its own first.
+    if (distance(this.#livePos, spec.start) >= 0) this.#joinLive(w);
+    else {
+      w.cursor = spec.start;
+      this.#behind.add(w);
+    }
+    if (w.bookmarks) this.#scheduleBookmark(w);
+    this.#requestPump();
+  }
+
+  #tick(now: number): void {
+    this.#now = Math.max(this.#now, now);
+    const budget = this.#limits.stallBudgetMs;
+    for (const w of this.#behind) {
+      if (this.#reader.isLapped(w.cursor)) this.#close(w, 'lapped');
+      else if (w.stalledSince !== undefined && this.#now - w.stalledSince > budget) this.#close(w, 'stalled');
+    }
+    let frame: Uint8Array | undefined;
+    let frameRV = -1;
+    for (const w of this.#bookmarks.popExpired(this.#now)) {
+      if (w.closed) continue;
+      if (w.live) {
+        const rv = Math.max(this.#liveRV, w.lastRV);
+        if (rv !== frameRV) {
+          frame = bookmarkFrame(this.#bookmarkShape, rv);
+          frameRV = rv;
+        }
+        // Bookmarks never block: one that does not fit is skipped; the next one is scheduled.
+        if (w.hasRoom(this.#limits, frame!.byteLength)) {
+          this.#outIds.push(w.id);
+          this.#outFrames.push(frame!);
+          w.sentEvents++;
+          w.sentBytes += frame!.byteLength;
+        }
+      }
+      this.#scheduleBookmark(w);
+    }
+    this.#flush();
+  }
+
+  #stop(): void {
+    for (const w of this.#watchers.values()) this.#close(w);
+    this.#flush();
+    this.#stopped = true;
+    this.#post({ type: 'stopped' });
+  }
+
+  // ---- the live cursor -----------------------------------------------------------------------
+
+  readonly #visitLive = (record: RingRecord): void => {
+    this.#sliceRV = record.rv;
+    if (record.kind === RecordKind.PROGRESS) return;
+    const byNew = record.triggerHash === 0 ? undefined : this.#byTrigger.get(record.triggerHash);
+    const byPrev =
+      record.prevTriggerHash === 0 || record.prevTriggerHash === record.triggerHash
+        ? undefined
+        : this.#byTrigger.get(record.prevTriggerHash);
+    if (this.#untriggered.size === 0 && byNew === undefined && byPrev === undefined) return;
+    this.#resetDecoded();
+    for (const w of this.#untriggered) this.#offer(w, record);
+    if (byNew !== undefined) for (const w of byNew) this.#offer(w, record);
+    if (byPrev !== undefined) for (const w of byPrev) this.#offer(w, record);
+  };
+
+  /** The live cursor was overwritten before it could read: every live watcher fell out of the window. */
+  #liveLapped(): void {
+    for (const w of [...this.#untriggered, ...[...this.#byTrigger.values()].flatMap((s) => [...s])]) this.#close(w, 'lapped');
+    this.#livePos = this.#reader.oldestPosition();
+  }
+
+  // ---- watchers behind the live cursor -------------------------------------------------------
+
+  /** Advance every behind watcher that has buffer room; true when some still have work left. */
+  #catchUpBehind(): boolean {
+    let left = false;
+    for (const w of this.#behind) {
+      if (w.closed || !w.hasRoom(this.#limits, 0)) continue;
+      if (!this.#catchUp(w)) left = true;
+    }
+    return left;
+  }
+
+  /** One slice of catch-up for `w` alone; true when it rejoined the live group (or closed). */
+  #catchUp(w: Watcher): boolean {
+    const reader = this.#reader;
+    const start = w.cursor;
+    let pos = start;
+    let lapped = false;
+    try {
+      for (let n = 0; n < this.#slice && distance(pos, this.#livePos) > 0 && w.stallAt === undefined; n++) {
+        const record = reader.read(pos, this.#view);
+        if (record === null) break;
+        if (record.kind !== RecordKind.PROGRESS) {
+          this.#resetDecoded();
+          this.#offer(w, record);
+        }
+        if (w.stallAt === undefined) pos = record.next;
+      }
+    } catch (err) {
+      if (!reader.isLapped(start)) throw err;
+      lapped = true;
+    }
+    if (lapped || reader.isLapped(start)) {
+      this.#discard();
+      this.#close(w, 'lapped');
+      return true;
+    }
+    const stalled = w.stallAt !== undefined;
+    this.#commit();
+    if (stalled) return true; // waits for its consumer; an ack brings it back here
+    w.cursor = pos;
+    if (distance(pos, this.#livePos) <= 0) {
+      this.#behind.delete(w);
+      w.stalledSince = undefined;
+      this.#joinLive(w);
+      return true;
+    }
+    return false;
+  }
+
+  // ---- per record, per watcher ---------------------------------------------------------------
+
+  #offer(w: Watcher, record: RingRecord): void {
+    if (w.closed || w.stallAt !== undefined || record.rv <= w.floor) return;
+    const type = this.#eventType(w, record);
+    if (type === null) return;
+    const frame = this.#frame(type, record);
+    if (!w.hasRoom(this.#limits, frame.byteLength)) {
+      w.stallAt = record.position;
+      this.#touched.push(w);
+      return;
+    }
+    if (w.stagedEvents === 0) this.#touched.push(w);
+    w.stagedEvents++;
+    w.stagedBytes += frame.byteLength;
+    this.#stagedIds.push(w.id);
+    this.#stagedFrames.push(frame);
+    this.#stagedWatchers.push(w);
+    this.#stagedRVs.push(record.rv);
+  }
+
+  #eventType(w: Watcher, record: RingRecord): WatchEventType | null {
+    switch (record.kind) {
+      case RecordKind.ADDED:
+        return matches(w.predicate, this.#objectAttrs(record)) ? 'ADDED' : null;
+      case RecordKind.DELETED:
+        return matches(w.predicate, this.#objectAttrs(record)) ? 'DELETED' : null;
+      case RecordKind.MODIFIED: {
+        const current = matches(w.predicate, this.#objectAttrs(record));
+        // An update too large to carry its previous object is judged by the new object alone.
+        const previous = record.prevObjectLength > 0 && matches(w.predicate, this.#prevAttrs(record));
+        return rewrite('MODIFIED', current, previous);
+      }
+      default:
+        return null;
+    }
+  }
+
+  #frame(type: WatchEventType, record: RingRecord): Uint8Array {
+    const frames = this.#decoded.frames;
+    let frame = frames.get(type);
+    if (frame !== undefined) return frame;
+    if (type === 'DELETED' && record.kind === RecordKind.MODIFIED) {
+      // It stopped matching: the watcher sees its previous state, at the revision of the change.
+      const prev = this.#decoded.prev!;
+      const metadata = (prev.metadata ??= {}) as Record<string, unknown>;
+      metadata.resourceVersion = String(record.rv);
+      frame = jsonEventFrame(type, Buffer.from(JSON.stringify(prev)));
+    } else {
+      frame = jsonEventFrame(type, record.object());
+    }
+    frames.set(type, frame);
+    return frame;
+  }
+
+  #objectAttrs(record: RingRecord): Attributes {
+    const d = this.#decoded;
+    if (d.attrs === undefined) {
+      d.object = decode(record.object());
+      d.attrs = this.#attributes.read(d.object);
+    }
+    return d.attrs;
+  }
+
+  #prevAttrs(record: RingRecord): Attributes {
+    const d = this.#decoded;
+    if (d.prevAttrs === undefined) {
+      d.prev = decode(record.prevObject());
+      d.prevAttrs = this.#attributes.read(d.prev);
+    }
+    return d.prevAttrs;
+  }
+
+  #resetDecoded(): void {
+    const d = this.#decoded;
+    d.object = undefined;
+    d.attrs = undefined;
+    d.prev = undefined;
+    d.prevAttrs = undefined;
+    if (d.frames.size > 0) d.frames = new Map();
+  }
+
+  // ---- staging -------------------------------------------------------------------------------
+
+  #commit(): void {
+    const ids = this.#stagedIds;
+    const frames = this.#stagedFrames;
+    const watchers = this.#stagedWatchers;
+    const rvs = this.#stagedRVs;
+    for (let i = 0; i < ids.length; i++) {
+      const w = watchers[i]!;
+      const frame = frames[i]!;
+      this.#outIds.push(ids[i]!);
+      this.#outFrames.push(frame);
+      w.sentEvents++;
+      w.sentBytes += frame.byteLength;
+      w.lastRV = rvs[i]!;
+    }
+    for (const w of this.#touched) {
+      w.stagedEvents = 0;
+      w.stagedBytes = 0;
+      if (w.stallAt !== undefined) {
+        const at = w.stallAt;
+        w.stallAt = undefined;
+        if (w.live) this.#leaveLive(w);
+        w.cursor = at;
+        w.stalledSince ??= this.#now;
+      }
+    }
+    this.#clearStage();
+  }
+
+  #discard(): void {
+    for (const w of this.#touched) {
+      w.stagedEvents = 0;
+      w.stagedBytes = 0;
+      w.stallAt = undefined;
+    }
+    this.#clearStage();
+  }
+
+  #clearStage(): void {
+    this.#stagedIds.length = 0;
+    this.#stagedFrames.length = 0;
+    this.#stagedWatchers.length = 0;
+    this.#stagedRVs.length = 0;
+    this.#touched.length = 0;
+  }
+
+  // ---- membership ----------------------------------------------------------------------------
+
+  #joinLive(w: Watcher): void {
+    w.live = true;
+    if (w.triggerHash === 0) {
+      this.#untriggered.add(w);
+      return;
+    }
+    let set = this.#byTrigger.get(w.triggerHash);
+    if (set === undefined) this.#byTrigger.set(w.triggerHash, (set = new Set()));
+    set.add(w);
+  }
+
+  #leaveLive(w: Watcher): void {
+    w.live = false;
+    this.#behind.add(w);
+    if (w.triggerHash === 0) {
+      this.#untriggered.delete(w);
+      return;
+    }
+    const set = this.#byTrigger.get(w.triggerHash);
+    set?.delete(w);
+    if (set?.size === 0) this.#byTrigger.delete(w.triggerHash);
+  }
+
+  #remove(id: number): Watcher | undefined {
+    const w = this.#watchers.get(id);
+    if (w === undefined) return undefined;
+    this.#watchers.delete(id);
+    w.closed = true;
+    if (w.live) this.#leaveLive(w);
+    this.#behind.delete(w);
+    return w;
+  }
+
+  /** End a watcher: cleanly, or with 410 Expired for `reason` ('lapped' | 'stalled'). */
+  #close(w: Watcher, reason?: 'lapped' | 'stalled'): void {
+    if (this.#remove(w.id) === undefined) return;
+    if (reason === undefined) {
+      this.#outClosed.push({ id: w.id });
+      return;
+    }
+    const message =
+      reason === 'lapped'
+        ? `too old resource version: ${w.lastRV}: the watcher fell out of the event window`
+        : `too old resource version: ${w.lastRV}: the watcher did not read its events for ${this.#limits.stallBudgetMs} ms`;
+    this.#outClosed.push({ id: w.id, error: { code: ErrorCodes.EXPIRED, message, reason } });
+  }
+
+  #syncEpoch(): void {
+    const epoch = this.#reader.epoch();
+    if (epoch === this.#epoch) return;
+    // The cache relisted: as kube-apiserver's terminateAllWatchers, every watcher ends and its
+    // client re-watches from its last RV (or relists, if that is now too old).
+    for (const w of [...this.#watchers.values()]) this.#close(w);
+    this.#epoch = epoch;
+    this.#livePos = this.#reader.oldestPosition();
+    this.#liveRV = 0;
+  }
+
+  #scheduleBookmark(w: Watcher): void {
+    const at = nextBookmarkTime(this.#now, w.deadline);
+    if (at !== undefined) this.#bookmarks.add(w, at);
+  }
+
+  #requestPump(): void {
+    if (this.#scheduled || this.#stopped) return;
+    this.#scheduled = true;
+    this.#schedule(() => this.pump());
+  }
+
+  #flush(): void {
+    if (this.#outIds.length > 0) {
+      const batch = { ids: this.#outIds, frames: this.#outFrames };
+      this.#outIds = [];
+      this.#outFrames = [];
+      this.#post({ type: 'deliver', batch });
+    }
+    if (this.#outClosed.length > 0) {
+      const closed = this.#outClosed;
+      this.#outClosed = [];
+      for (const c of closed) this.#post(c.error === undefined ? { type: 'closed', id: c.id } : { type: 'closed', id: c.id, error: c.error });
+    }
+  }
+}
+
+function decode(bytes: Uint8Array): Record<string, unknown> {
+  const value: unknown = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+}

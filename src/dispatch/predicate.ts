@@ -1,0 +1,86 @@
+/**
+ * What one watcher selects: its scope (namespace, name) and its label and field selectors, as
+ * plain data that crosses to a worker thread unchanged. `rewrite` is kube-apiserver's
+ * convertToWatchEvent: an object that starts matching arrives as ADDED, one that stops matching
+ * as DELETED, so every watcher sees a consistent history of its own selection.
+ */
+import { BASE_SELECTABLE_FIELDS, fieldExtractor, matchesFields, type FieldExtractor, type FieldSelector } from './field-selector.js';
+import { matchesLabels, type LabelSelector } from './label-selector.js';
+
+export interface Predicate {
+  readonly label: LabelSelector;
+  readonly field: FieldSelector;
+  /** Only objects of this namespace ("" or unset: every namespace). */
+  readonly namespace?: string;
+  /** Only the object of this name. */
+  readonly name?: string;
+}
+
+/** The attributes of one object version that predicates look at. */
+export interface Attributes {
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * Reads the Attributes of decoded objects for one resource: its selectable fields (always
+ * metadata.name and metadata.namespace) are extracted once per object version.
+ */
+export class AttributeReader {
+  readonly fields: readonly string[];
+  readonly #extract: FieldExtractor;
+
+  constructor(selectableFields: readonly string[]) {
+    this.fields = [...new Set([...BASE_SELECTABLE_FIELDS, ...selectableFields])];
+    this.#extract = fieldExtractor(this.fields);
+  }
+
+  read(object: unknown): Attributes {
+    const metadata = (object as { metadata?: unknown } | null)?.metadata;
+    const meta = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>) : {};
+    return {
+      namespace: typeof meta.namespace === 'string' ? meta.namespace : '',
+      name: typeof meta.name === 'string' ? meta.name : '',
+      labels: stringRecord(meta.labels),
+      fields: this.#extract(object),
+    };
+  }
+}
+
+function stringRecord(value: unknown): Readonly<Record<string, string>> {
+  if (typeof value !== 'object' || value === null) return NO_LABELS;
+  let out: Record<string, string> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string') continue;
+    (out ??= Object.create(null) as Record<string, string>)[k] = v;
+  }
+  return out ?? NO_LABELS;
+}
+
+export function matches(predicate: Predicate, object: Attributes): boolean {
+  if (predicate.namespace !== undefined && predicate.namespace !== '' && predicate.namespace !== object.namespace) return false;
+  if (predicate.name !== undefined && predicate.name !== '' && predicate.name !== object.name) return false;
+  return matchesLabels(predicate.label, object.labels) && matchesFields(predicate.field, object.fields);
+}
+
+export type ObjectEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/**
+ * The event a watcher sees for a stored change, given whether the new object (`current`) and
+ * the previous one (`previous`) match its predicate; null when it sees nothing.
+ */
+export function rewrite(stored: ObjectEventType, current: boolean, previous: boolean): ObjectEventType | null {
+  switch (stored) {
+    case 'ADDED':
+      return current ? 'ADDED' : null;
+    case 'DELETED':
+      return previous ? 'DELETED' : null;
+    case 'MODIFIED':
+      if (current) return previous ? 'MODIFIED' : 'ADDED';
+      return previous ? 'DELETED' : null;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The messages between the cacher (main thread) and a dispatcher (inline on the main thread, or
+ * in a worker). Everything here is structured-clone safe: the dispatcher never shares a JS object
+ * with the main thread, so the same code runs in both placements.
+ */
+import type { WireError } from '../errors.js';
+import type { RingBuffers } from '../ring/producer.js';
+import type { Predicate } from './predicate.js';
+
+export interface DispatchLimits {
+  /** Frames a watcher may have sent but not yet consumed before it stalls on its own cursor. */
+  bufferEvents: number;
+  /** Bytes a watcher may have sent but not yet consumed before it stalls. */
+  bufferBytes: number;
+  /** How long a watcher may stay stalled before it is closed (410, reason "stalled"). */
+  stallBudgetMs: number;
+}
+
+export interface DispatcherConfig {
+  ring: RingBuffers;
+  /** Selectable fields of the resource (attributes the predicates read). */
+  selectableFields: readonly string[];
+  /** Kind and apiVersion of BOOKMARK objects. */
+  kind?: string;
+  apiVersion?: string;
+  limits: DispatchLimits;
+  /** Records read per ring slice before validating (and yielding to the event loop). */
+  sliceRecords?: number;
+}
+
+/** One watcher, as the dispatcher needs it. */
+export interface WatcherSpec {
+  id: number;
+  predicate: Predicate;
+  /** triggerHash of the value the watcher is pinned to; 0 = none (it sees every record). */
+  triggerHash: number;
+  /** Ring position of the first record the watcher may need. */
+  start: number;
+  /** The ring epoch `start` belongs to. */
+  epoch: number;
+  /** Events at or below this RV are not delivered (kube-apiserver's "not going back in time"). */
+  floor: number;
+  /** Whether the watcher asked for BOOKMARK events. */
+  bookmarks: boolean;
+  /** When the watch ends (ms since the epoch); bookmarks are due 2 s before it. */
+  deadline?: number;
+  /** Registration time on the cacher's clock. */
+  now: number;
+}
+
+export type DispatcherInput =
+  | { type: 'register'; watcher: WatcherSpec }
+  | { type: 'cancel'; id: number }
+  /** Cumulative frames and bytes the consumer has taken: frees buffer space. */
+  | { type: 'ack'; id: number; events: number; bytes: number }
+  /** The bookmark and budget clock, driven by the cacher's injectable clock. */
+  | { type: 'tick'; now: number }
+  /** New records were published (inline placement; workers wait on the ring instead). */
+  | { type: 'publish' }
+  | { type: 'stop' };
+
+/**
+ * Frames for watchers, in order: `frames[i]` goes to watcher `ids[i]`. The same frame object
+ * appears once per receiving watcher (structured clone keeps it one copy).
+ */
+export interface DeliveryBatch {
+  ids: number[];
+  frames: Uint8Array[];
+}
+
+export type DispatcherOutput =
+  | { type: 'deliver'; batch: DeliveryBatch }
+  /** The watcher ended: cleanly (no error) or with an error to show as an ERROR event. */
+  | { type: 'closed'; id: number; error?: WireError }
+  | { type: 'stopped' };
