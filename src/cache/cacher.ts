@@ -84,6 +84,8 @@ export interface ListResult<T = KubeObject> {
 
 export interface CacherStats {
   watchers: number;
+  /** Watchers the cacher closed with an error, by reason ('lapped', 'stalled'). */
+  terminated: Record<string, number>;
   objects: number;
   revision: number;
   cache: WatchCacheStats;
@@ -122,6 +124,7 @@ class CacherImpl implements Cacher {
   readonly #reflector: Reflector;
   readonly #placement: Placement;
   readonly #streams = new Map<number, WatchStream>();
+  readonly #terminated: Record<string, number> = {};
   #nextId = 0;
   #ticker: Timer | undefined;
   #stopping: Promise<void> | undefined;
@@ -188,6 +191,7 @@ class CacherImpl implements Cacher {
   stats(): CacherStats {
     return {
       watchers: this.#streams.size,
+      terminated: { ...this.#terminated },
       objects: this.#cache.size,
       revision: this.#cache.revision,
       cache: { ...this.#cache.stats },
@@ -319,6 +323,8 @@ class CacherImpl implements Cacher {
       case 'closed': {
         const stream = this.#streams.get(message.id);
         this.#streams.delete(message.id);
+        const reason = message.error?.reason;
+        if (reason !== undefined) this.#terminated[reason] = (this.#terminated[reason] ?? 0) + 1;
         stream?.close(message.error);
         return;
       }

@@ -1,0 +1,169 @@
+/**
+ * Every time rule of the cacher, driven by an injected ManualClock over the embedded store: no
+ * test here sleeps, and each rule is checked at the exact moment it should fire.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCacher, type Cacher, type CacherOptions } from '../../src/cache/cacher.js';
+import { ManualClock } from '../../src/cache/clock.js';
+import { ErrorCodes, type WatchCacheError } from '../../src/errors.js';
+import { MemoryStorage } from '../../src/storage/memory.js';
+import type { Storage } from '../../src/storage/storage.js';
+import { POD_SCHEMA, Pods, readAll, readUntil, summary } from '../helpers/pods.js';
+import { BreakableStorage } from './cacher-conformance.js';
+
+const cachers: Cacher[] = [];
+afterEach(async () => {
+  await Promise.all(cachers.splice(0).map((c) => c.stop()));
+});
+
+async function setup(options: Partial<CacherOptions> & { storage?: Storage; wait?: boolean } = {}) {
+  const clock = new ManualClock();
+  const storage = options.storage ?? new MemoryStorage();
+  const pods = new Pods(storage, '/registry/pods/');
+  const cacher = createCacher({ storage, prefix: pods.prefix, ...POD_SCHEMA, clock, ...options });
+  cachers.push(cacher);
+  if (options.wait !== false) await cacher.ready();
+  return { clock, storage, pods, cacher };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<WatchCacheError> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (err: WatchCacheError) => err,
+  );
+}
+
+describe('freshness', () => {
+  it('a read for a revision the cache does not reach within 3 s fails with "Too large resource version" (504)', async () => {
+    const { clock, cacher } = await setup();
+    const target = cacher.revision + 100;
+    const pending = rejection(cacher.list({ resourceVersion: String(target), resourceVersionMatch: 'NotOlderThan' }));
+    await clock.advance(2_999);
+    await clock.advance(1);
+    const err = await pending;
+    expect(err.code).toBe(ErrorCodes.TOO_LARGE_RESOURCE_VERSION);
+    expect(err.message).toBe(`Too large resource version: ${target}, current: ${cacher.revision}`);
+    expect(err.details.retryAfterSeconds).toBe(1);
+  });
+
+  it('a watch-list for a future revision gets the 504 as an in-band ERROR event', async () => {
+    const { clock, cacher } = await setup();
+    const watch = await Promise.race([
+      cacher.watch({ resourceVersion: String(cacher.revision + 50), sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan' }),
+      clock.advance(3_000).then(() => new Promise<never>(() => undefined)),
+    ]);
+    const events = await readAll(watch);
+    expect(events).toEqual([expect.objectContaining({ type: 'ERROR', code: 504, reason: 'Timeout' })]);
+  });
+
+  it('while a read waits, the store is asked for progress every 100 ms, and not after', async () => {
+    const inner = new MemoryStorage();
+    let requests = 0;
+    const storage = new BreakableStorage(inner);
+    storage.requestProgress = () => {
+      requests++;
+      return inner.requestProgress();
+    };
+    const { clock, cacher } = await setup({ storage });
+    const pending = rejection(cacher.list({ resourceVersion: String(cacher.revision + 10), resourceVersionMatch: 'NotOlderThan' }));
+    await clock.advance(1_000);
+    expect(requests).toBe(11);
+    await clock.advance(2_000);
+    await pending;
+    const after = requests;
+    await clock.advance(5_000);
+    expect(requests).toBe(after);
+  });
+
+  it('a consistent LIST on an idle resource becomes fresh through a progress notification', async () => {
+    const { storage, cacher } = await setup();
+    // The store moves on under another prefix: the cache sees no event, only progress.
+    await storage.create('/registry/configmaps/default/x', Buffer.from('{}'));
+    const now = await storage.currentRevision();
+    const list = await cacher.list();
+    expect(Number(list.resourceVersion)).toBeGreaterThanOrEqual(now);
+  });
+});
+
+describe('bookmarks', () => {
+  it('a watcher gets a BOOKMARK every 60 s, carrying the RV that progress notifications advanced', async () => {
+    const { clock, storage, cacher } = await setup();
+    const watch = await cacher.watch({ resourceVersion: String(cacher.revision), allowWatchBookmarks: true });
+    await clock.advance(59_000);
+    await storage.create('/registry/configmaps/default/x', Buffer.from('{}'));
+    const now = await storage.currentRevision();
+    await storage.requestProgress();
+    await clock.advance(3_000);
+    const [bookmark] = await readUntil(watch, (e) => e.length === 1);
+    expect(bookmark).toMatchObject({ type: 'BOOKMARK', rv: now });
+    watch.stop();
+  });
+
+  it('the deadline ends a watch on the injected clock, after a bookmark 2 s before it', async () => {
+    const { clock, pods, cacher } = await setup();
+    const watch = await cacher.watch({ resourceVersion: String(cacher.revision), allowWatchBookmarks: true, timeoutSeconds: 10 });
+    await pods.put({ name: 'a' });
+    const done = readAll(watch);
+    await clock.advance(10_000);
+    expect(summary(await done)).toEqual(['ADDED a', 'BOOKMARK']);
+  });
+});
+
+describe('slow watchers', () => {
+  it('a watcher that reads nothing for the stall budget is closed with 410 and counted as "stalled"', async () => {
+    const { clock, pods, cacher } = await setup({ bufferEvents: 2, stallBudgetMs: 5_000 });
+    const watch = await cacher.watch({ resourceVersion: String(cacher.revision) });
+    for (let i = 0; i < 5; i++) await pods.put({ name: `p${i}` });
+    await clock.advance(4_000);
+    expect(cacher.stats().terminated).toEqual({});
+    await clock.advance(3_000);
+    const events = await readAll(watch);
+    expect(summary(events)).toEqual(['ADDED p0', 'ADDED p1', 'ERROR 410']);
+    expect(events[2]!.message).toMatch(/did not read its events for 5000 ms/);
+    expect(cacher.stats().terminated).toEqual({ stalled: 1 });
+  });
+
+  it('a stalled watcher whose position falls out of the window is closed with 410 and counted as "lapped"', async () => {
+    const { clock, pods, cacher } = await setup({ bufferEvents: 2, windowBytes: 64 * 1024 });
+    const watch = await cacher.watch({ resourceVersion: String(cacher.revision) });
+    const reader = await cacher.watch({ resourceVersion: String(cacher.revision) });
+    const live = readUntil(reader, (e) => e.length === 60);
+    for (let i = 0; i < 60; i++) {
+      await pods.put({ name: `p${i % 5}`, padding: 2_000 });
+      // Give the dispatcher a turn per write: a reading watcher keeps up with a steady stream.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect((await live).every((e) => e.type !== 'ERROR')).toBe(true);
+    await clock.advance(1_500);
+    const events = await readAll(watch);
+    expect(summary(events)).toEqual(['ADDED p0', 'ADDED p1', 'ERROR 410']);
+    expect(cacher.stats().terminated).toEqual({ lapped: 1 });
+    reader.stop();
+  });
+
+  it('a watch from an RV that has left the window gets 410 "too old resource version"', async () => {
+    const { pods, cacher } = await setup({ windowBytes: 64 * 1024 });
+    const first = await pods.put({ name: 'p', padding: 2_000 });
+    for (let i = 0; i < 60; i++) await pods.put({ name: 'p', padding: 2_000, phase: String(i) });
+    await cacher.list({ resourceVersion: String(first + 60), resourceVersionMatch: 'NotOlderThan' });
+    const events = await readAll(await cacher.watch({ resourceVersion: String(first) }));
+    expect(events).toEqual([expect.objectContaining({ type: 'ERROR', code: 410 })]);
+    expect(events[0]!.message).toMatch(new RegExp(`^too old resource version: ${first} \\(\\d+\\)$`));
+  });
+});
+
+describe('ready gate', () => {
+  it('Retry-After grows with the downtime: 1 s at first, 2 s after 14 s', async () => {
+    const storage = new BreakableStorage(new MemoryStorage());
+    storage.failListsOfSize = 10_000;
+    const { clock, cacher } = await setup({ storage, wait: false });
+    const first = await rejection(cacher.watch());
+    expect(first.details.retryAfterSeconds).toBe(1);
+    await clock.advance(14_000);
+    const later = await rejection(cacher.watch());
+    expect(later.code).toBe(ErrorCodes.NOT_READY);
+    expect(later.details.retryAfterSeconds).toBe(2);
+  });
+});
