@@ -12,6 +12,8 @@ import { partitionOf } from '../dispatch/partitions.js';
 import { inlinePlacement, type Placement } from '../dispatch/placement.js';
 import type { DispatcherOutput, DispatchLimits } from '../dispatch/protocol.js';
 import { triggerHash } from '../ring/trigger-hash.js';
+import { FrameStream, type FrameSink, type FrameWatch } from '../delivery/frame-stream.js';
+import type { Subscriber, SubscriberHooks } from '../delivery/subscriber.js';
 import { WatchStream, type Watch } from '../delivery/watch-stream.js';
 import type { BackoffOptions } from './backoff.js';
 import { realClock, type Clock, type Timer } from './clock.js';
@@ -96,6 +98,12 @@ export interface Cacher {
   /** Resolves once the first list has filled the cache (immediately if it has). */
   ready(): Promise<void>;
   watch(options?: WatchOptions): Promise<Watch>;
+  /**
+   * A watch whose frames (Kubernetes watch JSON lines, shared between watchers) go to `sink`;
+   * call `ack()` on the result once the consumer has taken them. Errors before the watch starts
+   * reject; later ones arrive as a final ERROR frame.
+   */
+  watchFrames(options: WatchOptions, sink: FrameSink): Promise<FrameWatch>;
   list(options?: ListOptions): Promise<ListResult>;
   /** LIST with the items as JSON bytes, as the HTTP front writes them. */
   listEncoded(options?: ListOptions): Promise<ListResult<Uint8Array>>;
@@ -123,7 +131,7 @@ class CacherImpl implements Cacher {
   readonly #cache: WatchCache;
   readonly #reflector: Reflector;
   readonly #placement: Placement;
-  readonly #streams = new Map<number, WatchStream>();
+  readonly #streams = new Map<number, Subscriber>();
   readonly #terminated: Record<string, number> = {};
   #nextId = 0;
   #ticker: Timer | undefined;
@@ -201,7 +209,15 @@ class CacherImpl implements Cacher {
 
   // ---- WATCH ---------------------------------------------------------------------------------
 
-  async watch(options: WatchOptions = {}): Promise<Watch> {
+  watch(options: WatchOptions = {}): Promise<Watch> {
+    return this.#watch(options, (id, hooks) => new WatchStream(id, hooks));
+  }
+
+  watchFrames(options: WatchOptions, sink: FrameSink): Promise<FrameWatch> {
+    return this.#watch(options, (id, hooks) => new FrameStream(id, hooks, sink));
+  }
+
+  async #watch<S extends Subscriber>(options: WatchOptions, subscribe: (id: number, hooks: SubscriberHooks) => S): Promise<S> {
     const generation = this.#ready.check();
     const rv = parseResourceVersion(options.resourceVersion);
     const match = parseMatch(options.resourceVersionMatch);
@@ -236,7 +252,7 @@ class CacherImpl implements Cacher {
 
     const id = ++this.#nextId;
     const dispatcher = partitionOf(triggerValue, id) % this.#placement.size;
-    const stream = new WatchStream(id, {
+    const stream = subscribe(id, {
       ack: (events, bytes) => this.#placement.post(dispatcher, { type: 'ack', id, events, bytes }),
       cancel: () => {
         if (this.#streams.delete(id)) this.#placement.post(dispatcher, { type: 'cancel', id });

@@ -8,6 +8,7 @@ import { fromWire } from '../errors.js';
 import { statusFromError, type Status } from '../status.js';
 import type { KubeObject } from '../cache/object.js';
 import type { WatchEventType } from '../encode/json-frame.js';
+import type { Subscriber, SubscriberHooks } from './subscriber.js';
 
 export interface WatchEvent {
   type: WatchEventType;
@@ -20,16 +21,9 @@ export interface Watch extends AsyncIterable<WatchEvent> {
   stop(): void;
 }
 
-export interface WatchStreamHooks {
-  /** Cumulative frames and bytes taken from the dispatcher's share of the queue. */
-  ack(events: number, bytes: number): void;
-  /** The consumer stopped (or the watch ended on this side): forget the watcher. */
-  cancel(): void;
-}
-
-export class WatchStream implements Watch, AsyncIterator<WatchEvent> {
+export class WatchStream implements Subscriber, Watch, AsyncIterator<WatchEvent> {
   readonly id: number;
-  readonly #hooks: WatchStreamHooks;
+  readonly #hooks: SubscriberHooks;
   #queue: Uint8Array[] = [];
   #head = 0;
   /** The first #unacked frames of the queue came from the cacher (initial events), not the dispatcher. */
@@ -42,7 +36,7 @@ export class WatchStream implements Watch, AsyncIterator<WatchEvent> {
   #finished = false;
   #wake: (() => void) | undefined;
 
-  constructor(id: number, hooks: WatchStreamHooks) {
+  constructor(id: number, hooks: SubscriberHooks) {
     this.id = id;
     this.#hooks = hooks;
   }

@@ -393,6 +393,62 @@ export function describeCacherConformance(backend: string, open: () => Promise<S
       });
     });
 
+    describe('frame watches', () => {
+      function sink(): { frames: Uint8Array[]; ended: Array<Uint8Array | undefined>; push(f: Uint8Array): void; end(e?: Uint8Array): void } {
+        const frames: Uint8Array[] = [];
+        const ended: Array<Uint8Array | undefined> = [];
+        return { frames, ended, push: (f) => void frames.push(f), end: (e) => void ended.push(e) };
+      }
+      const until = async (check: () => boolean): Promise<void> => {
+        for (let i = 0; i < 1000 && !check(); i++) await new Promise((r) => setTimeout(r, 5));
+        expect(check()).toBe(true);
+      };
+
+      it('deliver Kubernetes watch lines, one shared frame per event for every watcher', async () => {
+        const { pods, cacher } = await setup();
+        const a = sink();
+        const b = sink();
+        const rv = String(cacher.revision);
+        const wa = await cacher.watchFrames({ resourceVersion: rv }, a);
+        const wb = await cacher.watchFrames({ resourceVersion: rv }, b);
+        const created = await pods.put({ name: 'p' });
+        await until(() => a.frames.length === 1 && b.frames.length === 1);
+        expect(a.frames[0]).toBe(b.frames[0]);
+        const line = Buffer.from(a.frames[0]!).toString();
+        expect(line.endsWith('}\n')).toBe(true);
+        expect(JSON.parse(line)).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'p', resourceVersion: String(created) } } });
+        wa.stop();
+        wb.stop();
+      });
+
+      it('a frame watch whose consumer does not ack stalls after its buffer and resumes, in order, on ack', async () => {
+        const { pods, cacher } = await setup({ bufferEvents: 2 });
+        const s = sink();
+        const watch = await cacher.watchFrames({ resourceVersion: String(cacher.revision) }, s);
+        const revisions: number[] = [];
+        for (let i = 0; i < 6; i++) revisions.push(await pods.put({ name: `p${i}` }));
+        await until(() => s.frames.length === 2);
+        await synced(cacher, revisions[5]!);
+        expect(s.frames).toHaveLength(2);
+        while (s.frames.length < 6) {
+          const before = s.frames.length;
+          watch.ack();
+          await until(() => s.frames.length > before);
+        }
+        expect(s.frames.map((f) => Number(JSON.parse(Buffer.from(f).toString()).object.metadata.resourceVersion))).toEqual(revisions);
+        watch.stop();
+      });
+
+      it('an error after the watch started ends it with an ERROR frame', async () => {
+        const { pods, cacher } = await setup();
+        await pods.put({ name: 'p' });
+        const s = sink();
+        await cacher.watchFrames({ resourceVersion: '1' }, s);
+        expect(s.ended).toHaveLength(1);
+        expect(JSON.parse(Buffer.from(s.ended[0]!).toString())).toMatchObject({ type: 'ERROR', object: { kind: 'Status', code: 410 } });
+      });
+    });
+
     describe('relist', () => {
       it('a broken store watch makes the cacher relist: watchers end cleanly, RVs before the new list are 410, newer ones resume', async () => {
         const storage = new BreakableStorage(store);

@@ -1,0 +1,85 @@
+/**
+ * A watch whose frames go to a sink as they are (the Kubernetes watch wire format), for the HTTP
+ * front and for embedders who forward bytes. The sink's owner says when its consumer has taken
+ * the frames (`ack()`), e.g. when a socket has drained; until then the dispatcher counts them
+ * against the watcher's buffer.
+ */
+import { fromWire, type WireError } from '../errors.js';
+import { errorFrame } from '../encode/json-frame.js';
+import { statusFromError, type Status } from '../status.js';
+import type { Subscriber, SubscriberHooks } from './subscriber.js';
+
+export interface FrameSink {
+  /** One frame, in order. Called synchronously from dispatch: only buffer or write here. */
+  push(frame: Uint8Array): void;
+  /** The watch ended; `errorFrame` is a last ERROR event to write, if there is one. */
+  end(errorFrame?: Uint8Array): void;
+}
+
+/** The control side of a frame watch. */
+export interface FrameWatch {
+  readonly id: number;
+  /** Everything pushed so far has been taken by the consumer. */
+  ack(): void;
+  /** End the watch from the consumer's side (the client went away). */
+  stop(): void;
+}
+
+export class FrameStream implements Subscriber, FrameWatch {
+  readonly id: number;
+  readonly #hooks: SubscriberHooks;
+  readonly #sink: FrameSink;
+  #pushedEvents = 0;
+  #pushedBytes = 0;
+  #ackedEvents = 0;
+  #ended = false;
+
+  constructor(id: number, hooks: SubscriberHooks, sink: FrameSink) {
+    this.id = id;
+    this.#hooks = hooks;
+    this.#sink = sink;
+  }
+
+  pushInitial(frame: Uint8Array): void {
+    if (!this.#ended) this.#sink.push(frame);
+  }
+
+  push(frame: Uint8Array): void {
+    if (this.#ended) return;
+    this.#pushedEvents++;
+    this.#pushedBytes += frame.byteLength;
+    this.#sink.push(frame);
+  }
+
+  ack(): void {
+    if (this.#ended || this.#ackedEvents === this.#pushedEvents) return;
+    this.#ackedEvents = this.#pushedEvents;
+    this.#hooks.ack(this.#pushedEvents, this.#pushedBytes);
+  }
+
+  close(error?: WireError): void {
+    this.#finish(error === undefined ? undefined : statusFromError(fromWire(error)));
+  }
+
+  fail(status: Status): void {
+    this.#hooks.cancel();
+    this.#finish(status);
+  }
+
+  end(): void {
+    this.#hooks.cancel();
+    this.#finish(undefined);
+  }
+
+  stop(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#hooks.cancel();
+  }
+
+  #finish(status: Status | undefined): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#sink.end(status === undefined ? undefined : errorFrame(status));
+  }
+}
