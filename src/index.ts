@@ -22,17 +22,33 @@ export type { ErrorCode, ErrorDetails, WireError } from './errors.js';
 export type {
   DeleteEvent,
   DeleteResult,
-  GetOptions,
+  GetOptions as StorageGetOptions,
   GetResult,
   KeyValue,
-  ListOptions,
-  ListResult,
+  ListOptions as StorageListOptions,
+  ListResult as StorageListResult,
   PutEvent,
   Storage,
   WatchBatch,
-  WatchEvent,
-  WatchOptions,
+  WatchEvent as StorageWatchEvent,
+  WatchOptions as StorageWatchOptions,
   WriteOptions,
 } from './storage/storage.js';
 export { MemoryStorage } from './storage/memory.js';
 export type { MemoryStorageOptions } from './storage/memory.js';
+
+// The cache: reflector, watch cache, ready gate; WATCH/LIST/GET with Kubernetes semantics.
+export { createCacher, DEFAULT_LIMITS } from './cache/cacher.js';
+export type { Cacher, CacherOptions, CacherStats, GetOptions, ListResult } from './cache/cacher.js';
+export type { ListOptions, ReadOptions, ResourceVersionMatch, WatchOptions } from './cache/request.js';
+export type { KubeObject, ObjectMeta, ResourceSchema } from './cache/object.js';
+export { ManualClock, realClock } from './cache/clock.js';
+export type { Clock, Timer } from './cache/clock.js';
+
+// Delivery: in-process watches (decoded events) and frame watches (wire bytes).
+export type { Watch, WatchEvent } from './delivery/watch-stream.js';
+export type { FrameSink, FrameWatch } from './delivery/frame-stream.js';
+
+// Kubernetes Status objects for errors.
+export { newStatus, statusFromError } from './status.js';
+export type { Status, StatusDetails, StatusReason } from './status.js';
