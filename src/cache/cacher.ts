@@ -90,6 +90,10 @@ export interface CacherStats {
   terminated: Record<string, number>;
   objects: number;
   revision: number;
+  /** Seconds of history the event window holds. */
+  windowSeconds: number;
+  /** Bytes of the ring in use. */
+  windowBytesInUse: number;
   cache: WatchCacheStats;
   reflector: ReflectorStats;
 }
@@ -202,6 +206,8 @@ class CacherImpl implements Cacher {
       terminated: { ...this.#terminated },
       objects: this.#cache.size,
       revision: this.#cache.revision,
+      windowSeconds: this.#cache.windowSeconds(),
+      windowBytesInUse: this.#cache.ring.bytesInUse,
       cache: { ...this.#cache.stats },
       reflector: { ...this.#reflector.stats },
     };
