@@ -205,7 +205,10 @@ export class Dispatcher {
         break;
       }
       this.#livePos = next;
-      this.#liveRV = this.#sliceRV;
+      // The producer publishes whole revisions, so a slice that reached the write position ends
+      // on one; a slice cut by its record count may end inside a revision, and a bookmark must
+      // not claim that revision before all of its records are out.
+      this.#liveRV = next === this.#reader.writePosition() ? this.#sliceRV : Math.max(this.#liveRV, this.#sliceRV - 1);
     }
     const behindLeft = this.#catchUpBehind();
     this.#flush();
@@ -239,6 +242,9 @@ export class Dispatcher {
 
   #tick(now: number): void {
     this.#now = Math.max(this.#now, now);
+    // A reset makes every old position read as lapped: notice it first, so that watchers behind
+    // are closed cleanly like all the others, not with 410 "lapped".
+    this.#syncEpoch();
     const budget = this.#limits.stallBudgetMs;
     for (const w of this.#behind) {
       if (this.#reader.isLapped(w.cursor)) this.#close(w, 'lapped');
@@ -294,7 +300,10 @@ export class Dispatcher {
   /** The live cursor was overwritten before it could read: every live watcher fell out of the window. */
   #liveLapped(): void {
     for (const w of [...this.#untriggered, ...[...this.#byTrigger.values()].flatMap((s) => [...s])]) this.#close(w, 'lapped');
-    this.#livePos = this.#reader.oldestPosition();
+    // Resync to the write position, not to the window start: the live group is now empty, so there
+    // is nothing to replay for it (a watcher registered from an older start catches up on its
+    // own), and in a full ring the window start is the next thing the producer overwrites.
+    this.#livePos = this.#reader.writePosition();
   }
 
   // ---- watchers behind the live cursor -------------------------------------------------------
