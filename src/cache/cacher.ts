@@ -3,13 +3,15 @@
  * (store → cache), the watch cache (state, revision, ring), the ready gate and the dispatchers
  * (ring → watchers), and serves WATCH, LIST and GET with Kubernetes resourceVersion semantics.
  */
-import { ErrorCodes, WatchCacheError, isWatchCacheError } from '../errors.js';
+import { availableParallelism } from 'node:os';
+import { ErrorCodes, WatchCacheError, isWatchCacheError, type WireError } from '../errors.js';
 import { statusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
 import { bookmarkFrame, jsonEventFrame } from '../encode/json-frame.js';
 import { matches, type Predicate } from '../dispatch/predicate.js';
 import { partitionOf } from '../dispatch/partitions.js';
-import { inlinePlacement, type Placement } from '../dispatch/placement.js';
+import { inlinePlacement, type Placement, type PlacementFactory } from '../dispatch/placement.js';
+import { WorkerPlacement } from '../dispatch/worker-placement.js';
 import type { DispatcherOutput, DispatchLimits } from '../dispatch/protocol.js';
 import { triggerHash } from '../ring/trigger-hash.js';
 import { FrameStream, type FrameSink, type FrameWatch } from '../delivery/frame-stream.js';
@@ -49,8 +51,13 @@ export interface CacherOptions extends ResourceSchema {
   storage: Storage;
   /** The key prefix of the resource, e.g. `/registry/pods/`. A trailing `/` is added if missing. */
   prefix: string;
-  /** Worker threads for dispatch. 0 (the only placement in this version) runs dispatch inline. */
+  /**
+   * Worker threads for dispatch; 0 runs the same dispatch code inline on the main thread. Default:
+   * one per core beyond the first, at most 4 (so 1 on a 2-core machine, 0 on a single core).
+   */
   workers?: number;
+  /** Advanced: where dispatchers run, overriding `workers` (tests use it to reach the workers). */
+  placement?: PlacementFactory;
   /** Time source for every time rule; inject a ManualClock in tests. */
   clock?: Clock;
   /** Bytes of the event window (ring), a power of two; default 64 MiB. */
@@ -90,6 +97,8 @@ export interface CacherStats {
   terminated: Record<string, number>;
   objects: number;
   revision: number;
+  /** Consistent LISTs the store answered because the cache could not become fresh in 3 s. */
+  consistentReadFallbacks: number;
   /** Seconds of history the event window holds. */
   windowSeconds: number;
   /** Bytes of the ring in use. */
@@ -136,7 +145,10 @@ class CacherImpl implements Cacher {
   readonly #reflector: Reflector;
   readonly #placement: Placement;
   readonly #streams = new Map<number, Subscriber>();
+  /** Which dispatcher each registered watcher lives on. */
+  readonly #dispatcherOf = new Map<number, number>();
   readonly #terminated: Record<string, number> = {};
+  #consistentReadFallbacks = 0;
   #nextId = 0;
   #ticker: Timer | undefined;
   #stopping: Promise<void> | undefined;
@@ -145,9 +157,9 @@ class CacherImpl implements Cacher {
     if (typeof options.prefix !== 'string' || !options.prefix.startsWith('/') || options.prefix.length < 2) {
       throw new WatchCacheError(ErrorCodes.INVALID, `prefix must start with "/" and name a resource, got ${JSON.stringify(options.prefix)}`);
     }
-    const workers = options.workers ?? 0;
-    if (workers !== 0) {
-      throw new WatchCacheError(ErrorCodes.INVALID, `workers: ${workers} is not available in this version; use workers: 0 (inline dispatch)`);
+    const workers = options.workers ?? defaultWorkers();
+    if (!Number.isSafeInteger(workers) || workers < 0 || workers > 64) {
+      throw new WatchCacheError(ErrorCodes.INVALID, `workers must be an integer from 0 to 64, got ${workers}`);
     }
     this.#storage = options.storage;
     this.#prefix = options.prefix.endsWith('/') ? options.prefix : `${options.prefix}/`;
@@ -168,16 +180,18 @@ class CacherImpl implements Cacher {
       ...(options.windowBytes === undefined ? {} : { windowBytes: options.windowBytes }),
       onPublish: () => this.#placement.broadcast({ type: 'publish' }),
     });
-    this.#placement = inlinePlacement(
-      {
-        ring: this.#cache.ring.buffers,
-        selectableFields: this.#codec.attributes.fields,
-        limits,
-        ...(options.kind === undefined ? {} : { kind: options.kind }),
-        ...(options.apiVersion === undefined ? {} : { apiVersion: options.apiVersion }),
-      },
-      (message) => this.#onDispatcherOutput(message),
-    );
+    const config = {
+      ring: this.#cache.ring.buffers,
+      selectableFields: this.#codec.attributes.fields,
+      limits,
+      ...(options.kind === undefined ? {} : { kind: options.kind }),
+      ...(options.apiVersion === undefined ? {} : { apiVersion: options.apiVersion }),
+    };
+    const onOutput = (message: DispatcherOutput): void => this.#onDispatcherOutput(message);
+    const onCrash = (index: number, error: WireError): void => this.#onDispatcherCrash(index, error);
+    this.#placement =
+      options.placement?.(config, onOutput, onCrash) ??
+      (workers === 0 ? inlinePlacement(config, onOutput) : new WorkerPlacement(workers, config, onOutput, onCrash));
     this.#reflector = new Reflector({
       storage: this.#storage,
       prefix: this.#prefix,
@@ -206,6 +220,7 @@ class CacherImpl implements Cacher {
       terminated: { ...this.#terminated },
       objects: this.#cache.size,
       revision: this.#cache.revision,
+      consistentReadFallbacks: this.#consistentReadFallbacks,
       windowSeconds: this.#cache.windowSeconds(),
       windowBytesInUse: this.#cache.ring.bytesInUse,
       cache: { ...this.#cache.stats },
@@ -261,6 +276,7 @@ class CacherImpl implements Cacher {
     const stream = subscribe(id, {
       ack: (events, bytes) => this.#placement.post(dispatcher, { type: 'ack', id, events, bytes }),
       cancel: () => {
+        this.#dispatcherOf.delete(id);
         if (this.#streams.delete(id)) this.#placement.post(dispatcher, { type: 'cancel', id });
       },
     });
@@ -305,6 +321,7 @@ class CacherImpl implements Cacher {
     const timeout = options.timeoutSeconds;
     const deadline = timeout === undefined || timeout === 0 ? undefined : now + timeout * 1000;
     this.#streams.set(id, stream);
+    this.#dispatcherOf.set(id, dispatcher);
     this.#placement.post(dispatcher, {
       type: 'register',
       watcher: {
@@ -345,6 +362,7 @@ class CacherImpl implements Cacher {
       case 'closed': {
         const stream = this.#streams.get(message.id);
         this.#streams.delete(message.id);
+        this.#dispatcherOf.delete(message.id);
         const reason = message.error?.reason;
         if (reason !== undefined) this.#terminated[reason] = (this.#terminated[reason] ?? 0) + 1;
         stream?.close(message.error);
@@ -352,6 +370,18 @@ class CacherImpl implements Cacher {
       }
       case 'stopped':
         return;
+    }
+  }
+
+  /** A dispatcher died: its watchers end with an ERROR (500) so their clients watch again. */
+  #onDispatcherCrash(index: number, error: WireError): void {
+    for (const [id, dispatcher] of this.#dispatcherOf) {
+      if (dispatcher !== index) continue;
+      this.#terminated['dispatcherCrash'] = (this.#terminated['dispatcherCrash'] ?? 0) + 1;
+      this.#dispatcherOf.delete(id);
+      const stream = this.#streams.get(id);
+      this.#streams.delete(id);
+      stream?.close(error);
     }
   }
 
@@ -394,8 +424,16 @@ class CacherImpl implements Cacher {
       return this.#listFromStorage(predicate, everything, limit, rv!, undefined);
     }
     if (rv === undefined) {
-      // A consistent read (KEP-2340): as fresh as the store is now, served from the cache.
-      await this.#cache.waitUntilFresh(await this.#storage.currentRevision(), options.signal);
+      // A consistent read (KEP-2340): as fresh as the store is now, served from the cache. If the
+      // cache cannot prove it is that fresh in time (an etcd too old to answer progress requests
+      // reliably only sends periodic progress), the store answers instead, as kube-apiserver.
+      try {
+        await this.#cache.waitUntilFresh(await this.#storage.currentRevision(), options.signal);
+      } catch (err) {
+        if (!isWatchCacheError(err) || err.code !== ErrorCodes.TOO_LARGE_RESOURCE_VERSION) throw err;
+        this.#consistentReadFallbacks++;
+        return this.#listFromStorage(predicate, everything, limit, undefined, undefined);
+      }
     } else if (rv !== 0) {
       await this.#cache.waitUntilFresh(rv, options.signal);
     }
@@ -527,6 +565,7 @@ class CacherImpl implements Cacher {
     await this.#placement.stop();
     for (const stream of this.#streams.values()) stream.close();
     this.#streams.clear();
+    this.#dispatcherOf.clear();
   }
 
   #scheduleTick(): void {
@@ -537,6 +576,10 @@ class CacherImpl implements Cacher {
       this.#scheduleTick();
     });
   }
+}
+
+function defaultWorkers(): number {
+  return Math.min(4, Math.max(0, availableParallelism() - 1));
 }
 
 function isEverything(predicate: Predicate): boolean {

@@ -3,6 +3,7 @@
  * is the same Dispatcher a worker runs, and it is spoken to the same way: through messages,
  * delivered asynchronously, so that nothing depends on running in the caller's stack.
  */
+import type { WireError } from '../errors.js';
 import { Dispatcher } from './dispatcher.js';
 import type { DispatcherConfig, DispatcherInput, DispatcherOutput } from './protocol.js';
 
@@ -18,6 +19,13 @@ export interface Placement {
 }
 
 export type OutputHandler = (message: DispatcherOutput, dispatcher: number) => void;
+
+/** Builds a placement for a cacher: where its dispatchers run. */
+export type PlacementFactory = (
+  config: DispatcherConfig,
+  onOutput: OutputHandler,
+  onCrash: (index: number, error: WireError) => void,
+) => Placement;
 
 export function inlinePlacement(config: DispatcherConfig, onOutput: OutputHandler): Placement {
   let stopped: (() => void) | undefined;

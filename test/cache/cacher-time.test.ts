@@ -20,7 +20,8 @@ async function setup(options: Partial<CacherOptions> & { storage?: Storage; wait
   const clock = new ManualClock();
   const storage = options.storage ?? new MemoryStorage();
   const pods = new Pods(storage, '/registry/pods/');
-  const cacher = createCacher({ storage, prefix: pods.prefix, ...POD_SCHEMA, clock, ...options });
+  // Inline dispatch: the clock's ticks reach the dispatcher within the same thread, deterministically.
+  const cacher = createCacher({ storage, prefix: pods.prefix, ...POD_SCHEMA, clock, workers: 0, ...options });
   cachers.push(cacher);
   if (options.wait !== false) await cacher.ready();
   return { clock, storage, pods, cacher };

@@ -1,0 +1,135 @@
+/**
+ * Dispatchers on worker threads: a small supervisor of long-lived worker_threads, one dispatcher
+ * each (a task pool cannot pin watcher state to a thread). Each worker attaches to the ring
+ * itself and is spoken to with the same messages as the inline dispatcher. A worker that dies is
+ * reported (its watchers end with an ERROR) and replaced by a fresh one attached to the ring.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { ErrorCodes, type WireError } from '../errors.js';
+import type { OutputHandler, Placement } from './placement.js';
+import type { DispatcherConfig, DispatcherInput } from './protocol.js';
+import { unpack, type WorkerOutput } from './worker-main.js';
+
+/** Told when dispatcher `index` died; its watchers are gone with it. */
+export type CrashHandler = (index: number, error: WireError) => void;
+
+// Built code runs the compiled entry. From the TypeScript sources (tests) it runs the build of
+// the same sources when that is up to date (starting tsx in every worker costs about a second),
+// else the sources through a tsx loader.
+const FROM_SOURCE = import.meta.url.endsWith('.ts') && !builtIsCurrent();
+const ENTRY = FROM_SOURCE ? new URL('../../workers/dispatcher.ts', import.meta.url) : builtEntry();
+const LOADER = new URL('../../workers/dev-loader.mjs', import.meta.url);
+
+function builtEntry(): URL {
+  const sibling = new URL('../../workers/dispatcher.js', import.meta.url);
+  return import.meta.url.endsWith('.ts') ? new URL('../../dist/workers/dispatcher.js', import.meta.url) : sibling;
+}
+
+/** From the sources: whether dist/ was built after every source file last changed. */
+function builtIsCurrent(): boolean {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  let built: number;
+  try {
+    built = statSync(join(root, 'dist/workers/dispatcher.js')).mtimeMs;
+  } catch {
+    return false;
+  }
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce(
+      (max, entry) => Math.max(max, entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs),
+      0,
+    );
+  return built >= Math.max(newest(join(root, 'src')), newest(join(root, 'workers')));
+}
+/** How long stop() waits for a dispatcher to close its watchers before ending its thread anyway. */
+const STOP_GRACE_MS = 2_000;
+
+export class WorkerPlacement implements Placement {
+  readonly size: number;
+  readonly #config: DispatcherConfig;
+  readonly #onOutput: OutputHandler;
+  readonly #onCrash: CrashHandler;
+  readonly #workers: Worker[] = [];
+  readonly #exited: Array<Promise<void>> = [];
+  #stopping = false;
+
+  constructor(workers: number, config: DispatcherConfig, onOutput: OutputHandler, onCrash: CrashHandler) {
+    this.size = workers;
+    this.#config = config;
+    this.#onOutput = onOutput;
+    this.#onCrash = onCrash;
+    for (let i = 0; i < workers; i++) this.#start(i);
+  }
+
+  /** Thread ids of the live workers, by dispatcher index. */
+  get threadIds(): number[] {
+    return this.#workers.map((w) => w.threadId);
+  }
+
+  post(index: number, message: DispatcherInput): void {
+    // Workers learn of new records from the ring itself (they wait on its publish counter).
+    if (message.type === 'publish') return;
+    this.#workers[index]!.postMessage(message);
+  }
+
+  broadcast(message: DispatcherInput): void {
+    if (message.type === 'publish') return;
+    for (const worker of this.#workers) worker.postMessage(message);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    // Each dispatcher closes its watchers and answers 'stopped' (those closes arrive first);
+    // then the thread is ended rather than left to wind down its ring wait.
+    await Promise.all(
+      this.#workers.map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, STOP_GRACE_MS);
+            worker.on('message', (message: WorkerOutput) => {
+              if (message.type !== 'stopped') return;
+              clearTimeout(timer);
+              resolve();
+            });
+            worker.postMessage({ type: 'stop' } satisfies DispatcherInput);
+          }),
+      ),
+    );
+    await Promise.all(this.#workers.map((worker) => worker.terminate()));
+    await Promise.all(this.#exited);
+  }
+
+  /** Kill dispatcher `index` as a crash would (for tests and operators): it is reported and replaced. */
+  async terminate(index: number): Promise<void> {
+    await this.#workers[index]!.terminate();
+  }
+
+  #start(index: number): void {
+    const workerData = FROM_SOURCE ? { ...this.#config, entry: ENTRY.href } : this.#config;
+    const worker = new Worker(FROM_SOURCE ? LOADER : ENTRY, { workerData, name: `watchcache-dispatcher-${index}` });
+    this.#workers[index] = worker;
+    let error: Error | undefined;
+    let stopped = false;
+    worker.on('message', (message: WorkerOutput) => {
+      if (message.type === 'deliverPacked') {
+        this.#onOutput({ type: 'deliver', batch: unpack(message) }, index);
+        return;
+      }
+      if (message.type === 'stopped') stopped = true;
+      this.#onOutput(message, index);
+    });
+    worker.on('error', (err) => (error = err));
+    this.#exited[index] = new Promise<void>((resolve) => {
+      worker.once('exit', (code) => {
+        resolve();
+        if (this.#stopping || stopped) return;
+        const why = error === undefined ? `exit code ${code}` : error.message;
+        this.#onCrash(index, { code: ErrorCodes.INTERNAL, message: `dispatcher worker ${index} died (${why}); watch again` });
+        this.#start(index);
+      });
+    });
+  }
+}
