@@ -7,7 +7,9 @@ import { availableParallelism } from 'node:os';
 import { ErrorCodes, WatchCacheError, isWatchCacheError, type WireError } from '../errors.js';
 import { statusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
-import { bookmarkFrame, jsonEventFrame } from '../encode/json-frame.js';
+import { EncodePool } from '../encode/encode-pool.js';
+import { FRAME_ENCODINGS, encodedBookmark, type FrameEncoding } from '../encode/frames.js';
+import { jsonEventFrame } from '../encode/json-frame.js';
 import { matches, type Predicate } from '../dispatch/predicate.js';
 import { partitionOf } from '../dispatch/partitions.js';
 import { inlinePlacement, type Placement, type PlacementFactory } from '../dispatch/placement.js';
@@ -43,6 +45,9 @@ export const DEFAULT_LIMITS: DispatchLimits = {
   stallBudgetMs: 60_000,
 };
 
+/** Initial events go out in chunks of this many objects, yielding to the event loop in between. */
+const INITIAL_CHUNK = 1000;
+
 /** The dispatch tick that drives bookmarks and stall budgets: 1 s with ±25 % jitter. */
 const TICK_MS = 1000;
 const TICK_JITTER = 0.25;
@@ -73,6 +78,11 @@ export interface CacherOptions extends ResourceSchema {
   backoff?: BackoffOptions;
   /** Told of every failed list-and-watch of the reflector. */
   onError?: (err: unknown) => void;
+}
+
+export interface FrameWatchOptions extends WatchOptions {
+  /** The frame encoding: Kubernetes watch JSON lines (default) or msgpack maps. */
+  encoding?: FrameEncoding;
 }
 
 export interface GetOptions {
@@ -116,7 +126,7 @@ export interface Cacher {
    * call `ack()` on the result once the consumer has taken them. Errors before the watch starts
    * reject; later ones arrive as a final ERROR frame.
    */
-  watchFrames(options: WatchOptions, sink: FrameSink): Promise<FrameWatch>;
+  watchFrames(options: FrameWatchOptions, sink: FrameSink): Promise<FrameWatch>;
   list(options?: ListOptions): Promise<ListResult>;
   /** LIST with the items as JSON bytes, as the HTTP front writes them. */
   listEncoded(options?: ListOptions): Promise<ListResult<Uint8Array>>;
@@ -145,6 +155,7 @@ class CacherImpl implements Cacher {
   readonly #reflector: Reflector;
   readonly #placement: Placement;
   readonly #streams = new Map<number, Subscriber>();
+  readonly #encoder = new EncodePool();
   /** Which dispatcher each registered watcher lives on. */
   readonly #dispatcherOf = new Map<number, number>();
   readonly #terminated: Record<string, number> = {};
@@ -231,14 +242,20 @@ class CacherImpl implements Cacher {
   // ---- WATCH ---------------------------------------------------------------------------------
 
   watch(options: WatchOptions = {}): Promise<Watch> {
-    return this.#watch(options, (id, hooks) => new WatchStream(id, hooks));
+    return this.#watch(options, 'json', (id, hooks) => new WatchStream(id, hooks));
   }
 
-  watchFrames(options: WatchOptions, sink: FrameSink): Promise<FrameWatch> {
-    return this.#watch(options, (id, hooks) => new FrameStream(id, hooks, sink));
+  watchFrames(options: FrameWatchOptions, sink: FrameSink): Promise<FrameWatch> {
+    const encoding = options.encoding ?? 'json';
+    if (!FRAME_ENCODINGS.includes(encoding)) throw badRequest(`unsupported watch encoding ${JSON.stringify(encoding)}`);
+    return this.#watch(options, encoding, (id, hooks) => new FrameStream(id, hooks, sink, encoding));
   }
 
-  async #watch<S extends Subscriber>(options: WatchOptions, subscribe: (id: number, hooks: SubscriberHooks) => S): Promise<S> {
+  async #watch<S extends Subscriber>(
+    options: WatchOptions,
+    encoding: FrameEncoding,
+    subscribe: (id: number, hooks: SubscriberHooks) => S,
+  ): Promise<S> {
     const generation = this.#ready.check();
     const rv = parseResourceVersion(options.resourceVersion);
     const match = parseMatch(options.resourceVersionMatch);
@@ -300,13 +317,13 @@ class CacherImpl implements Cacher {
     // and the ring position it continues from belong together.
     const cache = this.#cache;
     let start: number;
+    let snapshot: CachedObject[] | undefined;
+    let snapshotRevision = 0;
     if (initialEvents) {
-      const revision = cache.revision;
-      for (const object of cache.ordered()) {
-        if (matches(predicate, object)) stream.pushInitial(jsonEventFrame('ADDED', object.bytes));
-      }
-      if (bookmarks && sendInitialEvents === true) stream.pushInitial(bookmarkFrame(this.#schema, revision, true));
-      floor = revision;
+      snapshotRevision = cache.revision;
+      snapshot = [];
+      for (const object of cache.ordered()) if (matches(predicate, object)) snapshot.push(object);
+      floor = snapshotRevision;
       start = cache.ring.writePosition;
     } else {
       try {
@@ -332,10 +349,24 @@ class CacherImpl implements Cacher {
         epoch: cache.ring.epoch,
         floor: floor!,
         bookmarks,
+        encoding,
         ...(deadline === undefined ? {} : { deadline }),
         now,
       },
     });
+    if (snapshot !== undefined) {
+      // The watcher is registered first, so the ring cannot move past its start while a large
+      // snapshot goes out; its live frames wait behind the initial events.
+      stream.beginInitial();
+      const endBookmark = bookmarks && sendInitialEvents === true ? snapshotRevision : undefined;
+      if (encoding === 'json' && snapshot.length <= INITIAL_CHUNK) {
+        for (const object of snapshot) stream.pushInitial(jsonEventFrame('ADDED', object.bytes));
+        if (endBookmark !== undefined) stream.pushInitial(encodedBookmark(encoding, this.#schema, endBookmark, true));
+        stream.endInitial();
+      } else {
+        void this.#sendInitial(stream, snapshot, encoding, endBookmark);
+      }
+    }
     if (deadline !== undefined) {
       const timer = this.#clock.setTimer(deadline - now, () => this.#end(id));
       options.signal?.addEventListener('abort', () => timer.cancel(), { once: true });
@@ -345,6 +376,33 @@ class CacherImpl implements Cacher {
       else options.signal.addEventListener('abort', () => stream.stop(), { once: true });
     }
     return stream;
+  }
+
+  /**
+   * Initial events of a large snapshot (or any msgpack one), in chunks: encoding runs on the
+   * encode pool for msgpack, and the main thread yields between chunks and waits for a slow
+   * consumer, so neither the event loop nor memory takes the whole snapshot at once.
+   */
+  async #sendInitial(stream: Subscriber, snapshot: CachedObject[], encoding: FrameEncoding, endBookmark: number | undefined): Promise<void> {
+    try {
+      for (let i = 0; i < snapshot.length; i += INITIAL_CHUNK) {
+        if (stream.done) return;
+        const chunk = snapshot.slice(i, i + INITIAL_CHUNK);
+        const frames =
+          encoding === 'json'
+            ? chunk.map((object) => jsonEventFrame('ADDED', object.bytes))
+            : await this.#encoder.msgpackSnapshot(chunk.map((object) => object.bytes));
+        for (const frame of frames) stream.pushInitial(frame);
+        if (i + INITIAL_CHUNK < snapshot.length) {
+          await stream.whenWritable();
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      }
+      if (endBookmark !== undefined) stream.pushInitial(encodedBookmark(encoding, this.#schema, endBookmark, true));
+      stream.endInitial();
+    } catch (err) {
+      stream.fail(statusFromError(err));
+    }
   }
 
   /** A watch reached its deadline: it ends after its queued events, like a server-side timeout. */
@@ -563,6 +621,7 @@ class CacherImpl implements Cacher {
     this.#progress.stop();
     await this.#reflector.stop();
     await this.#placement.stop();
+    await this.#encoder.release();
     for (const stream of this.#streams.values()) stream.close();
     this.#streams.clear();
     this.#dispatcherOf.clear();

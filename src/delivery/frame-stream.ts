@@ -5,13 +5,18 @@
  * against the watcher's buffer.
  */
 import { fromWire, type WireError } from '../errors.js';
-import { errorFrame } from '../encode/json-frame.js';
+import { encodedError, type FrameEncoding } from '../encode/frames.js';
 import { statusFromError, type Status } from '../status.js';
 import type { Subscriber, SubscriberHooks } from './subscriber.js';
 
 export interface FrameSink {
   /** One frame, in order. Called synchronously from dispatch: only buffer or write here. */
   push(frame: Uint8Array): void;
+  /**
+   * Optional pacing for large initial-event snapshots: resolves when the consumer can take more
+   * (e.g. the socket drained). Without it, the snapshot is pushed as fast as it is encoded.
+   */
+  whenWritable?(): Promise<void>;
   /** The watch ended; `errorFrame` is a last ERROR event to write, if there is one. */
   end(errorFrame?: Uint8Array): void;
 }
@@ -29,23 +34,49 @@ export class FrameStream implements Subscriber, FrameWatch {
   readonly id: number;
   readonly #hooks: SubscriberHooks;
   readonly #sink: FrameSink;
+  readonly #encoding: FrameEncoding;
   #pushedEvents = 0;
   #pushedBytes = 0;
   #ackedEvents = 0;
   #ended = false;
+  /** Dispatcher frames held back while initial events are still coming. */
+  #held: Uint8Array[] | undefined;
 
-  constructor(id: number, hooks: SubscriberHooks, sink: FrameSink) {
+  constructor(id: number, hooks: SubscriberHooks, sink: FrameSink, encoding: FrameEncoding = 'json') {
     this.id = id;
     this.#hooks = hooks;
     this.#sink = sink;
+    this.#encoding = encoding;
+  }
+
+  get done(): boolean {
+    return this.#ended;
+  }
+
+  beginInitial(): void {
+    this.#held = [];
   }
 
   pushInitial(frame: Uint8Array): void {
     if (!this.#ended) this.#sink.push(frame);
   }
 
+  endInitial(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held !== undefined) for (const frame of held) this.push(frame);
+  }
+
+  whenWritable(): Promise<void> {
+    return this.#ended || this.#sink.whenWritable === undefined ? Promise.resolve() : this.#sink.whenWritable();
+  }
+
   push(frame: Uint8Array): void {
     if (this.#ended) return;
+    if (this.#held !== undefined) {
+      this.#held.push(frame);
+      return;
+    }
     this.#pushedEvents++;
     this.#pushedBytes += frame.byteLength;
     this.#sink.push(frame);
@@ -80,6 +111,6 @@ export class FrameStream implements Subscriber, FrameWatch {
   #finish(status: Status | undefined): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#sink.end(status === undefined ? undefined : errorFrame(status));
+    this.#sink.end(status === undefined ? undefined : encodedError(this.#encoding, status));
   }
 }

@@ -9,8 +9,19 @@ import type { Status } from '../status.js';
 
 export interface Subscriber {
   readonly id: number;
+  /** The watch has ended: nothing more is delivered. */
+  readonly done: boolean;
+  /**
+   * Initial events follow, sent by the cacher in chunks: until endInitial(), frames from the
+   * dispatcher are held back (and count against the watcher's buffer) so they come after them.
+   */
+  beginInitial(): void;
   /** Frames the cacher itself produced (initial events, their end bookmark): not acked. */
   pushInitial(frame: Uint8Array): void;
+  /** The initial events are all out: release the held frames. */
+  endInitial(): void;
+  /** Resolves when the consumer can take more initial events (pacing a large snapshot). */
+  whenWritable(): Promise<void>;
   /** A frame from the dispatcher. */
   push(frame: Uint8Array): void;
   /** The dispatcher ended the watch; an error becomes a final ERROR event. */

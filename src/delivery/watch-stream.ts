@@ -21,6 +21,9 @@ export interface Watch extends AsyncIterable<WatchEvent> {
   stop(): void;
 }
 
+/** Initial events queued ahead of a slow in-process consumer before the cacher waits for it. */
+const PACE_FRAMES = 1024;
+
 export class WatchStream implements Subscriber, Watch, AsyncIterator<WatchEvent> {
   readonly id: number;
   readonly #hooks: SubscriberHooks;
@@ -35,6 +38,10 @@ export class WatchStream implements Subscriber, Watch, AsyncIterator<WatchEvent>
   #ended = false;
   #finished = false;
   #wake: (() => void) | undefined;
+  /** Dispatcher frames held back while initial events are still coming. */
+  #held: Uint8Array[] | undefined;
+  /** The cacher waiting to send more initial events. */
+  #writable: (() => void) | undefined;
 
   constructor(id: number, hooks: SubscriberHooks) {
     this.id = id;
@@ -45,15 +52,34 @@ export class WatchStream implements Subscriber, Watch, AsyncIterator<WatchEvent>
     return this;
   }
 
+  beginInitial(): void {
+    this.#held = [];
+  }
+
   /** Frames produced by the cacher itself (initial events and their end bookmark). */
   pushInitial(frame: Uint8Array): void {
+    if (this.#ended) return;
+    // Behind any held frame? Impossible: held frames are released only by endInitial().
     this.#unacked++;
     this.#push(frame);
   }
 
+  endInitial(): void {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held !== undefined) for (const frame of held) this.#push(frame);
+    this.#wakeWriter();
+  }
+
+  whenWritable(): Promise<void> {
+    if (this.#ended || this.#queue.length - this.#head < PACE_FRAMES) return Promise.resolve();
+    return new Promise((resolve) => (this.#writable = resolve));
+  }
+
   /** A frame from the dispatcher. */
   push(frame: Uint8Array): void {
-    this.#push(frame);
+    if (this.#held !== undefined) this.#held.push(frame);
+    else this.#push(frame);
   }
 
   /** The dispatcher ended the watch; an error is delivered as a final ERROR event. */
@@ -87,12 +113,14 @@ export class WatchStream implements Subscriber, Watch, AsyncIterator<WatchEvent>
     this.#ended = true;
     this.#queue = [];
     this.#head = 0;
+    this.#held = undefined;
     this.#hooks.cancel();
     this.#wakeUp();
+    this.#wakeWriter();
   }
 
-  get stopped(): boolean {
-    return this.#finished;
+  get done(): boolean {
+    return this.#ended;
   }
 
   async next(): Promise<IteratorResult<WatchEvent>> {
@@ -126,6 +154,7 @@ export class WatchStream implements Subscriber, Watch, AsyncIterator<WatchEvent>
 
   #take(): Uint8Array {
     const frame = this.#queue[this.#head++]!;
+    if (this.#writable !== undefined && this.#queue.length - this.#head < PACE_FRAMES / 2) this.#wakeWriter();
     if (this.#head === this.#queue.length) {
       this.#queue = [];
       this.#head = 0;
@@ -148,6 +177,12 @@ export class WatchStream implements Subscriber, Watch, AsyncIterator<WatchEvent>
       }
     }
     return frame;
+  }
+
+  #wakeWriter(): void {
+    const writable = this.#writable;
+    this.#writable = undefined;
+    writable?.();
   }
 
   #wakeUp(): void {

@@ -18,7 +18,9 @@ import { ErrorCodes, type WireError } from '../errors.js';
 import { RecordKind } from '../ring/layout.js';
 import { RingReader, SCAN_LAPPED, type RingRecord } from '../ring/reader.js';
 import { distance } from '../ring/layout.js';
-import { bookmarkFrame, jsonEventFrame, type WatchEventType } from '../encode/json-frame.js';
+import { encodedBookmark, type FrameEncoding } from '../encode/frames.js';
+import { jsonEventFrame, type WatchEventType } from '../encode/json-frame.js';
+import { msgpackEventFrame } from '../encode/msgpack-frame.js';
 import { BookmarkBuckets, nextBookmarkTime } from './bookmarks.js';
 import { AttributeReader, matches, rewrite, type Attributes, type Predicate } from './predicate.js';
 import type { DispatcherConfig, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from './protocol.js';
@@ -36,6 +38,7 @@ class Watcher {
   readonly triggerHash: number;
   readonly floor: number;
   readonly bookmarks: boolean;
+  readonly encoding: FrameEncoding;
   readonly deadline: number | undefined;
   /** RV of the last event delivered; bookmarks never go below it. */
   lastRV: number;
@@ -61,6 +64,7 @@ class Watcher {
     this.triggerHash = spec.triggerHash;
     this.floor = spec.floor;
     this.bookmarks = spec.bookmarks;
+    this.encoding = spec.encoding ?? 'json';
     this.deadline = spec.deadline;
     this.lastRV = spec.floor;
   }
@@ -250,22 +254,21 @@ export class Dispatcher {
       if (this.#reader.isLapped(w.cursor)) this.#close(w, 'lapped');
       else if (w.stalledSince !== undefined && this.#now - w.stalledSince > budget) this.#close(w, 'stalled');
     }
-    let frame: Uint8Array | undefined;
-    let frameRV = -1;
+    // One bookmark frame per RV and encoding, shared by the watchers due at this tick.
+    const frames = new Map<string, Uint8Array>();
     for (const w of this.#bookmarks.popExpired(this.#now)) {
       if (w.closed) continue;
       if (w.live) {
         const rv = Math.max(this.#liveRV, w.lastRV);
-        if (rv !== frameRV) {
-          frame = bookmarkFrame(this.#bookmarkShape, rv);
-          frameRV = rv;
-        }
+        const key = `${rv}:${w.encoding}`;
+        let frame = frames.get(key);
+        if (frame === undefined) frames.set(key, (frame = encodedBookmark(w.encoding, this.#bookmarkShape, rv)));
         // Bookmarks never block: one that does not fit is skipped; the next one is scheduled.
-        if (w.hasRoom(this.#limits, frame!.byteLength)) {
+        if (w.hasRoom(this.#limits, frame.byteLength)) {
           this.#outIds.push(w.id);
-          this.#outFrames.push(frame!);
+          this.#outFrames.push(frame);
           w.sentEvents++;
-          w.sentBytes += frame!.byteLength;
+          w.sentBytes += frame.byteLength;
         }
       }
       this.#scheduleBookmark(w);
@@ -362,7 +365,7 @@ export class Dispatcher {
     if (w.closed || w.stallAt !== undefined || record.rv <= w.floor) return;
     const type = this.#eventType(w, record);
     if (type === null) return;
-    const frame = this.#frame(type, record);
+    const frame = this.#frame(type, record, w.encoding);
     if (!w.hasRoom(this.#limits, frame.byteLength)) {
       w.stallAt = record.position;
       this.#touched.push(w);
@@ -394,20 +397,23 @@ export class Dispatcher {
     }
   }
 
-  #frame(type: WatchEventType, record: RingRecord): Uint8Array {
+  #frame(type: WatchEventType, record: RingRecord, encoding: FrameEncoding): Uint8Array {
     const frames = this.#decoded.frames;
-    let frame = frames.get(type);
+    const key = encoding === 'json' ? type : `${type}:${encoding}`;
+    let frame = frames.get(key);
     if (frame !== undefined) return frame;
+    // Every event type reaching here was matched, so the object (and, for a DELETED from a
+    // MODIFIED, the previous object) is decoded already: msgpack reuses it.
     if (type === 'DELETED' && record.kind === RecordKind.MODIFIED) {
       // It stopped matching: the watcher sees its previous state, at the revision of the change.
       const prev = this.#decoded.prev!;
       const metadata = (prev.metadata ??= {}) as Record<string, unknown>;
       metadata.resourceVersion = String(record.rv);
-      frame = jsonEventFrame(type, Buffer.from(JSON.stringify(prev)));
+      frame = encoding === 'json' ? jsonEventFrame(type, Buffer.from(JSON.stringify(prev))) : msgpackEventFrame(type, prev);
     } else {
-      frame = jsonEventFrame(type, record.object());
+      frame = encoding === 'json' ? jsonEventFrame(type, record.object()) : msgpackEventFrame(type, this.#decoded.object);
     }
-    frames.set(type, frame);
+    frames.set(key, frame);
     return frame;
   }
 

@@ -3,6 +3,7 @@
  * in a worker). Everything here is structured-clone safe: the dispatcher never shares a JS object
  * with the main thread, so the same code runs in both placements.
  */
+import type { FrameEncoding } from '../encode/frames.js';
 import type { WireError } from '../errors.js';
 import type { RingBuffers } from '../ring/producer.js';
 import type { Predicate } from './predicate.js';
@@ -42,6 +43,8 @@ export interface WatcherSpec {
   floor: number;
   /** Whether the watcher asked for BOOKMARK events. */
   bookmarks: boolean;
+  /** The frame encoding the watcher reads (default json). */
+  encoding?: FrameEncoding;
   /** When the watch ends (ms since the epoch); bookmarks are due 2 s before it. */
   deadline?: number;
   /** Registration time on the cacher's clock. */

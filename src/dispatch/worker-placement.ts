@@ -4,11 +4,9 @@
  * itself and is spoken to with the same messages as the inline dispatcher. A worker that dies is
  * reported (its watchers end with an ERROR) and replaced by a fresh one attached to the ring.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ErrorCodes, type WireError } from '../errors.js';
+import { workerEntry } from '../worker-entry.js';
 import type { OutputHandler, Placement } from './placement.js';
 import type { DispatcherConfig, DispatcherInput } from './protocol.js';
 import { unpack, type WorkerOutput } from './worker-main.js';
@@ -16,34 +14,6 @@ import { unpack, type WorkerOutput } from './worker-main.js';
 /** Told when dispatcher `index` died; its watchers are gone with it. */
 export type CrashHandler = (index: number, error: WireError) => void;
 
-// Built code runs the compiled entry. From the TypeScript sources (tests) it runs the build of
-// the same sources when that is up to date (starting tsx in every worker costs about a second),
-// else the sources through a tsx loader.
-const FROM_SOURCE = import.meta.url.endsWith('.ts') && !builtIsCurrent();
-const ENTRY = FROM_SOURCE ? new URL('../../workers/dispatcher.ts', import.meta.url) : builtEntry();
-const LOADER = new URL('../../workers/dev-loader.mjs', import.meta.url);
-
-function builtEntry(): URL {
-  const sibling = new URL('../../workers/dispatcher.js', import.meta.url);
-  return import.meta.url.endsWith('.ts') ? new URL('../../dist/workers/dispatcher.js', import.meta.url) : sibling;
-}
-
-/** From the sources: whether dist/ was built after every source file last changed. */
-function builtIsCurrent(): boolean {
-  const root = fileURLToPath(new URL('../../', import.meta.url));
-  let built: number;
-  try {
-    built = statSync(join(root, 'dist/workers/dispatcher.js')).mtimeMs;
-  } catch {
-    return false;
-  }
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce(
-      (max, entry) => Math.max(max, entry.isDirectory() ? newest(join(dir, entry.name)) : statSync(join(dir, entry.name)).mtimeMs),
-      0,
-    );
-  return built >= Math.max(newest(join(root, 'src')), newest(join(root, 'workers')));
-}
 /** How long stop() waits for a dispatcher to close its watchers before ending its thread anyway. */
 const STOP_GRACE_MS = 2_000;
 
@@ -108,8 +78,9 @@ export class WorkerPlacement implements Placement {
   }
 
   #start(index: number): void {
-    const workerData = FROM_SOURCE ? { ...this.#config, entry: ENTRY.href } : this.#config;
-    const worker = new Worker(FROM_SOURCE ? LOADER : ENTRY, { workerData, name: `watchcache-dispatcher-${index}` });
+    const { url, entry } = workerEntry('dispatcher');
+    const workerData = entry === undefined ? this.#config : { ...this.#config, entry };
+    const worker = new Worker(url, { workerData, name: `watchcache-dispatcher-${index}` });
     this.#workers[index] = worker;
     let error: Error | undefined;
     let stopped = false;

@@ -3,6 +3,7 @@
  * case named after the behaviour it pins, run against every Storage backend. Every case builds
  * its own cacher over its own prefix, so one store serves the whole suite.
  */
+import { unpack } from 'msgpackr';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCacher, type Cacher, type CacherOptions } from '../../src/cache/cacher.js';
 import { ErrorCodes, type WatchCacheError } from '../../src/errors.js';
@@ -440,6 +441,56 @@ export function describeCacherConformance(backend: string, open: () => Promise<S
         }
         expect(s.frames.map((f) => Number(JSON.parse(Buffer.from(f).toString()).object.metadata.resourceVersion))).toEqual(revisions);
         watch.stop();
+      });
+
+      it('msgpack frames carry the same events as JSON lines, as plain msgpack maps', async () => {
+        const { pods, cacher } = await setup();
+        await synced(cacher, await pods.put({ name: 'a', labels: { x: 'y' } }));
+        const s = sink();
+        const watch = await cacher.watchFrames(
+          { resourceVersion: '0', sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: true, encoding: 'msgpack' },
+          s,
+        );
+        const rv = await pods.put({ name: 'a', labels: { x: 'z' } });
+        await until(() => s.frames.length === 3);
+        const events = s.frames.map((f) => unpack(f) as { type: string; object: { metadata: { name?: string; resourceVersion: string; annotations?: object } } });
+        expect(events.map((e) => e.type)).toEqual(['ADDED', 'BOOKMARK', 'MODIFIED']);
+        expect(events[0]!.object.metadata.name).toBe('a');
+        expect(events[1]!.object.metadata.annotations).toEqual({ 'k8s.io/initial-events-end': 'true' });
+        expect(events[2]!.object).toMatchObject({ metadata: { name: 'a', resourceVersion: String(rv), labels: { x: 'z' } } });
+        watch.stop();
+      });
+
+      it('a large snapshot goes out in chunks before any live event, and live events are not lost meanwhile', async () => {
+        const { pods, cacher } = await setup();
+        const count = 2_500;
+        let last = 0;
+        for (let i = 0; i < count; i += 250) {
+          await Promise.all(Array.from({ length: 250 }, (_, j) => pods.put({ name: `p${String(i + j).padStart(5, '0')}` }))).then((rvs) => (last = Math.max(last, ...rvs)));
+        }
+        await synced(cacher, last);
+        const names = Array.from({ length: count }, (_, i) => `p${String(i).padStart(5, '0')}`);
+        for (const encoding of ['json', 'msgpack'] as const) {
+          const s = sink();
+          const watch = await cacher.watchFrames(
+            { resourceVersion: '0', sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: true, encoding },
+            s,
+          );
+          const live = await pods.put({ name: `live-${encoding}` });
+          await until(() => s.frames.length === names.length + 2);
+          const decode = (f: Uint8Array): { type: string; object: { metadata: { name?: string; resourceVersion: string } } } =>
+            encoding === 'json' ? JSON.parse(Buffer.from(f).toString()) : (unpack(f) as never);
+          const events = s.frames.map(decode);
+          const initial = events.slice(0, names.length);
+          expect(initial.every((e) => e.type === 'ADDED')).toBe(true);
+          expect(initial.map((e) => e.object.metadata.name)).toEqual(names);
+          expect(events[names.length]!.type).toBe('BOOKMARK');
+          expect(events[names.length + 1]).toMatchObject({ type: 'ADDED', object: { metadata: { name: `live-${encoding}`, resourceVersion: String(live) } } });
+          watch.stop();
+          // The next watch's snapshot includes this one's live pod, in key order.
+          names.push(`live-${encoding}`);
+          names.sort();
+        }
       });
 
       it('an error after the watch started ends it with an ERROR frame', async () => {

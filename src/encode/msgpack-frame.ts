@@ -1,0 +1,23 @@
+/**
+ * msgpack watch frames: each event is one msgpack map `{type, object}`, self-delimiting, so a
+ * stream is the frames one after another. Plain maps (`useRecords: false`), so any msgpack
+ * decoder reads them; about 14 % smaller than JSON for a typical Pod (research §3.2).
+ */
+import { Packr } from 'msgpackr';
+import type { Status } from '../status.js';
+import { bookmarkObject, type BookmarkShape, type WatchEventType } from './json-frame.js';
+
+const packr = new Packr({ useRecords: false });
+
+/** A frame for an object already decoded (it carries its resourceVersion). */
+export function msgpackEventFrame(type: WatchEventType, object: unknown): Uint8Array {
+  return packr.pack({ type, object });
+}
+
+export function msgpackBookmarkFrame(shape: BookmarkShape, revision: number, initialEventsEnd = false): Uint8Array {
+  return msgpackEventFrame('BOOKMARK', bookmarkObject(shape, revision, initialEventsEnd));
+}
+
+export function msgpackErrorFrame(status: Status): Uint8Array {
+  return msgpackEventFrame('ERROR', status);
+}

@@ -1,0 +1,48 @@
+import { unpack } from 'msgpackr';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EncodePool } from '../../src/encode/encode-pool.js';
+import { eventFrame, encodedBookmark, encodedError } from '../../src/encode/frames.js';
+import { jsonEventFrame } from '../../src/encode/json-frame.js';
+import { encodeSnapshot, framesOf } from '../../src/encode/snapshot-task.js';
+import { newStatus } from '../../src/status.js';
+
+const object = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', resourceVersion: '7' }, spec: { nodeName: 'n' } };
+const json = Buffer.from(JSON.stringify(object));
+
+describe('frames', () => {
+  it('a JSON frame splices the stored bytes into the watch envelope, byte for byte', () => {
+    const frame = jsonEventFrame('MODIFIED', json);
+    expect(Buffer.from(frame).toString()).toBe(`{"type":"MODIFIED","object":${json.toString()}}\n`);
+  });
+
+  it('a msgpack frame is a plain map {type, object} any decoder reads', () => {
+    expect(unpack(eventFrame('msgpack', 'ADDED', json))).toEqual({ type: 'ADDED', object });
+    expect(unpack(encodedBookmark('msgpack', { kind: 'Pod', apiVersion: 'v1' }, 9, true))).toEqual({
+      type: 'BOOKMARK',
+      object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: '9', annotations: { 'k8s.io/initial-events-end': 'true' } } },
+    });
+    const status = newStatus(410, 'Expired', 'too old');
+    expect(unpack(encodedError('msgpack', status))).toEqual({ type: 'ERROR', object: status });
+    expect(JSON.parse(Buffer.from(encodedError('json', status)).toString())).toEqual({ type: 'ERROR', object: status });
+  });
+});
+
+describe('snapshot encoding', () => {
+  const pool = new EncodePool();
+  afterAll(() => pool.release());
+
+  it('packs many frames into one buffer and reads them back in order', () => {
+    const objects = Array.from({ length: 50 }, (_, i) => Buffer.from(JSON.stringify({ metadata: { name: `p${i}` } })));
+    const frames = framesOf(encodeSnapshot({ objects }));
+    expect(frames.map((f) => (unpack(f) as { object: { metadata: { name: string } } }).object.metadata.name)).toEqual(
+      objects.map((_, i) => `p${i}`),
+    );
+  });
+
+  it('the encode pool gives the same frames as encoding inline', async () => {
+    const objects = Array.from({ length: 200 }, (_, i) => Buffer.from(JSON.stringify({ metadata: { name: `p${i}`, labels: { i: String(i) } } })));
+    const pooled = await pool.msgpackSnapshot(objects);
+    const inline = framesOf(encodeSnapshot({ objects }));
+    expect(pooled.map((f) => Buffer.from(f).toString('hex'))).toEqual(inline.map((f) => Buffer.from(f).toString('hex')));
+  });
+});
