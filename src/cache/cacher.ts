@@ -136,6 +136,8 @@ export interface Cacher {
   /** Ends every watcher cleanly and stops the reflector. Idempotent. */
   stop(): Promise<void>;
   readonly revision: number;
+  /** The ready gate's state, synchronously: 'pending' (initializing or relisting), 'ready', 'stopped'. */
+  readonly state: 'pending' | 'ready' | 'stopped';
   stats(): CacherStats;
 }
 
@@ -221,8 +223,14 @@ class CacherImpl implements Cacher {
     return this.#cache.revision;
   }
 
+  get state(): 'pending' | 'ready' | 'stopped' {
+    return this.#ready.state;
+  }
+
   ready(): Promise<void> {
-    return this.#ready.wait();
+    // Ready to serve means the dispatchers are up as well, so first watches are not slowed by
+    // thread start-up.
+    return Promise.all([this.#ready.wait(), this.#placement.ready()]).then(() => undefined);
   }
 
   stats(): CacherStats {
@@ -308,8 +316,8 @@ class CacherImpl implements Cacher {
       }
     }
     if (this.#ready.state !== 'ready' || this.#ready.generation !== generation) {
-      // The cache relisted while this watch waited: end at once, the client re-watches.
-      stream.stop();
+      // The cache relisted while this watch waited: end at once (cleanly), the client re-watches.
+      stream.end();
       return stream;
     }
 
@@ -322,7 +330,7 @@ class CacherImpl implements Cacher {
     if (initialEvents) {
       snapshotRevision = cache.revision;
       snapshot = [];
-      for (const object of cache.ordered()) if (matches(predicate, object)) snapshot.push(object);
+      for (const object of this.#scope(predicate)) if (matches(predicate, object)) snapshot.push(object);
       floor = snapshotRevision;
       start = cache.ring.writePosition;
     } else {
@@ -426,6 +434,7 @@ class CacherImpl implements Cacher {
         stream?.close(message.error);
         return;
       }
+      case 'online':
       case 'stopped':
         return;
     }
@@ -504,7 +513,7 @@ class CacherImpl implements Cacher {
     let last: CachedObject | undefined;
     let more = false;
     let remaining = 0;
-    for (const object of this.#cache.ordered(start === undefined ? this.#prefix : this.#prefix + start)) {
+    for (const object of this.#scope(predicate, start)) {
       if (!matches(predicate, object)) continue;
       if (limit > 0 && items.length === limit) {
         more = true;
@@ -521,6 +530,20 @@ class CacherImpl implements Cacher {
       if (everything) result.remainingItemCount = remaining;
     }
     return result;
+  }
+
+  /**
+   * The cached objects a predicate can match, in key order, from `start` (relative to the prefix)
+   * on. Keys are PREFIX/NAMESPACE/NAME, so a namespaced request reads only its namespace's range.
+   */
+  *#scope(predicate: Predicate, start?: string): IterableIterator<CachedObject> {
+    const namespace = predicate.namespace;
+    const range = namespace === undefined || namespace === '' ? this.#prefix : `${this.#prefix}${namespace}/`;
+    const from = start === undefined || this.#prefix + start < range ? range : this.#prefix + start;
+    for (const object of this.#cache.ordered(from)) {
+      if (!object.key.startsWith(range)) return;
+      yield object;
+    }
   }
 
   async #listFromStorage(

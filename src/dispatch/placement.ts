@@ -14,6 +14,8 @@ export interface Placement {
   post(index: number, message: DispatcherInput): void;
   /** Send a message to every dispatcher. */
   broadcast(message: DispatcherInput): void;
+  /** Resolves once every dispatcher is up (threads started, modules loaded). */
+  ready(): Promise<void>;
   /** Stop every dispatcher; resolves once they have closed their watchers. */
   stop(): Promise<void>;
 }
@@ -39,6 +41,7 @@ export function inlinePlacement(config: DispatcherConfig, onOutput: OutputHandle
     size: 1,
     post: (_index, message) => post(message),
     broadcast: post,
+    ready: () => Promise.resolve(),
     stop() {
       post({ type: 'stop' });
       return done;

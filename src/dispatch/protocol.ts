@@ -75,4 +75,6 @@ export type DispatcherOutput =
   | { type: 'deliver'; batch: DeliveryBatch }
   /** The watcher ended: cleanly (no error) or with an error to show as an ERROR event. */
   | { type: 'closed'; id: number; error?: WireError }
+  /** A worker's dispatcher is set up and reading the ring. */
+  | { type: 'online' }
   | { type: 'stopped' };

@@ -40,6 +40,7 @@ export function runDispatcherWorker(port: MessagePort, config: DispatcherConfig)
   // The message listener is also the ref'd handle that keeps the worker alive while it waits.
   port.on('message', (message: DispatcherInput) => dispatcher.handle(message));
   const reader = new RingReader(config.ring);
+  port.postMessage({ type: 'online' } satisfies DispatcherOutput);
   void (async () => {
     while (!stopped) {
       const seq = reader.publishSeq();

@@ -24,6 +24,7 @@ export class WorkerPlacement implements Placement {
   readonly #onCrash: CrashHandler;
   readonly #workers: Worker[] = [];
   readonly #exited: Array<Promise<void>> = [];
+  readonly #online: Array<Promise<void>> = [];
   #stopping = false;
 
   constructor(workers: number, config: DispatcherConfig, onOutput: OutputHandler, onCrash: CrashHandler) {
@@ -37,6 +38,10 @@ export class WorkerPlacement implements Placement {
   /** Thread ids of the live workers, by dispatcher index. */
   get threadIds(): number[] {
     return this.#workers.map((w) => w.threadId);
+  }
+
+  ready(): Promise<void> {
+    return Promise.all(this.#online).then(() => undefined);
   }
 
   post(index: number, message: DispatcherInput): void {
@@ -84,11 +89,14 @@ export class WorkerPlacement implements Placement {
     this.#workers[index] = worker;
     let error: Error | undefined;
     let stopped = false;
+    let online: () => void = () => undefined;
+    this.#online[index] = new Promise<void>((resolve) => (online = resolve));
     worker.on('message', (message: WorkerOutput) => {
       if (message.type === 'deliverPacked') {
         this.#onOutput({ type: 'deliver', batch: unpack(message) }, index);
         return;
       }
+      if (message.type === 'online') return online();
       if (message.type === 'stopped') stopped = true;
       this.#onOutput(message, index);
     });
@@ -96,6 +104,7 @@ export class WorkerPlacement implements Placement {
     this.#exited[index] = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {
         resolve();
+        online();
         if (this.#stopping || stopped) return;
         const why = error === undefined ? `exit code ${code}` : error.message;
         this.#onCrash(index, { code: ErrorCodes.INTERNAL, message: `dispatcher worker ${index} died (${why}); watch again` });
