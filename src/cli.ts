@@ -2,19 +2,227 @@
 /**
  * The `watchcache` command. Each sub-command says plainly what it does; one that has not landed
  * yet says so and exits non-zero rather than pretending to work.
+ *
+ * Exit codes: 0 after a clean stop, 1 when serving fails (a bad resources or token file, a port in
+ * use, a store that refuses), 2 for a command line that does not parse.
  */
+import { readFileSync } from 'node:fs';
 import process from 'node:process';
+import { TokenTable } from './server/auth.js';
+import { BUILTIN_RESOURCES, loadResourcesFile } from './server/registry.js';
+import { createServer, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PREFIX, type ServerOptions } from './server/server.js';
+import { MemoryStorage } from './storage/memory.js';
+import type { Storage } from './storage/storage.js';
 
 const USAGE = `Usage: watchcache <command> [options]
 
 Commands:
   serve   serve the Kubernetes API from the cache
-          [--port N] [--host H] [--etcd URL,...] [--prefix P] [--workers N]
   bench   run the benchmark
   help    show this text
+
+watchcache serve [options]
+  --port N            port to listen on (default ${DEFAULT_PORT}; 0 picks a free port)
+  --host H            address to bind (default ${DEFAULT_HOST})
+  --etcd URL,...      cache etcd at these client URLs (default: the embedded in-memory store)
+  --prefix P          storage key prefix everything lives under (default ${DEFAULT_PREFIX})
+  --workers N         dispatch worker threads per resource (default 0: dispatch inline)
+  --resources FILE    custom resources to serve besides the built-in core/v1 ones (JSON)
+  --token-file FILE   require bearer tokens: lines TOKEN,USER,ro|rw[,NS1;NS2]
+  --tls-cert FILE     serve HTTPS with this PEM certificate (needs --tls-key)
+  --tls-key FILE      the PEM private key of --tls-cert
+  --help              show this text
+
+It prints "watchcache serving on URL" once every cache is ready, and stops cleanly on
+SIGINT or SIGTERM. See docs/server.md for the endpoints and the file formats.
 `;
 
-function main(argv: readonly string[]): number {
+class UsageError extends Error {}
+
+interface ServeArgs {
+  port: number;
+  host: string;
+  etcd: string[] | undefined;
+  prefix: string;
+  workers: number | undefined;
+  resources: string | undefined;
+  tokenFile: string | undefined;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  help: boolean;
+}
+
+const VALUE_FLAGS = new Set(['--port', '--host', '--etcd', '--prefix', '--workers', '--resources', '--token-file', '--tls-cert', '--tls-key']);
+
+function integer(flag: string, value: string, min: number, max: number): number {
+  if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`${flag} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+function parseServeArgs(argv: readonly string[]): ServeArgs {
+  const args: ServeArgs = {
+    port: DEFAULT_PORT,
+    host: DEFAULT_HOST,
+    etcd: undefined,
+    prefix: DEFAULT_PREFIX,
+    workers: undefined,
+    resources: undefined,
+    tokenFile: undefined,
+    tlsCert: undefined,
+    tlsKey: undefined,
+    help: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      args.help = true;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    if (!VALUE_FLAGS.has(flag)) throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
+    let value: string;
+    if (eq > 0) value = arg.slice(eq + 1);
+    else {
+      const next = argv[++i];
+      if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+      value = next;
+    }
+    if (value === '') throw new UsageError(`${flag} needs a value`);
+    switch (flag) {
+      case '--port':
+        args.port = integer(flag, value, 0, 65535);
+        break;
+      case '--host':
+        args.host = value;
+        break;
+      case '--etcd': {
+        const endpoints = value.split(',').map((e) => e.trim());
+        for (const endpoint of endpoints) {
+          if (!/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) throw new UsageError(`--etcd takes client URLs such as http://127.0.0.1:2379, got ${JSON.stringify(endpoint)}`);
+        }
+        args.etcd = endpoints;
+        break;
+      }
+      case '--prefix':
+        if (!value.startsWith('/')) throw new UsageError(`--prefix must start with "/", got ${JSON.stringify(value)}`);
+        args.prefix = value;
+        break;
+      case '--workers':
+        args.workers = integer(flag, value, 0, 1024);
+        break;
+      case '--resources':
+        args.resources = value;
+        break;
+      case '--token-file':
+        args.tokenFile = value;
+        break;
+      case '--tls-cert':
+        args.tlsCert = value;
+        break;
+      case '--tls-key':
+        args.tlsKey = value;
+        break;
+    }
+  }
+  if ((args.tlsCert === undefined) !== (args.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  return args;
+}
+
+function readPem(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`${flag}: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
+async function openStorage(args: ServeArgs): Promise<Storage> {
+  if (args.etcd === undefined) return new MemoryStorage();
+  // Loaded only when asked for: the etcd client and gRPC are heavy to import.
+  const { EtcdStorage } = await import('./storage/etcd.js');
+  return new EtcdStorage({ endpoints: args.etcd });
+}
+
+function log(message: string): void {
+  process.stderr.write(`watchcache: ${message}\n`);
+}
+
+async function serve(argv: readonly string[]): Promise<number> {
+  let args: ServeArgs;
+  try {
+    args = parseServeArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`watchcache serve: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+
+  let options: Omit<ServerOptions, 'storage'>;
+  try {
+    options = {
+      host: args.host,
+      port: args.port,
+      prefix: args.prefix,
+      resources: args.resources === undefined ? BUILTIN_RESOURCES : [...BUILTIN_RESOURCES, ...loadResourcesFile(args.resources)],
+      ...(args.workers === undefined ? {} : { workers: args.workers }),
+      ...(args.tokenFile === undefined ? {} : { tokens: TokenTable.load(args.tokenFile) }),
+      ...(args.tlsCert === undefined ? {} : { tls: { cert: readPem('--tls-cert', args.tlsCert), key: readPem('--tls-key', args.tlsKey!) } }),
+      onError: (err, context) => log(`${context}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+    };
+  } catch (err) {
+    log((err as Error).message);
+    return 1;
+  }
+
+  const storage = await openStorage(args);
+  let server: ReturnType<typeof createServer> | undefined;
+  let stopping: Promise<number> | undefined;
+  const stop = (): Promise<number> => {
+    stopping ??= (async () => {
+      try {
+        await server?.close();
+        await storage.close();
+        return 0;
+      } catch (err) {
+        log(`stopping: ${(err as Error).message}`);
+        return 1;
+      }
+    })();
+    return stopping;
+  };
+  const stopped = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping !== undefined) {
+        log(`${signal} again: exiting now`);
+        process.exit(1);
+      }
+      void stop().then(resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+
+  try {
+    server = createServer({ ...options, storage });
+    await server.listen();
+    await Promise.race([server.ready(), stopped]);
+  } catch (err) {
+    log((err as Error).message);
+    await stop();
+    return 1;
+  }
+  if (stopping === undefined) process.stdout.write(`watchcache serving on ${server.url}\n`);
+  return stopped;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
   switch (command) {
     case 'help':
@@ -23,6 +231,7 @@ function main(argv: readonly string[]): number {
       process.stdout.write(USAGE);
       return 0;
     case 'serve':
+      return serve(rest);
     case 'bench':
       if (rest.includes('--help')) {
         process.stdout.write(USAGE);
@@ -36,4 +245,14 @@ function main(argv: readonly string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Whatever handle a dependency leaves behind must not keep a stopped server's process alive.
+    setTimeout(() => process.exit(code), 2000).unref();
+  },
+  (err: unknown) => {
+    log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  },
+);

@@ -42,6 +42,22 @@ export const ErrorCodes = {
   RING_LAPPED: 'WC_ERR_RING_LAPPED',
   /** Anything that should not happen; carries the original message. */
   INTERNAL: 'WC_ERR_INTERNAL',
+  /** HTTP front: no credentials, or credentials the server does not know (HTTP 401). */
+  UNAUTHORIZED: 'WC_ERR_UNAUTHORIZED',
+  /** HTTP front: the credentials do not allow this verb or namespace (HTTP 403). */
+  FORBIDDEN: 'WC_ERR_FORBIDDEN',
+  /** HTTP front: the path exists but not with this method (HTTP 405). */
+  METHOD_NOT_ALLOWED: 'WC_ERR_METHOD_NOT_ALLOWED',
+  /** HTTP front: none of the media types the client accepts is served here (HTTP 406). */
+  NOT_ACCEPTABLE: 'WC_ERR_NOT_ACCEPTABLE',
+  /** HTTP front: the request body's Content-Type is not one this request takes (HTTP 415). */
+  UNSUPPORTED_MEDIA_TYPE: 'WC_ERR_UNSUPPORTED_MEDIA_TYPE',
+  /** HTTP front: the request body is larger than the server's limit (HTTP 413). */
+  REQUEST_TOO_LARGE: 'WC_ERR_REQUEST_TOO_LARGE',
+  /** HTTP front: the object fails validation, e.g. a name that is not DNS-1123 (HTTP 422). */
+  INVALID_OBJECT: 'WC_ERR_INVALID_OBJECT',
+  /** HTTP front: the server already serves its maximum number of watches (HTTP 429). */
+  TOO_MANY_WATCHERS: 'WC_ERR_TOO_MANY_WATCHERS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -54,3 +54,15 @@ export type { FrameSink, FrameWatch } from './delivery/frame-stream.js';
 // Kubernetes Status objects for errors.
 export { newStatus, statusFromError } from './status.js';
 export type { Status, StatusDetails, StatusReason } from './status.js';
+
+// The HTTP front: a Kubernetes-compatible API server, one cacher per resource.
+export { createServer, startServer, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PREFIX } from './server/server.js';
+export type { ServerLimits, ServerOptions, WatchcacheServer } from './server/server.js';
+export { BUILTIN_RESOURCES, defineResource, loadResourcesFile, parseResourcesFile } from './server/registry.js';
+export type { ResourceConfig, ResourceDefinition } from './server/registry.js';
+export { TokenTable } from './server/auth.js';
+export type { Access, Principal, Verb } from './server/auth.js';
+export type { RequestVerb, ServerMetrics } from './server/metrics.js';
+export { JSON_WATCH_ENCODING } from './server/media.js';
+export type { WatchEncoding } from './server/media.js';
+export type { CacherTuning, ResourceCache } from './server/caches.js';

@@ -67,6 +67,14 @@ const byCode: Record<ErrorCode, { code: number; reason: StatusReason }> = {
   [ErrorCodes.RECORD_TOO_LARGE]: { code: 413, reason: 'RequestEntityTooLarge' },
   [ErrorCodes.RING_LAPPED]: { code: 410, reason: 'Expired' },
   [ErrorCodes.INTERNAL]: { code: 500, reason: 'InternalError' },
+  [ErrorCodes.UNAUTHORIZED]: { code: 401, reason: 'Unauthorized' },
+  [ErrorCodes.FORBIDDEN]: { code: 403, reason: 'Forbidden' },
+  [ErrorCodes.METHOD_NOT_ALLOWED]: { code: 405, reason: 'MethodNotAllowed' },
+  [ErrorCodes.NOT_ACCEPTABLE]: { code: 406, reason: 'NotAcceptable' },
+  [ErrorCodes.UNSUPPORTED_MEDIA_TYPE]: { code: 415, reason: 'UnsupportedMediaType' },
+  [ErrorCodes.REQUEST_TOO_LARGE]: { code: 413, reason: 'RequestEntityTooLarge' },
+  [ErrorCodes.INVALID_OBJECT]: { code: 422, reason: 'Invalid' },
+  [ErrorCodes.TOO_MANY_WATCHERS]: { code: 429, reason: 'TooManyRequests' },
 };
 
 export function newStatus(code: number, reason: StatusReason, message: string, details?: StatusDetails): Status {

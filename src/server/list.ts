@@ -1,0 +1,41 @@
+/**
+ * LIST: the cache's encoded items concatenated into a `…List` document. The items are the bytes
+ * the cache keeps per object (metadata.resourceVersion already set), copied once into the
+ * response and never parsed or re-serialized.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Cacher, ListResult } from '../cache/cacher.js';
+import type { ListOptions } from '../cache/request.js';
+import { groupVersion, type ResourceDefinition } from './registry.js';
+import type { ResourceRoute } from './routes.js';
+import { sendJsonBytes } from './status-response.js';
+
+const COMMA = 0x2c;
+const TAIL = Buffer.from(']}');
+
+/** `{"kind":…,"apiVersion":…,"metadata":{…},"items":[` + items joined by `,` + `]}`. */
+export function encodeList(def: ResourceDefinition, result: ListResult<Uint8Array>): Buffer {
+  let metadata = `"resourceVersion":${JSON.stringify(result.resourceVersion)}`;
+  if (result.continue !== undefined) metadata += `,"continue":${JSON.stringify(result.continue)}`;
+  if (result.remainingItemCount !== undefined) metadata += `,"remainingItemCount":${result.remainingItemCount}`;
+  const head = Buffer.from(`{"kind":${JSON.stringify(def.listKind)},"apiVersion":${JSON.stringify(groupVersion(def))},"metadata":{${metadata}},"items":[`);
+  const items = result.items;
+  let length = head.length + TAIL.length + Math.max(0, items.length - 1);
+  for (let i = 0; i < items.length; i++) length += items[i]!.byteLength;
+  const out = Buffer.allocUnsafe(length);
+  let at = head.copy(out, 0);
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) out[at++] = COMMA;
+    out.set(items[i]!, at);
+    at += items[i]!.byteLength;
+  }
+  TAIL.copy(out, at);
+  return out;
+}
+
+export async function serveList(res: ServerResponse, cacher: Cacher, route: ResourceRoute, options: ListOptions, signal: AbortSignal): Promise<void> {
+  const request: ListOptions = { ...options, signal };
+  if (route.namespace !== undefined) request.namespace = route.namespace;
+  const result = await cacher.listEncoded(request);
+  sendJsonBytes(res, 200, encodeList(route.resource, result));
+}

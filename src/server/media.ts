@@ -1,0 +1,120 @@
+/**
+ * Media types: what a response may be encoded as (the Accept header), what a request body may be
+ * (Content-Type), and the watch encodings. JSON is the only encoding served today; a watch
+ * encoding is a small record so a second one (msgpack, built elsewhere) slots in by being added
+ * to the server's `watchEncodings` without touching the watch handler.
+ */
+import type { Cacher } from '../cache/cacher.js';
+import type { WatchOptions } from '../cache/request.js';
+import type { FrameSink, FrameWatch } from '../delivery/frame-stream.js';
+import { notAcceptable, unsupportedMediaType } from './api-error.js';
+
+export const JSON_MEDIA_TYPE = 'application/json';
+
+export interface MediaRange {
+  /** e.g. `application/json`, `application/*`, `*\/*` (lowercased). */
+  type: string;
+  params: ReadonlyMap<string, string>;
+  q: number;
+}
+
+/** The ranges of an Accept header, in the order given; none (unset, empty) means anything. */
+export function parseAccept(header: string | undefined): MediaRange[] {
+  if (header === undefined || header.trim() === '') return [{ type: '*/*', params: new Map(), q: 1 }];
+  const ranges: MediaRange[] = [];
+  for (const part of header.split(',')) {
+    const [typePart = '', ...paramParts] = part.split(';');
+    const type = typePart.trim().toLowerCase();
+    if (!/^[a-z0-9!#$&^_.+*@-]+\/[a-z0-9!#$&^_.+*@-]+$/.test(type)) continue;
+    const params = new Map<string, string>();
+    let q = 1;
+    for (const p of paramParts) {
+      const eq = p.indexOf('=');
+      if (eq < 0) continue;
+      const key = p.slice(0, eq).trim().toLowerCase();
+      const value = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+      if (key === 'q') {
+        const n = Number(value);
+        q = Number.isFinite(n) ? Math.min(1, Math.max(0, n)) : 0;
+      } else {
+        params.set(key, value);
+      }
+    }
+    ranges.push({ type, params, q });
+  }
+  return ranges;
+}
+
+/**
+ * Whether `range` asks for plain `mediaType`. A range that asks for a conversion (`as=Table`,
+ * `as=PartialObjectMetadata`, kubectl's server-side printing) is one we do not serve, so it does
+ * not match: the client then takes its next choice, plain JSON.
+ */
+function rangeMatches(range: MediaRange, mediaType: string, watch: boolean): boolean {
+  if (range.q <= 0) return false;
+  if (range.params.has('as') || range.params.has('g') || range.params.has('v')) return false;
+  const stream = range.params.get('stream');
+  if (stream !== undefined && !(watch && stream === 'watch')) return false;
+  if (range.type === '*/*') return true;
+  const [type, subtype] = range.type.split('/');
+  const [offerType, offerSubtype] = mediaType.split('/');
+  return type === offerType && (subtype === '*' || subtype === offerSubtype);
+}
+
+/** The offer the client prefers (highest q, then its order); throws 406 when none is acceptable. */
+export function negotiate<T extends { mediaType: string }>(accept: string | undefined, offers: readonly T[], watch = false): T {
+  let best: T | undefined;
+  let bestQ = 0;
+  for (const range of parseAccept(accept)) {
+    if (range.q <= bestQ) continue;
+    const offer = offers.find((o) => rangeMatches(range, o.mediaType, watch));
+    if (offer !== undefined) {
+      best = offer;
+      bestQ = range.q;
+    }
+  }
+  if (best === undefined) throw notAcceptable(offers.map((o) => o.mediaType));
+  return best;
+}
+
+/** The media type of a Content-Type header, lowercased, without parameters; "" when unset. */
+export function contentMediaType(header: string | undefined): string {
+  if (header === undefined) return '';
+  return (header.split(';')[0] ?? '').trim().toLowerCase();
+}
+
+/** Throws 415 unless the body's media type is one of `accepted` (unset counts as the first). */
+export function requireContentType(header: string | undefined, accepted: readonly string[]): string {
+  const type = contentMediaType(header);
+  if (type === '') return accepted[0]!;
+  if (!accepted.includes(type)) throw unsupportedMediaType(type, accepted);
+  return type;
+}
+
+// ---- watch encodings ---------------------------------------------------------------------------
+
+export interface WatchEncoding {
+  /** The media type a client names in Accept. */
+  readonly mediaType: string;
+  /** The Content-Type of the stream. */
+  readonly contentType: string;
+  /** A chunk clients ignore, written to keep idle connections alive; none: rely on bookmarks. */
+  readonly heartbeat: Uint8Array | undefined;
+  /** Starts a watch whose frames are in this encoding. */
+  watchFrames(cacher: Cacher, options: WatchOptions, sink: FrameSink): Promise<FrameWatch>;
+}
+
+/**
+ * Kubernetes JSON watch streams: one event per line, Content-Type application/json (what
+ * kube-apiserver sends). A blank line is the heartbeat: client-node's line reader skips lines
+ * that do not parse, and client-go's JSON stream decoder skips whitespace.
+ */
+export const JSON_WATCH_ENCODING: WatchEncoding = Object.freeze({
+  mediaType: JSON_MEDIA_TYPE,
+  contentType: JSON_MEDIA_TYPE,
+  heartbeat: Buffer.from('\n'),
+  watchFrames: (cacher: Cacher, options: WatchOptions, sink: FrameSink) => cacher.watchFrames(options, sink),
+});
+
+/** The encodings of non-watch responses. */
+export const RESPONSE_TYPES: readonly { mediaType: string }[] = [{ mediaType: JSON_MEDIA_TYPE }];

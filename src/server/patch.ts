@@ -1,0 +1,190 @@
+/**
+ * Patch documents: JSON merge patch (RFC 7386), JSON Patch (RFC 6902), and strategic merge patch
+ * where it coincides with merge patch.
+ *
+ * Strategic merge patch merges lists by key (containers by name) and has `$` directives; that
+ * needs each type's schema, which a schemaless cache does not have. A strategic patch without
+ * arrays and without `$` keys means exactly what the same merge patch means (this covers
+ * `kubectl label`, `annotate`, `scale`-like field sets and re-applies that change only maps and
+ * scalars), so it is applied as one; any other is refused with 415, the answer kube-apiserver
+ * gives for strategic patches on custom resources.
+ *
+ * Keys such as `__proto__` arrive as own properties from JSON.parse; every write here defines own
+ * properties, so no patch can reach an object's prototype.
+ */
+import { ErrorCodes } from '../errors.js';
+import { ApiError, badRequest, unsupportedMediaType } from './api-error.js';
+import { isJsonObject, type JsonObject } from './body.js';
+
+export const MERGE_PATCH = 'application/merge-patch+json';
+export const JSON_PATCH = 'application/json-patch+json';
+export const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
+export const PATCH_TYPES: readonly string[] = [JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH];
+
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function copyObject(source: JsonObject): JsonObject {
+  const out: JsonObject = {};
+  for (const key of Object.keys(source)) setOwn(out, key, source[key]);
+  return out;
+}
+
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isJsonObject(patch)) return patch;
+  const out = isJsonObject(target) ? copyObject(target) : {};
+  for (const key of Object.keys(patch)) {
+    const value = patch[key];
+    if (value === null) delete out[key];
+    else setOwn(out, key, mergePatch(Object.hasOwn(out, key) ? out[key] : undefined, value));
+  }
+  return out;
+}
+
+/** Throws 415 unless the strategic merge patch means the same as a merge patch. */
+export function checkSimpleStrategicPatch(patch: unknown): void {
+  const stack: unknown[] = [patch];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (Array.isArray(value)) {
+      throw unsupportedMediaType(`${STRATEGIC_MERGE_PATCH} (with lists)`, [JSON_PATCH, MERGE_PATCH]);
+    }
+    if (!isJsonObject(value)) continue;
+    for (const key of Object.keys(value)) {
+      if (key.startsWith('$')) throw unsupportedMediaType(`${STRATEGIC_MERGE_PATCH} (with ${key} directives)`, [JSON_PATCH, MERGE_PATCH]);
+      stack.push(value[key]);
+    }
+  }
+}
+
+// ---- JSON Patch ------------------------------------------------------------------------------
+
+/** A patch that is well-formed but cannot be applied to this object: 422, as kube-apiserver. */
+function cannotApply(message: string): ApiError {
+  return new ApiError(ErrorCodes.INVALID_OBJECT, `the patch could not be applied: ${message}`);
+}
+
+function parsePointer(pointer: unknown, where: string): string[] {
+  if (typeof pointer !== 'string' || (pointer !== '' && !pointer.startsWith('/'))) {
+    throw badRequest(`${where}: a JSON pointer must be "" or start with "/", got ${JSON.stringify(pointer)}`);
+  }
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function arrayIndex(token: string, length: number, allowEnd: boolean, pointer: string): number {
+  if (allowEnd && token === '-') return length;
+  if (!/^(0|[1-9][0-9]*)$/.test(token)) throw cannotApply(`${pointer}: ${JSON.stringify(token)} is not an array index`);
+  const index = Number(token);
+  if (index > length || (!allowEnd && index === length)) throw cannotApply(`${pointer}: index ${index} is out of range`);
+  return index;
+}
+
+/** The container holding the last token of `path`, and that token. */
+function parentOf(doc: unknown, path: string[], pointer: string): { parent: unknown; token: string } {
+  let node = doc;
+  for (let i = 0; i < path.length - 1; i++) node = child(node, path[i]!, pointer);
+  return { parent: node, token: path[path.length - 1]! };
+}
+
+function child(node: unknown, token: string, pointer: string): unknown {
+  if (Array.isArray(node)) return node[arrayIndex(token, node.length, false, pointer)];
+  if (isJsonObject(node) && Object.hasOwn(node, token)) return node[token];
+  throw cannotApply(`${pointer}: path not found`);
+}
+
+function getAt(doc: unknown, path: string[], pointer: string): unknown {
+  let node = doc;
+  for (const token of path) node = child(node, token, pointer);
+  return node;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
+  if (isJsonObject(a) && isJsonObject(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+function clone(value: unknown): unknown {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+}
+
+/** Applies RFC 6902 operations to a copy of `doc`. Malformed operations: 400; failing ones: 422. */
+export function jsonPatch(doc: unknown, patch: unknown): unknown {
+  if (!Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
+  let root = clone(doc);
+  patch.forEach((op: unknown, i) => {
+    const where = `operation ${i}`;
+    if (!isJsonObject(op)) throw badRequest(`${where}: must be an object`);
+    const pointer = String(op.path);
+    const path = parsePointer(op.path, `${where}.path`);
+    const needValue = (): unknown => {
+      if (!Object.hasOwn(op, 'value')) throw badRequest(`${where}: "${String(op.op)}" needs a value`);
+      return clone(op.value);
+    };
+    const remove = (p: string[], ptr: string): unknown => {
+      if (p.length === 0) throw cannotApply(`${ptr}: cannot remove the whole document`);
+      const { parent, token } = parentOf(root, p, ptr);
+      if (Array.isArray(parent)) return parent.splice(arrayIndex(token, parent.length, false, ptr), 1)[0];
+      if (isJsonObject(parent) && Object.hasOwn(parent, token)) {
+        const old = parent[token];
+        delete parent[token];
+        return old;
+      }
+      throw cannotApply(`${ptr}: path not found`);
+    };
+    const add = (p: string[], ptr: string, value: unknown, replace: boolean): void => {
+      if (p.length === 0) {
+        root = value;
+        return;
+      }
+      const { parent, token } = parentOf(root, p, ptr);
+      if (Array.isArray(parent)) {
+        const index = arrayIndex(token, parent.length, !replace, ptr);
+        if (replace) parent[index] = value;
+        else parent.splice(index, 0, value);
+      } else if (isJsonObject(parent)) {
+        if (replace && !Object.hasOwn(parent, token)) throw cannotApply(`${ptr}: path not found`);
+        setOwn(parent, token, value);
+      } else {
+        throw cannotApply(`${ptr}: the parent is not an object or array`);
+      }
+    };
+    switch (op.op) {
+      case 'add':
+        add(path, pointer, needValue(), false);
+        return;
+      case 'remove':
+        remove(path, pointer);
+        return;
+      case 'replace':
+        add(path, pointer, needValue(), true);
+        return;
+      case 'move':
+      case 'copy': {
+        const fromPointer = String(op.from);
+        const from = parsePointer(op.from, `${where}.from`);
+        if (op.op === 'move' && path.length > from.length && from.every((t, k) => path[k] === t)) {
+          throw cannotApply(`${pointer}: cannot move a value into itself`);
+        }
+        const value = op.op === 'move' ? remove(from, fromPointer) : clone(getAt(root, from, fromPointer));
+        add(path, pointer, value, false);
+        return;
+      }
+      case 'test':
+        if (!deepEqual(getAt(root, path, pointer), op.value)) throw cannotApply(`${pointer}: test failed`);
+        return;
+      default:
+        throw badRequest(`${where}: unknown op ${JSON.stringify(op.op)}`);
+    }
+  });
+  return root;
+}

@@ -1,0 +1,308 @@
+/**
+ * The resource registry: which resources the server serves, how their objects are named, where
+ * they live in storage and what a field selector may use. The built-in core/v1 resources come
+ * first; custom resources come from a JSON file (see docs/server.md) and are checked as strictly
+ * as a CRD, so a typo fails the start instead of serving something half-configured.
+ */
+import { readFileSync } from 'node:fs';
+import { ErrorCodes, WatchCacheError } from '../errors.js';
+import { POD_SELECTABLE_FIELDS } from '../dispatch/field-selector.js';
+import { nameErrors, type NameRule } from './names.js';
+
+export interface ResourceDefinition {
+  /** API group; "" for the core group (served under /api). */
+  group: string;
+  version: string;
+  kind: string;
+  /** The resource name in paths, e.g. `pods`. */
+  plural: string;
+  singular: string;
+  listKind: string;
+  namespaced: boolean;
+  shortNames: readonly string[];
+  categories: readonly string[];
+  /** The watch index: events reach only the watchers pinned to its value (plus unpinned ones). */
+  trigger?: string;
+  /** Field paths a field selector may use besides metadata.name and metadata.namespace. */
+  selectableFields: readonly string[];
+  /** How object names are checked on create. */
+  nameRule: NameRule;
+  /** Bytes of this resource's event window; unset: the server's default. */
+  windowBytes?: number;
+}
+
+/** A resource as the resources file (or an embedder) declares it: the rest has defaults. */
+export interface ResourceConfig {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  namespaced: boolean;
+  singular?: string;
+  listKind?: string;
+  shortNames?: string[];
+  categories?: string[];
+  trigger?: string;
+  selectableFields?: string[];
+  windowBytes?: number;
+}
+
+function core(
+  plural: string,
+  kind: string,
+  namespaced: boolean,
+  extra: Partial<Pick<ResourceDefinition, 'shortNames' | 'categories' | 'trigger' | 'selectableFields' | 'nameRule'>> = {},
+): ResourceDefinition {
+  return {
+    group: '',
+    version: 'v1',
+    kind,
+    plural,
+    singular: kind.toLowerCase(),
+    listKind: `${kind}List`,
+    namespaced,
+    shortNames: extra.shortNames ?? [],
+    categories: extra.categories ?? [],
+    ...(extra.trigger === undefined ? {} : { trigger: extra.trigger }),
+    selectableFields: extra.selectableFields ?? [],
+    nameRule: extra.nameRule ?? 'dns1123-subdomain',
+  };
+}
+
+/**
+ * The core/v1 resources served out of the box. Selectable fields are the string-valued ones
+ * kube-apiserver offers for each (boolean ones such as nodes' spec.unschedulable are left out:
+ * Kubernetes reports "false" for an absent field, which a path walk cannot reproduce).
+ */
+export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = Object.freeze([
+  core('pods', 'Pod', true, {
+    shortNames: ['po'],
+    categories: ['all'],
+    trigger: 'spec.nodeName',
+    selectableFields: POD_SELECTABLE_FIELDS.filter((f) => !f.startsWith('metadata.')),
+  }),
+  core('nodes', 'Node', false, { shortNames: ['no'] }),
+  core('namespaces', 'Namespace', false, { shortNames: ['ns'], selectableFields: ['status.phase'], nameRule: 'dns1123-label' }),
+  core('configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
+  core('secrets', 'Secret', true, { selectableFields: ['type'] }),
+  core('services', 'Service', true, { shortNames: ['svc'], categories: ['all'], nameRule: 'dns1035-label' }),
+  core('endpoints', 'Endpoints', true, { shortNames: ['ep'] }),
+  core('events', 'Event', true, {
+    shortNames: ['ev'],
+    selectableFields: [
+      'involvedObject.apiVersion',
+      'involvedObject.fieldPath',
+      'involvedObject.kind',
+      'involvedObject.name',
+      'involvedObject.namespace',
+      'involvedObject.resourceVersion',
+      'involvedObject.uid',
+      'reason',
+      'reportingComponent',
+      'type',
+    ],
+  }),
+]);
+
+// ---- the resources file ------------------------------------------------------------------------
+
+const KIND = /^[A-Z][A-Za-z0-9]*$/;
+const VERSION = /^v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?$/;
+const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+const CONFIG_KEYS = new Set([
+  'group',
+  'version',
+  'kind',
+  'plural',
+  'namespaced',
+  'singular',
+  'listKind',
+  'shortNames',
+  'categories',
+  'trigger',
+  'selectableFields',
+  'windowBytes',
+]);
+
+function configError(where: string, message: string): WatchCacheError {
+  return new WatchCacheError(ErrorCodes.INVALID, `${where}: ${message}`);
+}
+
+function lowerLabel(where: string, value: unknown): string {
+  if (typeof value !== 'string' || nameErrors(value, 'dns1035-label').length > 0) {
+    throw configError(where, `must be a lowercase DNS-1035 label (e.g. "widgets"), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function stringList(where: string, value: unknown, check: (where: string, item: unknown) => string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw configError(where, `must be an array of strings, got ${JSON.stringify(value)}`);
+  return value.map((item, i) => check(`${where}[${i}]`, item));
+}
+
+function fieldPath(where: string, value: unknown): string {
+  if (typeof value !== 'string' || !FIELD_PATH.test(value)) {
+    throw configError(where, `must be a dotted field path such as "spec.nodeName", got ${JSON.stringify(value)}`);
+  }
+  if (value === 'metadata.name' || value === 'metadata.namespace') return value;
+  if (value.startsWith('metadata.')) throw configError(where, `only metadata.name and metadata.namespace are selectable metadata fields`);
+  return value;
+}
+
+/** Checks one resource declaration and fills in its defaults. `where` prefixes error messages. */
+export function defineResource(config: unknown, where = 'resource'): ResourceDefinition {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw configError(where, 'must be an object');
+  const c = config as Record<string, unknown>;
+  for (const key of Object.keys(c)) {
+    if (!CONFIG_KEYS.has(key)) throw configError(`${where}.${key}`, `unknown field (known: ${[...CONFIG_KEYS].join(', ')})`);
+  }
+  // A CRD's group must have a dot: that also keeps `/registry/GROUP/...` apart from core resources.
+  if (typeof c.group !== 'string' || !c.group.includes('.') || nameErrors(c.group, 'dns1123-subdomain').length > 0) {
+    throw configError(`${where}.group`, `must be a DNS subdomain with at least one dot (e.g. "example.com"), got ${JSON.stringify(c.group)}`);
+  }
+  if (typeof c.version !== 'string' || !VERSION.test(c.version)) {
+    throw configError(`${where}.version`, `must look like v1, v2beta1 or v1alpha2, got ${JSON.stringify(c.version)}`);
+  }
+  if (typeof c.kind !== 'string' || !KIND.test(c.kind)) {
+    throw configError(`${where}.kind`, `must be a CamelCase identifier such as "Widget", got ${JSON.stringify(c.kind)}`);
+  }
+  const plural = lowerLabel(`${where}.plural`, c.plural);
+  if (typeof c.namespaced !== 'boolean') throw configError(`${where}.namespaced`, `must be true or false, got ${JSON.stringify(c.namespaced)}`);
+  const singular = c.singular === undefined ? c.kind.toLowerCase() : lowerLabel(`${where}.singular`, c.singular);
+  const listKind = c.listKind === undefined ? `${c.kind}List` : c.listKind;
+  if (typeof listKind !== 'string' || !KIND.test(listKind)) {
+    throw configError(`${where}.listKind`, `must be a CamelCase identifier, got ${JSON.stringify(listKind)}`);
+  }
+  const shortNames = stringList(`${where}.shortNames`, c.shortNames, lowerLabel);
+  const categories = stringList(`${where}.categories`, c.categories, lowerLabel);
+  const selectable = stringList(`${where}.selectableFields`, c.selectableFields, fieldPath).filter((f) => !f.startsWith('metadata.'));
+  let trigger: string | undefined;
+  if (c.trigger !== undefined) {
+    trigger = fieldPath(`${where}.trigger`, c.trigger);
+    if (trigger.startsWith('metadata.')) throw configError(`${where}.trigger`, 'must be a field outside metadata');
+  }
+  let windowBytes: number | undefined;
+  if (c.windowBytes !== undefined) {
+    const w = c.windowBytes;
+    if (typeof w !== 'number' || !Number.isSafeInteger(w) || w < 65536 || (w & (w - 1)) !== 0) {
+      throw configError(`${where}.windowBytes`, `must be a power of two of at least 65536, got ${JSON.stringify(w)}`);
+    }
+    windowBytes = w;
+  }
+  return {
+    group: c.group,
+    version: c.version,
+    kind: c.kind,
+    plural,
+    singular,
+    listKind,
+    namespaced: c.namespaced,
+    shortNames,
+    categories,
+    ...(trigger === undefined ? {} : { trigger }),
+    // The trigger is always selectable: a watcher pins its value with a field selector.
+    selectableFields: [...new Set([...selectable, ...(trigger === undefined ? [] : [trigger])])],
+    nameRule: 'dns1123-subdomain',
+    ...(windowBytes === undefined ? {} : { windowBytes }),
+  };
+}
+
+/**
+ * The resources file: `{"resources": [ResourceConfig, ...]}`. Throws WC_ERR_INVALID naming the
+ * file and the offending field.
+ */
+export function parseResourcesFile(text: string, source = 'resources file'): ResourceDefinition[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw configError(source, `is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw configError(source, 'must be a JSON object {"resources": [...]}');
+  }
+  for (const key of Object.keys(parsed)) {
+    if (key !== 'resources') throw configError(`${source}: ${key}`, 'unknown field (the file has one field, "resources")');
+  }
+  const list = (parsed as { resources?: unknown }).resources;
+  if (!Array.isArray(list)) throw configError(`${source}: resources`, 'must be an array');
+  return list.map((item, i) => defineResource(item, `${source}: resources[${i}]`));
+}
+
+export function loadResourcesFile(path: string): ResourceDefinition[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new WatchCacheError(ErrorCodes.INVALID, `cannot read resources file ${path}: ${(err as Error).message}`);
+  }
+  return parseResourcesFile(text, path);
+}
+
+// ---- the registry ------------------------------------------------------------------------------
+
+export function groupVersion(def: ResourceDefinition): string {
+  return def.group === '' ? def.version : `${def.group}/${def.version}`;
+}
+
+export class Registry {
+  readonly resources: readonly ResourceDefinition[];
+  readonly #prefix: string;
+  readonly #byPath = new Map<string, ResourceDefinition>();
+  readonly #groups = new Map<string, string[]>();
+
+  /** `prefix`: where everything lives in storage, e.g. `/registry` (no trailing slash). */
+  constructor(resources: readonly ResourceDefinition[], prefix: string) {
+    if (!/^\/[^\0]*$/.test(prefix) || prefix.includes('//')) {
+      throw new WatchCacheError(ErrorCodes.INVALID, `prefix must start with "/", got ${JSON.stringify(prefix)}`);
+    }
+    this.#prefix = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+    const kinds = new Set<string>();
+    const storage = new Set<string>();
+    for (const def of resources) {
+      const path = `${groupVersion(def)}/${def.plural}`;
+      const gk = `${def.group}/${def.kind}`;
+      const stored = `${def.group}/${def.plural}`;
+      if (this.#byPath.has(path)) throw new WatchCacheError(ErrorCodes.INVALID, `resource ${path} is declared twice`);
+      if (kinds.has(gk)) throw new WatchCacheError(ErrorCodes.INVALID, `kind ${def.kind} of group "${def.group}" is declared twice`);
+      // One storage prefix per resource: two versions of one resource would need conversion.
+      if (storage.has(stored)) {
+        throw new WatchCacheError(ErrorCodes.INVALID, `resource ${def.plural}${def.group === '' ? '' : `.${def.group}`} is declared in two versions; serve one`);
+      }
+      this.#byPath.set(path, def);
+      kinds.add(gk);
+      storage.add(stored);
+      if (def.group !== '') {
+        const versions = this.#groups.get(def.group) ?? [];
+        if (!versions.includes(def.version)) versions.push(def.version);
+        this.#groups.set(def.group, versions);
+      }
+    }
+    this.resources = resources;
+  }
+
+  /** The resource at `/api/v1/PLURAL` (group "") or `/apis/GROUP/VERSION/PLURAL`. */
+  lookup(group: string, version: string, plural: string): ResourceDefinition | undefined {
+    return this.#byPath.get(`${group === '' ? version : `${group}/${version}`}/${plural}`);
+  }
+
+  /** Groups other than core, each with its versions in declaration order. */
+  groups(): ReadonlyMap<string, readonly string[]> {
+    return this.#groups;
+  }
+
+  resourcesOf(group: string, version: string): ResourceDefinition[] {
+    return this.resources.filter((d) => d.group === group && d.version === version);
+  }
+
+  /** The storage prefix of a resource's objects, with its trailing slash. */
+  prefixOf(def: ResourceDefinition): string {
+    return def.group === '' ? `${this.#prefix}/${def.plural}/` : `${this.#prefix}/${def.group}/${def.plural}/`;
+  }
+
+  /** The storage key of one object; `namespace` is ignored for cluster-scoped resources. */
+  keyOf(def: ResourceDefinition, namespace: string | undefined, name: string): string {
+    return def.namespaced ? `${this.prefixOf(def)}${namespace}/${name}` : `${this.prefixOf(def)}${name}`;
+  }
+}

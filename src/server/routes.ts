@@ -1,0 +1,139 @@
+/**
+ * Kubernetes paths → what a request addresses. Parsing is strict on purpose: each segment is
+ * percent-decoded once and must then be a plain path segment (no '/', '%', NUL, '.' or '..'), and
+ * empty segments (`//`) are refused, so no spelling of a path can reach a storage key other than
+ * the one its segments name.
+ *
+ *   /healthz /livez /readyz /version /metrics        non-resource endpoints
+ *   /api  /api/v1  /apis  /apis/G  /apis/G/V          discovery
+ *   /openapi/v2  /openapi/v3  /openapi/v3/api/v1  /openapi/v3/apis/G/V
+ *   /api/v1/R[/NAME]                                  cluster-scoped objects, or all namespaces
+ *   /api/v1/namespaces/NS/R[/NAME]                    namespaced objects
+ *   /apis/G/V/...                                     the same for group G, version V
+ */
+import { badRequest, pathNotFound } from './api-error.js';
+import { isValidName, pathSegmentError } from './names.js';
+import type { Registry, ResourceDefinition } from './registry.js';
+
+export type Route =
+  | { kind: 'root' }
+  | { kind: 'healthz' }
+  | { kind: 'livez' }
+  | { kind: 'readyz' }
+  | { kind: 'version' }
+  | { kind: 'metrics' }
+  | { kind: 'api' }
+  | { kind: 'apis' }
+  | { kind: 'group'; group: string }
+  | { kind: 'groupVersion'; group: string; version: string }
+  | { kind: 'openapiV2' }
+  | { kind: 'openapiV3' }
+  | { kind: 'openapiV3Spec'; group: string; version: string }
+  | ResourceRoute;
+
+export interface ResourceRoute {
+  kind: 'resource';
+  resource: ResourceDefinition;
+  /** Set for namespaced paths; unset for cluster-scoped resources and all-namespaces collections. */
+  namespace?: string;
+  /** Set for object paths; unset for collections. */
+  name?: string;
+}
+
+/** A resource route that names one object (the verbs say which routes these are). */
+export type ObjectRoute = ResourceRoute & { name: string };
+
+const SIMPLE: Record<string, Route> = {
+  '/': { kind: 'root' },
+  '/healthz': { kind: 'healthz' },
+  '/livez': { kind: 'livez' },
+  '/readyz': { kind: 'readyz' },
+  '/version': { kind: 'version' },
+  '/metrics': { kind: 'metrics' },
+  '/api': { kind: 'api' },
+  '/apis': { kind: 'apis' },
+  '/openapi/v2': { kind: 'openapiV2' },
+  '/openapi/v3': { kind: 'openapiV3' },
+};
+
+/** The decoded segments of a raw request path (without its query). */
+export function pathSegments(rawPath: string): string[] {
+  if (!rawPath.startsWith('/')) throw badRequest(`invalid request path: ${JSON.stringify(rawPath.slice(0, 200))}`);
+  // One trailing slash is tolerated (`/api/`), as most HTTP routers do; `//` anywhere else is not.
+  const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
+  if (path === '/') return [];
+  const segments = path.slice(1).split('/');
+  return segments.map((raw) => {
+    if (raw === '') throw badRequest('invalid request path: empty path segment');
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      throw badRequest(`invalid request path: bad percent-encoding in ${JSON.stringify(raw.slice(0, 200))}`);
+    }
+    const problem = pathSegmentError(segment);
+    if (problem !== undefined) throw badRequest(`invalid request path: a path segment ${problem}`);
+    return segment;
+  });
+}
+
+export function route(rawPath: string, registry: Registry): Route {
+  const simple = SIMPLE[rawPath];
+  if (simple !== undefined) return simple;
+  const segments = pathSegments(rawPath);
+  if (segments.length === 0) return SIMPLE['/']!;
+  if (segments.length === 1) {
+    const known = SIMPLE[`/${segments[0]}`];
+    if (known !== undefined) return known;
+    throw pathNotFound();
+  }
+  if (segments[0] === 'openapi') {
+    const known = SIMPLE[`/openapi/${segments.slice(1).join('/')}`];
+    if (known !== undefined) return known;
+    if (segments[1] === 'v3' && segments[2] === 'api' && segments[3] === 'v1' && segments.length === 4) {
+      return { kind: 'openapiV3Spec', group: '', version: 'v1' };
+    }
+    if (segments[1] === 'v3' && segments[2] === 'apis' && segments.length === 5) {
+      return { kind: 'openapiV3Spec', group: segments[3]!, version: segments[4]! };
+    }
+    throw pathNotFound();
+  }
+  if (segments[0] === 'api') {
+    if (segments[1] !== 'v1') throw pathNotFound();
+    if (segments.length === 2) return { kind: 'groupVersion', group: '', version: 'v1' };
+    return resourceRoute(registry, '', 'v1', segments.slice(2));
+  }
+  if (segments[0] === 'apis') {
+    const group = segments[1]!;
+    if (!registry.groups().has(group)) throw pathNotFound();
+    if (segments.length === 2) return { kind: 'group', group };
+    const version = segments[2]!;
+    if (!registry.groups().get(group)!.includes(version)) throw pathNotFound();
+    if (segments.length === 3) return { kind: 'groupVersion', group, version };
+    return resourceRoute(registry, group, version, segments.slice(3));
+  }
+  throw pathNotFound();
+}
+
+function resourceRoute(registry: Registry, group: string, version: string, rest: string[]): ResourceRoute {
+  const lookup = (plural: string): ResourceDefinition => {
+    const def = registry.lookup(group, version, plural);
+    if (def === undefined) throw pathNotFound();
+    return def;
+  };
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    // namespaces/NS/R[/NAME]; namespaces/NAME/SUBRESOURCE (status, finalize) is not served.
+    const namespace = rest[1]!;
+    const def = lookup(rest[2]!);
+    if (!def.namespaced || rest.length > 4) throw pathNotFound();
+    if (!isValidName(namespace, 'dns1123-label')) {
+      throw badRequest(`invalid namespace ${JSON.stringify(namespace)}: a namespace must be a lowercase RFC 1123 label`);
+    }
+    return rest.length === 4 ? { kind: 'resource', resource: def, namespace, name: rest[3]! } : { kind: 'resource', resource: def, namespace };
+  }
+  const def = lookup(rest[0]!);
+  if (rest.length === 1) return { kind: 'resource', resource: def };
+  // R/NAME addresses an object only of a cluster-scoped resource; R/NAME/SUBRESOURCE is not served.
+  if (rest.length === 2 && !def.namespaced) return { kind: 'resource', resource: def, name: rest[1]! };
+  throw pathNotFound();
+}

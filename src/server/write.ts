@@ -1,0 +1,270 @@
+/**
+ * CREATE, UPDATE, PATCH and DELETE: straight to the Storage, with resourceVersion preconditions
+ * mapped onto etcd's mod-revision compare (metadata.resourceVersion is never stored; it is the
+ * key's revision). The cache learns of every write through its own watch, like any other writer.
+ *
+ * Updates and patches read the current object, build the new one and write it only if the key
+ * is still at the revision read. When the client named no resourceVersion that loop is retried
+ * (an unconditional update); when it did, a moved key is a 409 Conflict. A write that changes
+ * nothing is not written, as kube-apiserver's GuaranteedUpdate.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseResourceVersion } from '../cache/request.js';
+import { ErrorCodes, isWatchCacheError } from '../errors.js';
+import type { KeyValue, Storage } from '../storage/storage.js';
+import { alreadyExists, badRequest, conflict, MODIFIED, notFound, unsupportedMediaType, type ObjectRef } from './api-error.js';
+import { isJsonObject, parseJson, parseJsonObject, readBody, type BodyLimits, type JsonObject } from './body.js';
+import { JSON_MEDIA_TYPE, contentMediaType, requireContentType } from './media.js';
+import { generateName } from './names.js';
+import {
+  checkPathName,
+  checkTypeMeta,
+  keepSystemFields,
+  metadataOf,
+  refOf,
+  requireName,
+  settleNamespace,
+  timestamp,
+  validateName,
+} from './object-meta.js';
+import { checkSimpleStrategicPatch, jsonPatch, mergePatch, JSON_PATCH, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch.js';
+import type { Registry } from './registry.js';
+import type { ObjectRoute, ResourceRoute } from './routes.js';
+import { sendJson } from './status-response.js';
+
+export interface WriteContext {
+  storage: Storage;
+  registry: Registry;
+  body: BodyLimits;
+}
+
+/** Tries of an unconditional update whose key keeps moving under it. */
+const UPDATE_ATTEMPTS = 5;
+/** Tries of a generateName create whose generated name is taken. */
+const GENERATE_ATTEMPTS = 8;
+
+function withRevision(object: JsonObject, revision: number): JsonObject {
+  (object.metadata as JsonObject).resourceVersion = String(revision);
+  return object;
+}
+
+function decodeStored(kv: KeyValue): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  // A value another writer stored that is not an object is treated as an empty one.
+  return isJsonObject(value) ? value : {};
+}
+
+/** Storage errors of a write, in kube-apiserver's words. */
+function storageError(err: unknown, ref: ObjectRef): unknown {
+  if (!isWatchCacheError(err)) return err;
+  switch (err.code) {
+    case ErrorCodes.ALREADY_EXISTS:
+      return alreadyExists(ref);
+    case ErrorCodes.NOT_FOUND:
+      return notFound(ref);
+    case ErrorCodes.CONFLICT:
+      return conflict(ref, MODIFIED);
+    default:
+      return err;
+  }
+}
+
+/** An object's metadata.resourceVersion as a precondition: undefined when unset, "" or "0". */
+function precondition(meta: JsonObject): number | undefined {
+  const rv = meta.resourceVersion;
+  if (rv === undefined || rv === '' || rv === '0') return undefined;
+  try {
+    return parseResourceVersion(String(rv));
+  } catch {
+    throw badRequest(`metadata.resourceVersion: invalid value ${JSON.stringify(rv)}`);
+  }
+}
+
+// ---- CREATE ----------------------------------------------------------------------------------
+
+export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ResourceRoute): Promise<void> {
+  requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
+  const object = parseJsonObject(await readBody(req, ctx.body));
+  const def = route.resource;
+  checkTypeMeta(object, def);
+  const meta = metadataOf(object);
+  settleNamespace(meta, def, route.namespace);
+  const base = typeof meta.generateName === 'string' && meta.generateName !== '' ? meta.generateName : undefined;
+  const given = typeof meta.name === 'string' && meta.name !== '' ? meta.name : undefined;
+  if (given === undefined && base === undefined) requireName(def);
+  // System fields are the server's: whatever the client sent is replaced.
+  delete meta.resourceVersion;
+  delete meta.deletionTimestamp;
+  delete meta.deletionGracePeriodSeconds;
+  delete meta.selfLink;
+  meta.uid = randomUUID();
+  meta.creationTimestamp = timestamp();
+
+  for (let attempt = 1; ; attempt++) {
+    const name = given ?? generateName(base!);
+    validateName(def, name);
+    meta.name = name;
+    const ref = refOf(def, name);
+    let kv: KeyValue;
+    try {
+      kv = await ctx.storage.create(ctx.registry.keyOf(def, route.namespace, name), Buffer.from(JSON.stringify(object)));
+    } catch (err) {
+      // A generated name that is taken is retried with another, as kube-apiserver does.
+      if (given === undefined && attempt < GENERATE_ATTEMPTS && isWatchCacheError(err) && err.code === ErrorCodes.ALREADY_EXISTS) continue;
+      throw storageError(err, ref);
+    }
+    sendJson(res, 201, withRevision(object, kv.modRevision));
+    return;
+  }
+}
+
+// ---- UPDATE and PATCH --------------------------------------------------------------------------
+
+/**
+ * Builds the new object from the current one (which carries its resourceVersion, so a patch can
+ * test or pin it). Returns the object to store; its metadata.resourceVersion, if set, must be
+ * the current one.
+ */
+type Transform = (current: JsonObject) => JsonObject;
+
+async function guardedUpdate(res: ServerResponse, ctx: WriteContext, route: ObjectRoute, transform: Transform): Promise<void> {
+  const def = route.resource;
+  const ref = refOf(def, route.name);
+  const key = ctx.registry.keyOf(def, route.namespace, route.name);
+  for (let attempt = 1; ; attempt++) {
+    const { item } = await ctx.storage.get(key);
+    if (item === null) throw notFound(ref);
+    const current = decodeStored(item);
+    const currentMeta = isJsonObject(current.metadata) ? current.metadata : (current.metadata = {});
+    currentMeta.resourceVersion = String(item.modRevision);
+
+    const next = transform(current);
+    checkTypeMeta(next, def);
+    const meta = metadataOf(next);
+    settleNamespace(meta, def, route.namespace);
+    checkPathName(meta, route.name);
+    const pinned = precondition(meta);
+    if (pinned !== undefined && pinned !== item.modRevision) throw conflict(ref, MODIFIED);
+    keepSystemFields(meta, currentMeta, ref);
+    delete meta.resourceVersion;
+
+    const bytes = Buffer.from(JSON.stringify(next));
+    if (Buffer.from(item.value.buffer, item.value.byteOffset, item.value.byteLength).equals(bytes)) {
+      sendJson(res, 200, withRevision(next, item.modRevision));
+      return;
+    }
+    let kv: KeyValue;
+    try {
+      kv = await ctx.storage.update(key, bytes, { expectedModRevision: item.modRevision });
+    } catch (err) {
+      const moved = isWatchCacheError(err) && err.code === ErrorCodes.CONFLICT;
+      if (moved && pinned === undefined && attempt < UPDATE_ATTEMPTS) continue;
+      throw storageError(err, ref);
+    }
+    sendJson(res, 200, withRevision(next, kv.modRevision));
+    return;
+  }
+}
+
+export async function serveUpdate(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
+  requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
+  const object = parseJsonObject(await readBody(req, ctx.body));
+  checkTypeMeta(object, route.resource);
+  const meta = metadataOf(object);
+  checkPathName(meta, route.name);
+  // Checked before the store is read; without one the PUT is unconditional.
+  precondition(meta);
+  await guardedUpdate(res, ctx, route, () => structuredCloneJson(object));
+}
+
+export async function servePatch(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
+  const type = contentMediaType(req.headers['content-type']);
+  if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(type, PATCH_TYPES);
+  const patch = parseJson(await readBody(req, ctx.body), 'the patch');
+  if (type === JSON_PATCH && !Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
+  if (type !== JSON_PATCH && !isJsonObject(patch)) throw badRequest('a merge patch must be a JSON object');
+  if (type === STRATEGIC_MERGE_PATCH) checkSimpleStrategicPatch(patch);
+  await guardedUpdate(res, ctx, route, (current) => {
+    const patched = type === JSON_PATCH ? jsonPatch(current, patch) : mergePatch(current, patch);
+    if (!isJsonObject(patched)) throw badRequest('the patched object is not a JSON object');
+    return patched;
+  });
+}
+
+/** A deep copy of a parsed JSON object (each update attempt starts from the request's object). */
+function structuredCloneJson(object: JsonObject): JsonObject {
+  return JSON.parse(JSON.stringify(object)) as JsonObject;
+}
+
+// ---- DELETE ----------------------------------------------------------------------------------
+
+interface Preconditions {
+  uid?: string;
+  resourceVersion?: number;
+}
+
+/** DeleteOptions.preconditions, from an optional JSON body. Other delete options do not apply here. */
+async function deletePreconditions(req: IncomingMessage, ctx: WriteContext): Promise<Preconditions> {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (!hasBody) return {};
+  requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
+  const body = await readBody(req, ctx.body);
+  if (body.length === 0) return {};
+  const options = parseJsonObject(body, 'the DeleteOptions');
+  const pre = options.preconditions;
+  if (pre === undefined || pre === null) return {};
+  if (!isJsonObject(pre)) throw badRequest('preconditions must be an object');
+  const out: Preconditions = {};
+  if (pre.uid !== undefined && pre.uid !== null) {
+    if (typeof pre.uid !== 'string') throw badRequest('preconditions.uid must be a string');
+    out.uid = pre.uid;
+  }
+  if (pre.resourceVersion !== undefined && pre.resourceVersion !== null && pre.resourceVersion !== '') {
+    let rv: number | undefined;
+    try {
+      rv = parseResourceVersion(String(pre.resourceVersion));
+    } catch {
+      throw badRequest(`preconditions.resourceVersion: invalid value ${JSON.stringify(pre.resourceVersion)}`);
+    }
+    if (rv !== undefined && rv !== 0) out.resourceVersion = rv;
+  }
+  return out;
+}
+
+export async function serveDelete(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
+  const def = route.resource;
+  const ref = refOf(def, route.name);
+  const key = ctx.registry.keyOf(def, route.namespace, route.name);
+  const pre = await deletePreconditions(req, ctx);
+  let expected = pre.resourceVersion;
+  if (pre.uid !== undefined) {
+    const { item } = await ctx.storage.get(key);
+    if (item === null) throw notFound(ref);
+    const meta = decodeStored(item).metadata;
+    const uid = isJsonObject(meta) && typeof meta.uid === 'string' ? meta.uid : '';
+    if (uid !== pre.uid) throw conflict(ref, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${uid}`);
+    // The uid checked belongs to the revision read: the delete must hit exactly that one.
+    if (expected === undefined) expected = item.modRevision;
+    else if (expected !== item.modRevision) throw conflict(ref, MODIFIED);
+  }
+  let result;
+  try {
+    result = await ctx.storage.delete(key, expected === undefined ? {} : { expectedModRevision: expected });
+  } catch (err) {
+    throw storageError(err, ref);
+  }
+  const object = decodeStored(result.deleted);
+  if (!isJsonObject(object.metadata)) {
+    // Not an object we can show: answer the Status kube-apiserver sends for such deletes.
+    sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: route.name, kind: def.plural } });
+    return;
+  }
+  // The deleted object carries the deletion revision, like the DELETED watch event.
+  sendJson(res, 200, withRevision(object, result.revision));
+}

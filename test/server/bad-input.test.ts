@@ -1,0 +1,143 @@
+/**
+ * Bad input, table-driven: every case gets its Kubernetes Status with the right code and reason,
+ * and after every case the server is still healthy and still lists.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, createPod, rawRequest, startTestServer, type TestServer } from './http-helpers.js';
+
+interface Case {
+  name: string;
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  code: number;
+  reason: string | undefined;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+const pod = (metadata: unknown): string => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata });
+const PODS = '/api/v1/namespaces/default/pods';
+const nested = (depth: number): string => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+
+const cases: Case[] = [
+  // Selectors and read options.
+  { name: 'malformed label selector', method: 'GET', path: `${PODS}?labelSelector=a%20in%20(`, code: 400, reason: 'BadRequest' },
+  { name: 'label selector with a bad key', method: 'GET', path: `/api/v1/pods?labelSelector=-bad%3Dx`, code: 400, reason: 'BadRequest' },
+  { name: 'malformed field selector', method: 'GET', path: `${PODS}?fieldSelector=spec.nodeName`, code: 400, reason: 'BadRequest' },
+  { name: 'field selector on an unselectable field', method: 'GET', path: `${PODS}?fieldSelector=spec.foo%3Dx`, code: 400, reason: 'BadRequest' },
+  { name: 'watch with a malformed selector', method: 'GET', path: `/api/v1/pods?watch=1&labelSelector=%3D%3D`, code: 400, reason: 'BadRequest' },
+  { name: 'resourceVersion that is not a number', method: 'GET', path: `${PODS}?resourceVersion=abc`, code: 400, reason: 'BadRequest' },
+  { name: 'negative resourceVersion', method: 'GET', path: `${PODS}?resourceVersion=-1`, code: 400, reason: 'BadRequest' },
+  { name: 'huge resourceVersion', method: 'GET', path: `${PODS}?resourceVersion=99999999999999999999999`, code: 400, reason: 'BadRequest' },
+  { name: 'watch with a bad resourceVersion', method: 'GET', path: `${PODS}?watch=true&resourceVersion=1.5`, code: 400, reason: 'BadRequest' },
+  { name: 'GET with a bad resourceVersion', method: 'GET', path: `${PODS}/x?resourceVersion=x`, code: 400, reason: 'BadRequest' },
+  { name: 'resourceVersion with continue', method: 'GET', path: `${PODS}?resourceVersion=5&continue=abc`, code: 400, reason: 'BadRequest' },
+  { name: 'a continue token that is not one', method: 'GET', path: `${PODS}?continue=%25%25garbage`, code: 400, reason: 'BadRequest' },
+  { name: 'unknown resourceVersionMatch', method: 'GET', path: `${PODS}?resourceVersion=1&resourceVersionMatch=Sometimes`, code: 400, reason: 'BadRequest' },
+  { name: 'resourceVersionMatch=Exact without resourceVersion', method: 'GET', path: `${PODS}?resourceVersionMatch=Exact`, code: 400, reason: 'BadRequest' },
+  { name: 'watch with resourceVersionMatch but no sendInitialEvents', method: 'GET', path: `${PODS}?watch=1&resourceVersionMatch=NotOlderThan`, code: 400, reason: 'BadRequest' },
+  { name: 'limit that is not a number', method: 'GET', path: `${PODS}?limit=ten`, code: 400, reason: 'BadRequest' },
+  { name: 'negative limit', method: 'GET', path: `${PODS}?limit=-3`, code: 400, reason: 'BadRequest' },
+  { name: 'watch=maybe', method: 'GET', path: `${PODS}?watch=maybe`, code: 400, reason: 'BadRequest' },
+  { name: 'timeoutSeconds that is not a number', method: 'GET', path: `${PODS}?watch=1&timeoutSeconds=soon`, code: 400, reason: 'BadRequest' },
+  { name: 'negative timeoutSeconds', method: 'GET', path: `${PODS}?watch=1&timeoutSeconds=-5`, code: 400, reason: 'BadRequest' },
+  { name: 'sendInitialEvents=perhaps', method: 'GET', path: `${PODS}?watch=1&sendInitialEvents=perhaps&resourceVersionMatch=NotOlderThan`, code: 400, reason: 'BadRequest' },
+  { name: 'an Accept type not served', method: 'GET', path: PODS, headers: { accept: 'application/yaml' }, code: 406, reason: 'NotAcceptable' },
+  { name: 'protobuf only', method: 'GET', path: PODS, headers: { accept: 'application/vnd.kubernetes.protobuf' }, code: 406, reason: 'NotAcceptable' },
+  { name: 'msgpack watch (not served yet)', method: 'GET', path: `${PODS}?watch=1`, headers: { accept: 'application/vnd.msgpack' }, code: 406, reason: 'NotAcceptable' },
+
+  // Unknown resources and paths.
+  { name: 'unknown core resource', method: 'GET', path: '/api/v1/foos', code: 404, reason: 'NotFound' },
+  { name: 'unknown namespaced resource', method: 'GET', path: '/api/v1/namespaces/default/foos', code: 404, reason: 'NotFound' },
+  { name: 'unknown group', method: 'GET', path: '/apis/nope.io/v1/things', code: 404, reason: 'NotFound' },
+  { name: 'unknown core version', method: 'GET', path: '/api/v2/pods', code: 404, reason: 'NotFound' },
+  { name: 'unknown top-level path', method: 'GET', path: '/foo/bar', code: 404, reason: 'NotFound' },
+  { name: 'a subresource', method: 'GET', path: `${PODS}/x/status`, code: 404, reason: 'NotFound' },
+  { name: 'a cluster-scoped resource under a namespace', method: 'GET', path: '/api/v1/namespaces/default/nodes', code: 404, reason: 'NotFound' },
+  { name: 'a namespaced resource by name without namespace', method: 'GET', path: '/api/v1/pods/x', code: 404, reason: 'NotFound' },
+
+  // Path tricks.
+  { name: 'dot-dot as the name', method: 'GET', path: `${PODS}/..`, code: 400, reason: 'BadRequest' },
+  { name: 'dot-dot as the namespace', method: 'GET', path: '/api/v1/namespaces/../pods', code: 400, reason: 'BadRequest' },
+  { name: 'encoded dot-dot', method: 'GET', path: `${PODS}/%2E%2E`, code: 400, reason: 'BadRequest' },
+  { name: 'dot-dot in the middle', method: 'GET', path: '/api/v1/namespaces/default/../../pods', code: 400, reason: 'BadRequest' },
+  { name: 'encoded slash in a name', method: 'GET', path: `${PODS}/a%2Fb`, code: 400, reason: 'BadRequest' },
+  { name: 'encoded slash deleting across keys', method: 'DELETE', path: `${PODS}/a%2F..%2Fb`, code: 400, reason: 'BadRequest' },
+  { name: 'double slash', method: 'GET', path: '/api//v1/pods', code: 400, reason: 'BadRequest' },
+  { name: 'encoded NUL', method: 'GET', path: `${PODS}/a%00b`, code: 400, reason: 'BadRequest' },
+  { name: 'encoded percent', method: 'GET', path: `${PODS}/a%25b`, code: 400, reason: 'BadRequest' },
+  { name: 'broken percent-encoding', method: 'GET', path: '/api/v1/namespaces/de%ZZfault/pods', code: 400, reason: 'BadRequest' },
+  { name: 'namespace that is not a DNS label', method: 'GET', path: '/api/v1/namespaces/Bad_NS/pods', code: 400, reason: 'BadRequest' },
+  { name: 'asterisk-form request target', method: 'OPTIONS', path: '*', code: 400, reason: 'BadRequest' },
+
+  // Methods.
+  { name: 'PUT on a collection', method: 'PUT', path: PODS, headers: JSON_HEADERS, body: '{}', code: 405, reason: 'MethodNotAllowed' },
+  { name: 'DELETE on a collection', method: 'DELETE', path: PODS, code: 405, reason: 'MethodNotAllowed' },
+  { name: 'POST on an object', method: 'POST', path: `${PODS}/x`, headers: JSON_HEADERS, body: '{}', code: 405, reason: 'MethodNotAllowed' },
+  { name: 'POST across all namespaces', method: 'POST', path: '/api/v1/pods', headers: JSON_HEADERS, body: pod({ name: 'x' }), code: 405, reason: 'MethodNotAllowed' },
+  { name: 'POST /healthz', method: 'POST', path: '/healthz', code: 405, reason: 'MethodNotAllowed' },
+  { name: 'DELETE /api', method: 'DELETE', path: '/api', code: 405, reason: 'MethodNotAllowed' },
+  { name: 'PROPFIND on a collection', method: 'PROPFIND', path: PODS, code: 405, reason: 'MethodNotAllowed' },
+
+  // Bodies.
+  { name: 'invalid JSON', method: 'POST', path: PODS, headers: JSON_HEADERS, body: '{"metadata": {', code: 400, reason: 'BadRequest' },
+  { name: 'empty body', method: 'POST', path: PODS, headers: JSON_HEADERS, body: '', code: 400, reason: 'BadRequest' },
+  { name: 'a JSON array', method: 'POST', path: PODS, headers: JSON_HEADERS, body: '[1,2]', code: 400, reason: 'BadRequest' },
+  { name: 'a JSON string', method: 'POST', path: PODS, headers: JSON_HEADERS, body: '"pod"', code: 400, reason: 'BadRequest' },
+  { name: 'JSON nested too deep', method: 'POST', path: PODS, headers: JSON_HEADERS, body: nested(5000), code: 400, reason: 'BadRequest' },
+  { name: 'metadata that is not an object', method: 'POST', path: PODS, headers: JSON_HEADERS, body: '{"metadata":"x"}', code: 400, reason: 'BadRequest' },
+  { name: 'a name that is not a string', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 7 }), code: 400, reason: 'BadRequest' },
+  { name: 'labels that are not strings', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'x', labels: { a: 1 } }), code: 400, reason: 'BadRequest' },
+  { name: 'wrong kind', method: 'POST', path: PODS, headers: JSON_HEADERS, body: JSON.stringify({ kind: 'Node', metadata: { name: 'x' } }), code: 400, reason: 'BadRequest' },
+  { name: 'wrong apiVersion', method: 'POST', path: PODS, headers: JSON_HEADERS, body: JSON.stringify({ apiVersion: 'apps/v1', metadata: { name: 'x' } }), code: 400, reason: 'BadRequest' },
+  { name: 'body namespace differs from the path', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'x', namespace: 'other' }), code: 400, reason: 'BadRequest' },
+  { name: 'text/plain body', method: 'POST', path: PODS, headers: { 'content-type': 'text/plain' }, body: pod({ name: 'x' }), code: 415, reason: 'UnsupportedMediaType' },
+  { name: 'YAML body', method: 'POST', path: PODS, headers: { 'content-type': 'application/yaml' }, body: 'metadata: {name: x}', code: 415, reason: 'UnsupportedMediaType' },
+  { name: 'protobuf body', method: 'PUT', path: `${PODS}/x`, headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, body: 'k8s', code: 415, reason: 'UnsupportedMediaType' },
+  { name: 'server-side apply patch', method: 'PATCH', path: `${PODS}/x`, headers: { 'content-type': 'application/apply-patch+yaml' }, body: 'metadata: {}', code: 415, reason: 'UnsupportedMediaType' },
+  { name: 'PATCH without a content type', method: 'PATCH', path: `${PODS}/x`, body: '{}', code: 415, reason: 'UnsupportedMediaType' },
+  { name: 'a merge patch that is not an object', method: 'PATCH', path: `${PODS}/x`, headers: { 'content-type': 'application/merge-patch+json' }, body: '[]', code: 400, reason: 'BadRequest' },
+  { name: 'a JSON patch that is not an array', method: 'PATCH', path: `${PODS}/x`, headers: { 'content-type': 'application/json-patch+json' }, body: '{}', code: 400, reason: 'BadRequest' },
+  { name: 'an oversize body (limit 3 MiB)', method: 'POST', path: PODS, headers: JSON_HEADERS, body: Buffer.alloc(4 * 1024 * 1024, 0x20), code: 413, reason: 'RequestEntityTooLarge' },
+  { name: 'a name that is not DNS-1123', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'Has_Upper.Case' }), code: 422, reason: 'Invalid' },
+  { name: 'a name longer than 253', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'a'.repeat(254) }), code: 422, reason: 'Invalid' },
+  { name: 'a name with a slash', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'a/b' }), code: 422, reason: 'Invalid' },
+  { name: 'a generateName that makes a bad name', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ generateName: 'BAD-' }), code: 422, reason: 'Invalid' },
+  { name: 'no name at all', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({}), code: 422, reason: 'Invalid' },
+  { name: 'update with a resourceVersion that is not one', method: 'PUT', path: `${PODS}/x`, headers: JSON_HEADERS, body: pod({ name: 'x', resourceVersion: 'abc' }), code: 400, reason: 'BadRequest' },
+  { name: 'dryRun (not supported: must not write)', method: 'POST', path: `${PODS}?dryRun=All`, headers: JSON_HEADERS, body: pod({ name: 'dry' }), code: 400, reason: 'BadRequest' },
+  { name: 'DeleteOptions that are not JSON', method: 'DELETE', path: `${PODS}/x`, headers: JSON_HEADERS, body: 'nope', code: 400, reason: 'BadRequest' },
+];
+
+describe('bad input never crashes or hangs the server', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ workers: 0 });
+    await createPod(t.url, 'healthy');
+  });
+  afterAll(() => t.close());
+
+  it.each(cases)('$name → $code $reason', async (c) => {
+    const headers = { ...c.headers };
+    const reply = await rawRequest(t.url, c.method, c.path, headers, c.body);
+    expect(reply.status, reply.text.slice(0, 300)).toBe(c.code);
+    if (c.reason !== undefined) {
+      expect(reply.headers['content-type']).toBe('application/json');
+      expect(reply.json).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: c.code, reason: c.reason });
+      expect(typeof reply.json.message).toBe('string');
+    }
+    if (c.code === 405) expect(reply.headers.allow).toEqual(expect.any(String));
+
+    // Still healthy, still serving.
+    expect((await call(t.url, '/healthz')).status).toBe(200);
+    const list = await call(t.url, '/api/v1/namespaces/default/pods');
+    expect(list.status).toBe(200);
+    expect(list.json.items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual(['healthy']);
+  });
+
+  it('nothing bad was written', async () => {
+    const { items } = await t.storage.list('/registry/');
+    expect(items.map((kv) => kv.key)).toEqual(['/registry/pods/default/healthy']);
+  });
+});
