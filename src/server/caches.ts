@@ -43,7 +43,8 @@ export class ResourceCaches {
           apiVersion: groupVersion(def),
           selectableFields: def.selectableFields,
           ...(def.trigger === undefined ? {} : { trigger: def.trigger }),
-          ...(options.workers === undefined ? {} : { workers: options.workers }),
+          // Threads for the fan-out resources (those with a trigger); the rest dispatch inline.
+          ...(def.trigger === undefined ? { workers: 0 } : options.workers === undefined ? {} : { workers: options.workers }),
           ...(options.onError === undefined ? {} : { onError: (err: unknown) => options.onError!(def, err) }),
         });
         this.#caches.set(def, cacher);

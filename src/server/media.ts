@@ -1,8 +1,7 @@
 /**
  * Media types: what a response may be encoded as (the Accept header), what a request body may be
- * (Content-Type), and the watch encodings. JSON is the only encoding served today; a watch
- * encoding is a small record so a second one (msgpack, built elsewhere) slots in by being added
- * to the server's `watchEncodings` without touching the watch handler.
+ * (Content-Type), and the watch encodings (JSON lines and msgpack). A watch encoding is a small
+ * record, so another one slots in without touching the watch handler.
  */
 import type { Cacher } from '../cache/cacher.js';
 import type { WatchOptions } from '../cache/request.js';
@@ -114,6 +113,20 @@ export const JSON_WATCH_ENCODING: WatchEncoding = Object.freeze({
   contentType: JSON_MEDIA_TYPE,
   heartbeat: Buffer.from('\n'),
   watchFrames: (cacher: Cacher, options: WatchOptions, sink: FrameSink) => cacher.watchFrames(options, sink),
+});
+
+export const MSGPACK_MEDIA_TYPE = 'application/vnd.msgpack';
+
+/**
+ * msgpack watch streams: each event one msgpack map `{type, object}`, back to back (msgpack
+ * values delimit themselves). There is no heartbeat: nothing is both valid msgpack and ignorable
+ * by every decoder, so idle clients should ask for bookmarks.
+ */
+export const MSGPACK_WATCH_ENCODING: WatchEncoding = Object.freeze({
+  mediaType: MSGPACK_MEDIA_TYPE,
+  contentType: MSGPACK_MEDIA_TYPE,
+  heartbeat: undefined,
+  watchFrames: (cacher: Cacher, options: WatchOptions, sink: FrameSink) => cacher.watchFrames({ ...options, encoding: 'msgpack' }, sink),
 });
 
 /** The encodings of non-watch responses. */

@@ -15,7 +15,7 @@ import type { Storage } from '../storage/storage.js';
 import type { TokenTable } from './auth.js';
 import { ResourceCaches, type CacherTuning, type ResourceCache } from './caches.js';
 import { createHandler } from './handler.js';
-import { JSON_WATCH_ENCODING, type WatchEncoding } from './media.js';
+import { JSON_WATCH_ENCODING, MSGPACK_WATCH_ENCODING, type WatchEncoding } from './media.js';
 import type { ServerMetrics } from './metrics.js';
 import { BUILTIN_RESOURCES, Registry, type ResourceDefinition } from './registry.js';
 import { WatchHub } from './watch-hub.js';
@@ -52,7 +52,11 @@ export interface ServerOptions {
   prefix?: string;
   /** The resources served. Default BUILTIN_RESOURCES; add custom ones from loadResourcesFile. */
   resources?: readonly ResourceDefinition[];
-  /** Dispatch worker threads per cache (see CacherOptions.workers). */
+  /**
+   * Dispatch worker threads for each resource with an index trigger (the fan-out ones, e.g. pods;
+   * see CacherOptions.workers for the default). Resources without a trigger dispatch inline, so
+   * the thread count does not grow with the number of resources.
+   */
   workers?: number;
   /** Bearer tokens; unset: no authentication. */
   tokens?: TokenTable;
@@ -158,7 +162,7 @@ class Server implements WatchcacheServer {
     this.#requestedPort = port;
     this.#host = options.host ?? DEFAULT_HOST;
     this.#scheme = options.tls === undefined ? 'http' : 'https';
-    const encodings = options.watchEncodings ?? [JSON_WATCH_ENCODING];
+    const encodings = options.watchEncodings ?? [JSON_WATCH_ENCODING, MSGPACK_WATCH_ENCODING];
     if (encodings.length === 0) throw new WatchCacheError(ErrorCodes.INVALID, 'watchEncodings must not be empty');
 
     this.registry = new Registry(options.resources ?? BUILTIN_RESOURCES, options.prefix ?? DEFAULT_PREFIX);

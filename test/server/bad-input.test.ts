@@ -45,7 +45,7 @@ const cases: Case[] = [
   { name: 'sendInitialEvents=perhaps', method: 'GET', path: `${PODS}?watch=1&sendInitialEvents=perhaps&resourceVersionMatch=NotOlderThan`, code: 400, reason: 'BadRequest' },
   { name: 'an Accept type not served', method: 'GET', path: PODS, headers: { accept: 'application/yaml' }, code: 406, reason: 'NotAcceptable' },
   { name: 'protobuf only', method: 'GET', path: PODS, headers: { accept: 'application/vnd.kubernetes.protobuf' }, code: 406, reason: 'NotAcceptable' },
-  { name: 'msgpack watch (not served yet)', method: 'GET', path: `${PODS}?watch=1`, headers: { accept: 'application/vnd.msgpack' }, code: 406, reason: 'NotAcceptable' },
+  { name: 'msgpack for a LIST (only watches speak msgpack)', method: 'GET', path: PODS, headers: { accept: 'application/vnd.msgpack' }, code: 406, reason: 'NotAcceptable' },
 
   // Unknown resources and paths.
   { name: 'unknown core resource', method: 'GET', path: '/api/v1/foos', code: 404, reason: 'NotFound' },
