@@ -12,23 +12,12 @@ import { parseLabelSelector, matchesLabels } from '../../src/dispatch/label-sele
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { BreakableStorage } from '../cache/cacher-conformance.js';
 import { POD_SCHEMA, Pods, readUntil, type PodSpec, type Seen } from '../helpers/pods.js';
-
-/** A small, seeded PRNG (mulberry32): the same seed gives the same history in every mode. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/random.js';
 
 type Op = { kind: 'put'; spec: PodSpec } | { kind: 'delete'; name: string; namespace: string };
 
 function history(seed: number, length: number): Op[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
   const live = new Map<string, PodSpec>();
   const ops: Op[] = [];

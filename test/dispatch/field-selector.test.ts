@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom as rng } from '../helpers/random.js';
 import { ErrorCodes } from '../../src/errors.js';
 import {
   BASE_SELECTABLE_FIELDS,
@@ -311,17 +312,6 @@ describe('field selector: plain data', () => {
     expect(fieldSelectorToString(copy)).toBe(fieldSelectorToString(parsed));
   });
 });
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('field selector: fuzz', () => {
   const pieces = [

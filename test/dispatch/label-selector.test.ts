@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom as rng } from '../helpers/random.js';
 import { ErrorCodes } from '../../src/errors.js';
 import {
   labelKeyErrors,
@@ -422,18 +423,6 @@ describe('label selector: plain data', () => {
     expect(labelSelectorToString(copy)).toBe(labelSelectorToString(parsed));
   });
 });
-
-/** A small deterministic PRNG (mulberry32), so a fuzz failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('label selector: fuzz', () => {
   const pieces = [
