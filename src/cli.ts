@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { TokenTable } from './server/auth.js';
+import { createMetrics } from './server/prometheus.js';
 import { BUILTIN_RESOURCES, loadResourcesFile } from './server/registry.js';
 import { createServer, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PREFIX, type ServerOptions } from './server/server.js';
 import { MemoryStorage } from './storage/memory.js';
@@ -31,6 +32,7 @@ watchcache serve [options]
   --token-file FILE   require bearer tokens: lines TOKEN,USER,ro|rw[,NS1;NS2]
   --tls-cert FILE     serve HTTPS with this PEM certificate (needs --tls-key)
   --tls-key FILE      the PEM private key of --tls-cert
+  --no-metrics        do not serve /metrics (Prometheus text format; on by default)
   --help              show this text
 
 It prints "watchcache serving on URL" once every cache is ready, and stops cleanly on
@@ -49,6 +51,7 @@ interface ServeArgs {
   tokenFile: string | undefined;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
+  metrics: boolean;
   help: boolean;
 }
 
@@ -72,12 +75,17 @@ function parseServeArgs(argv: readonly string[]): ServeArgs {
     tokenFile: undefined,
     tlsCert: undefined,
     tlsKey: undefined,
+    metrics: true,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') {
       args.help = true;
+      continue;
+    }
+    if (arg === '--no-metrics') {
+      args.metrics = false;
       continue;
     }
     const eq = arg.indexOf('=');
@@ -174,6 +182,7 @@ async function serve(argv: readonly string[]): Promise<number> {
       ...(args.workers === undefined ? {} : { workers: args.workers }),
       ...(args.tokenFile === undefined ? {} : { tokens: TokenTable.load(args.tokenFile) }),
       ...(args.tlsCert === undefined ? {} : { tls: { cert: readPem('--tls-cert', args.tlsCert), key: readPem('--tls-key', args.tlsKey!) } }),
+      ...(args.metrics ? { metrics: createMetrics() } : {}),
       onError: (err, context) => log(`${context}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
     };
   } catch (err) {

@@ -63,6 +63,8 @@ export type { ResourceConfig, ResourceDefinition } from './server/registry.js';
 export { TokenTable } from './server/auth.js';
 export type { Access, Principal, Verb } from './server/auth.js';
 export type { RequestVerb, ServerMetrics } from './server/metrics.js';
+export { createMetrics } from './server/prometheus.js';
+export type { MetricsOptions, PrometheusMetrics } from './server/prometheus.js';
 export { JSON_WATCH_ENCODING, MSGPACK_WATCH_ENCODING } from './server/media.js';
 export type { WatchEncoding } from './server/media.js';
 export type { CacherTuning, ResourceCache } from './server/caches.js';

@@ -14,7 +14,7 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, rootPaths, versio
 import { serveGet } from './get.js';
 import { serveList } from './list.js';
 import { negotiate, parseAccept, RESPONSE_TYPES, type WatchEncoding } from './media.js';
-import { OPENAPI_V2_PROTOBUF, openApiV2Json, openApiV3Index, openApiV3Spec } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_ACCEPT, openApiV2Json, openApiV3Index, openApiV3Spec } from './openapi.js';
 import type { ServerMetrics } from './metrics.js';
 import { getResourceVersion, listOptions, queryBool, rejectUnsupportedWriteParams, watchOptions } from './query.js';
 import type { Registry } from './registry.js';
@@ -207,7 +207,7 @@ async function serveNonResource(ctx: HandlerContext, req: IncomingMessage, res: 
     default:
       break;
   }
-  if (target.kind === 'openapiV2' && parseAccept(req.headers.accept).some((r) => r.type === OPENAPI_V2_PROTOBUF && r.q > 0)) {
+  if (target.kind === 'openapiV2' && parseAccept(req.headers.accept).some((r) => OPENAPI_V2_PROTOBUF_ACCEPT.includes(r.type) && r.q > 0)) {
     res.statusCode = 200;
     res.setHeader('Content-Type', OPENAPI_V2_PROTOBUF);
     res.setHeader('Content-Length', 0);

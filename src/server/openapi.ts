@@ -16,7 +16,16 @@
 import { JSON_PATCH, MERGE_PATCH } from './patch.js';
 import { groupVersion, type Registry, type ResourceDefinition } from './registry.js';
 
-export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
+/**
+ * The v2 protobuf media types: clients ask for the `@` spelling (and newer ones also the `.`
+ * one), but the answer must use the `.` spelling, as kube-openapi's handler does: `@` is not a
+ * token character, and Go's mime.ParseMediaType (kubectl ≤ 1.2x) rejects the response otherwise.
+ */
+export const OPENAPI_V2_PROTOBUF_ACCEPT: readonly string[] = [
+  'application/com.github.proto-openapi.spec.v2@v1.0+protobuf',
+  'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+];
+export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
 
 /** The v3 discovery document: one entry per group-version. */
 export function openApiV3Index(registry: Registry): unknown {

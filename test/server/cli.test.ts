@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, openWatch, podBody } from './http-helpers.js';
+import { bounded, call, openWatch, podBody } from './http-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'src/cli.ts');
@@ -27,15 +27,6 @@ function run(args: readonly string[]): Run {
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
   out.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   return out;
-}
-
-async function bounded<T>(what: string, promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function servingUrl(r: Run): Promise<string> {
@@ -94,11 +85,34 @@ describe('watchcache serve', () => {
     expect(await bounded('exit after SIGINT', r.exited, 30_000)).toBe(0);
   });
 
+  it('serves /metrics by default, in the Prometheus text format; --no-metrics turns it off', async () => {
+    const on = run(['serve', '--port', '0', '--workers', '0']);
+    running.push(on);
+    const url = await servingUrl(on);
+    const metrics = await call(url, '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(metrics.text).toContain('# TYPE apiserver_request_total counter');
+    expect(metrics.text).toContain('watch_cache_capacity{group="",resource="pods"} 67108864');
+    expect((await call(url, '/')).json.paths).toContain('/metrics');
+    on.child.kill('SIGTERM');
+    expect(await bounded('exit after SIGTERM', on.exited, 30_000)).toBe(0);
+
+    const off = run(['serve', '--port', '0', '--workers', '0', '--no-metrics']);
+    running.push(off);
+    const offUrl = await servingUrl(off);
+    expect((await call(offUrl, '/metrics')).status).toBe(404);
+    expect((await call(offUrl, '/')).json.paths).not.toContain('/metrics');
+    off.child.kill('SIGTERM');
+    expect(await bounded('exit after SIGTERM', off.exited, 30_000)).toBe(0);
+  });
+
   it('--help prints the usage and exits 0', async () => {
     const r = run(['serve', '--help']);
     expect(await bounded('--help', r.exited, 30_000)).toBe(0);
     expect(r.stdout).toContain('watchcache serve [options]');
     expect(r.stdout).toContain('--token-file');
+    expect(r.stdout).toContain('--no-metrics');
   });
 
   it.each([

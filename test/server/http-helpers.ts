@@ -203,6 +203,16 @@ export async function eventually(what: string, check: () => boolean | Promise<bo
   }
 }
 
+/** `promise`, or a failure naming `what` after `ms`. */
+export async function bounded<T>(what: string, promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Waits until the cache has caught up with `revision` (what a write returned). */
 export async function synced(cacher: Cacher, revision: number): Promise<void> {
   await eventually(`the cache to reach revision ${revision}`, () => cacher.revision >= revision);

@@ -1,0 +1,246 @@
+/**
+ * kubectl against the built `watchcache serve` (dist/src/cli.js), as a user runs it: a kubeconfig
+ * naming the server, nothing else from the machine (HOME, KUBECONFIG and the discovery cache all
+ * live in a temporary directory). The kubectl on PATH is used, or $KUBECTL.
+ *
+ * Checked with kubectl 1.32 and with Debian's kubernetes-client (1.20), which `.ci/run` installs
+ * when a machine has no kubectl. A missing kubectl fails the suite with how to install it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bounded, call, eventually } from '../server/http-helpers.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = join(ROOT, 'dist/src/cli.js');
+
+const INSTALL_HINT =
+  'kubectl not found: install it (Debian/Ubuntu: `apt-get install -y kubernetes-client`; elsewhere https://kubernetes.io/docs/tasks/tools/), ' +
+  'or set KUBECTL=/path/to/kubectl';
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findKubectl(): string {
+  const fromEnv = process.env['KUBECTL'];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (executable(fromEnv)) return fromEnv;
+    throw new Error(`${INSTALL_HINT} (KUBECTL=${fromEnv} is not executable)`);
+  }
+  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
+    if (dir !== '' && executable(join(dir, 'kubectl'))) return join(dir, 'kubectl');
+  }
+  throw new Error(INSTALL_HINT);
+}
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A started child with its output so far. */
+interface Child {
+  process: ChildProcess;
+  stdout: string;
+  stderr: string;
+  exited: Promise<number | null>;
+}
+
+function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Child {
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Child = { process: child, stdout: '', stderr: '', exited: Promise.resolve(null) };
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
+  out.exited = new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', (err) => {
+      out.stderr += String(err);
+      resolve(null);
+    });
+  });
+  return out;
+}
+
+function podYaml(name: string, namespace: string, labels: Record<string, string>): string {
+  return [
+    'apiVersion: v1',
+    'kind: Pod',
+    'metadata:',
+    `  name: ${name}`,
+    `  namespace: ${namespace}`,
+    '  labels:',
+    ...Object.entries(labels).map(([k, v]) => `    ${k}: "${v}"`),
+    'spec:',
+    '  containers:',
+    '  - name: app',
+    '    image: nginx',
+    '',
+  ].join('\n');
+}
+
+describe('kubectl against watchcache serve', () => {
+  let kubectlPath: string;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let server: Child | undefined;
+  let url: string;
+  const children: Child[] = [];
+
+  /** Runs kubectl to completion (bounded). */
+  async function kubectl(...args: string[]): Promise<Result> {
+    const child = start(kubectlPath, args, env);
+    children.push(child);
+    const code = await bounded(`kubectl ${args.join(' ')}`, child.exited, 30_000);
+    return { code, stdout: child.stdout, stderr: child.stderr };
+  }
+
+  /** Runs kubectl and expects exit 0; returns stdout. */
+  async function ok(...args: string[]): Promise<string> {
+    const r = await kubectl(...args);
+    expect(r.code, `kubectl ${args.join(' ')}: ${r.stderr}`).toBe(0);
+    return r.stdout;
+  }
+
+  // A missing kubectl fails every test with the install hint (a failing beforeAll would only
+  // mark them skipped).
+  let missing: Error | undefined;
+  beforeEach(() => {
+    if (missing !== undefined) throw missing;
+  });
+
+  beforeAll(async () => {
+    try {
+      kubectlPath = findKubectl();
+    } catch (err) {
+      missing = err as Error;
+      return;
+    }
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+    dir = mkdtempSync(join(tmpdir(), 'watchcache-kubectl-'));
+    server = start(process.execPath, [CLI, 'serve', '--port', '0'], { PATH: process.env['PATH'] ?? '' });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const match = /^watchcache serving on (http:\/\/\S+)\n/.exec(server.stdout);
+      if (match !== null) {
+        url = match[1]!;
+        break;
+      }
+      if (server.process.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`watchcache serve did not start: stdout ${JSON.stringify(server.stdout)}, stderr ${JSON.stringify(server.stderr)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const config = join(dir, 'config');
+    writeFileSync(
+      config,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        '- name: watchcache',
+        '  cluster:',
+        `    server: ${url}`,
+        'contexts:',
+        '- name: watchcache',
+        '  context:',
+        '    cluster: watchcache',
+        '    user: anonymous',
+        'users:',
+        '- name: anonymous',
+        '  user: {}',
+        'current-context: watchcache',
+        '',
+      ].join('\n'),
+    );
+    // Only what kubectl needs: its discovery cache goes to HOME/.kube, inside the temporary directory.
+    env = { PATH: process.env['PATH'] ?? '', HOME: dir, KUBECONFIG: config };
+  });
+
+  afterAll(async () => {
+    for (const child of children) if (child.process.exitCode === null) child.process.kill('SIGKILL');
+    if (server !== undefined && server.process.exitCode === null) {
+      server.process.kill('SIGTERM');
+      await bounded('watchcache serve to exit', server.exited, 30_000).catch(() => server!.process.kill('SIGKILL'));
+    }
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('get pods -A -w streams ADDED, MODIFIED and DELETED as they happen', async () => {
+    const watch = start(kubectlPath, ['get', 'pods', '-A', '-w', '--output-watch-events'], env);
+    children.push(watch);
+    const lines = (): string[] => watch.stdout.split('\n').map((l) => l.trim().split(/\s+/).slice(0, 3).join(' '));
+    const create = async (name: string): Promise<void> => {
+      const r = await call(url, '/api/v1/namespaces/kw/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: {} } });
+      expect(r.status, r.text).toBe(201);
+    };
+    const saw = (line: string): Promise<void> =>
+      eventually(`kubectl to print "${line}" (stdout ${JSON.stringify(watch.stdout)}, stderr ${JSON.stringify(watch.stderr)})`, () => lines().includes(line), 15_000);
+
+    // Whether kubectl lists or watches it, "first" shows up once kubectl follows the pods; every
+    // later change comes from its watch, which starts at its list's resourceVersion.
+    await create('first');
+    await saw('ADDED kw first');
+    await create('second');
+    const patched = await call(url, '/api/v1/namespaces/kw/pods/second', {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ metadata: { labels: { step: 'two' } } }),
+    });
+    expect(patched.status).toBe(200);
+    expect((await call(url, '/api/v1/namespaces/kw/pods/second', { method: 'DELETE' })).status).toBe(200);
+    await saw('DELETED kw second');
+    expect(lines().filter((l) => l.endsWith(' second'))).toEqual(['ADDED kw second', 'MODIFIED kw second', 'DELETED kw second']);
+    expect(watch.stdout.split('\n')[0]).toMatch(/^EVENT\s+NAMESPACE\s+NAME\s+AGE/);
+    expect(watch.process.exitCode).toBeNull();
+    watch.process.kill('SIGTERM');
+    await bounded('kubectl get -w to exit', watch.exited, 10_000);
+  });
+
+  it('apply -f creates the pod; again unchanged; with a changed label configured', async () => {
+    const file = join(dir, 'pod.yaml');
+    writeFileSync(file, podYaml('applied', 'ka', { app: 'demo' }));
+    expect(await ok('apply', '-f', file)).toBe('pod/applied created\n');
+    expect(await ok('apply', '-f', file)).toBe('pod/applied unchanged\n');
+    writeFileSync(file, podYaml('applied', 'ka', { app: 'demo', tier: 'web' }));
+    expect(await ok('apply', '-f', file)).toBe('pod/applied configured\n');
+    const stored = await call(url, '/api/v1/namespaces/ka/pods/applied');
+    expect(stored.json.metadata.labels).toEqual({ app: 'demo', tier: 'web' });
+    expect(stored.json.spec.containers).toEqual([{ name: 'app', image: 'nginx' }]);
+    expect(JSON.parse(stored.json.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']).metadata.labels).toEqual({ app: 'demo', tier: 'web' });
+  });
+
+  it('get pod NAME -o json prints the object with its resourceVersion; get pods prints a table', async () => {
+    const created = await call(url, '/api/v1/namespaces/kg/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'shown', labels: { a: 'b' } }, spec: {} } });
+    expect(created.status).toBe(201);
+    const object = JSON.parse(await ok('get', 'pod', 'shown', '-n', 'kg', '-o', 'json'));
+    expect(object).toMatchObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'shown', namespace: 'kg', labels: { a: 'b' } } });
+    expect(object.metadata.resourceVersion).toBe(created.json.metadata.resourceVersion);
+    expect(object.metadata.uid).toBe(created.json.metadata.uid);
+    expect(object.metadata.creationTimestamp).toBe(created.json.metadata.creationTimestamp);
+    const table = (await ok('get', 'pods', '-n', 'kg')).split('\n');
+    expect(table[0]).toMatch(/^NAME\s+AGE/);
+    expect(table[1]).toMatch(/^shown\s+\S+/);
+  });
+
+  it('delete pod NAME deletes it; then get is NotFound', async () => {
+    // kubectl explains a NotFound by the namespace when that does not exist, as on a real cluster.
+    expect(await ok('create', 'namespace', 'kd')).toBe('namespace/kd created\n');
+    const created = await call(url, '/api/v1/namespaces/kd/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'doomed' }, spec: {} } });
+    expect(created.status).toBe(201);
+    expect(await ok('delete', 'pod', 'doomed', '-n', 'kd')).toBe('pod "doomed" deleted\n');
+    expect((await call(url, '/api/v1/namespaces/kd/pods/doomed')).status).toBe(404);
+    const missing = await kubectl('get', 'pod', 'doomed', '-n', 'kd');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Error from server (NotFound): pods "doomed" not found');
+  });
+});
