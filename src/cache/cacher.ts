@@ -113,6 +113,11 @@ export interface CacherStats {
   windowSeconds: number;
   /** Bytes of the ring in use. */
   windowBytesInUse: number;
+  /** Capacity of the ring in bytes. */
+  windowBytes: number;
+  /** Frames handed to watchers (one per event per watcher), and the batches they came in (one per dispatch turn). */
+  framesDelivered: number;
+  deliveryBatches: number;
   cache: WatchCacheStats;
   reflector: ReflectorStats;
 }
@@ -162,6 +167,8 @@ class CacherImpl implements Cacher {
   readonly #dispatcherOf = new Map<number, number>();
   readonly #terminated: Record<string, number> = {};
   #consistentReadFallbacks = 0;
+  #framesDelivered = 0;
+  #deliveryBatches = 0;
   #nextId = 0;
   #ticker: Timer | undefined;
   #stopping: Promise<void> | undefined;
@@ -242,6 +249,9 @@ class CacherImpl implements Cacher {
       consistentReadFallbacks: this.#consistentReadFallbacks,
       windowSeconds: this.#cache.windowSeconds(),
       windowBytesInUse: this.#cache.ring.bytesInUse,
+      windowBytes: this.#cache.ring.capacity,
+      framesDelivered: this.#framesDelivered,
+      deliveryBatches: this.#deliveryBatches,
       cache: { ...this.#cache.stats },
       reflector: { ...this.#reflector.stats },
     };
@@ -422,6 +432,8 @@ class CacherImpl implements Cacher {
     switch (message.type) {
       case 'deliver': {
         const { ids, frames } = message.batch;
+        this.#framesDelivered += ids.length;
+        this.#deliveryBatches++;
         for (let i = 0; i < ids.length; i++) this.#streams.get(ids[i]!)?.push(frames[i]!);
         return;
       }

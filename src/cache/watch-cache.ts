@@ -38,6 +38,8 @@ export interface WatchCacheOptions {
 }
 
 export interface WatchCacheStats {
+  /** Events (ADDED, MODIFIED, DELETED) appended to the window since the cache was created. */
+  events: number;
   /** Events the cache could not decode (not JSON objects); they were applied as deletions. */
   decodeErrors: number;
   /** Records evicted from the window while younger than 75 s. */
@@ -54,7 +56,7 @@ interface Waiter {
 export class WatchCache {
   readonly ring: RingProducer;
   readonly codec: ObjectCodec;
-  readonly stats: WatchCacheStats = { decodeErrors: 0, shortWindowEvictions: 0, replaces: 0 };
+  readonly stats: WatchCacheStats = { events: 0, decodeErrors: 0, shortWindowEvictions: 0, replaces: 0 };
 
   readonly #clock: Clock;
   readonly #progress: ProgressRequester;
@@ -271,6 +273,7 @@ export class WatchCache {
       const { prevObject: _prev, prevTriggerHash: _prevTrigger, ...withoutPrev } = record;
       position = this.ring.append(withoutPrev);
     }
+    if (record.kind !== RecordKind.PROGRESS) this.stats.events++;
     this.#rvs.push(record.rv);
     this.#positions.push(position);
     this.#times.push(this.#clock.now());

@@ -9,7 +9,6 @@
  * ring per resource whose SharedArrayBuffer pages are only committed as events fill it.
  */
 import { createCacher, type Cacher, type CacherOptions } from '../cache/cacher.js';
-import { DEFAULT_WINDOW_BYTES } from '../cache/watch-cache.js';
 import type { Storage } from '../storage/storage.js';
 import { groupVersion, type Registry, type ResourceDefinition } from './registry.js';
 
@@ -19,13 +18,10 @@ export type CacherTuning = Pick<CacherOptions, 'windowBytes' | 'bufferEvents' | 
 export interface ResourceCache {
   readonly resource: ResourceDefinition;
   readonly cacher: Cacher;
-  /** The capacity of its event window (ring), in bytes: the cacher's stats do not carry it. */
-  readonly windowBytes: number;
 }
 
 export class ResourceCaches {
   readonly #caches = new Map<ResourceDefinition, Cacher>();
-  readonly #windowBytes = new Map<ResourceDefinition, number>();
   /** One outstanding ready() per pending cacher, so polling /readyz does not pile up waiters. */
   readonly #waits = new Map<Cacher, Promise<boolean>>();
   #stopping: Promise<void> | undefined;
@@ -52,7 +48,6 @@ export class ResourceCaches {
           ...(options.onError === undefined ? {} : { onError: (err: unknown) => options.onError!(def, err) }),
         });
         this.#caches.set(def, cacher);
-        this.#windowBytes.set(def, windowBytes ?? DEFAULT_WINDOW_BYTES);
       }
     } catch (err) {
       // A later cacher refused its options: the ones already list-watching must not leak.
@@ -66,7 +61,7 @@ export class ResourceCaches {
   }
 
   entries(): ResourceCache[] {
-    return [...this.#caches].map(([resource, cacher]) => ({ resource, cacher, windowBytes: this.#windowBytes.get(resource)! }));
+    return [...this.#caches].map(([resource, cacher]) => ({ resource, cacher }));
   }
 
   /** Resolves once every cache has completed its first list. */

@@ -193,7 +193,14 @@ class Metrics implements PrometheusMetrics {
         for (const { labels, stats: s } of stats()) this.inc({ ...labels, fallback: 'true' }, s.consistentReadFallbacks);
       },
     });
-    gauge('watch_cache_capacity', 'Capacity of the event window (the ring), in bytes.', (_s, c) => c.windowBytes);
+    gauge('watch_cache_capacity', 'Capacity of the event window (the ring), in bytes.', (s) => s.windowBytes);
+    counter('apiserver_watch_cache_events_received_total', 'Events (ADDED, MODIFIED, DELETED) the cache received from the store.', (s) => s.cache.events);
+    counter('watchcache_frames_delivered_total', 'Frames handed to watchers: one per event per receiving watcher.', (s) => s.framesDelivered);
+    counter(
+      'watchcache_delivery_batches_total',
+      'Dispatch turns that delivered frames (frames per turn = frames_delivered / delivery_batches).',
+      (s) => s.deliveryBatches,
+    );
     gauge('watchcache_window_bytes_in_use', 'Bytes of the event window holding records.', (s) => s.windowBytesInUse);
     gauge('watchcache_window_seconds', 'Seconds of history the event window holds (watches from an RV in it resume; older ones get 410).', (s) => s.windowSeconds);
     counter(
