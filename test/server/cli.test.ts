@@ -144,9 +144,9 @@ describe('watchcache serve', () => {
     expect(invalid.stderr).toMatch(/resources\[0\]\.group: must be a DNS subdomain with at least one dot/);
   });
 
-  it('bench is not available yet and says so', async () => {
-    const r = run(['bench']);
+  it('bench runs the benchmark harness: bad options exit 2 with a reason', async () => {
+    const r = run(['bench', '--scenario', 'no-such-scenario']);
     expect(await bounded('bench', r.exited, 30_000)).toBe(2);
-    expect(r.stderr).toMatch(/not yet available/);
+    expect(r.stderr).toMatch(/no-such-scenario/);
   });
 });

@@ -1,0 +1,121 @@
+/**
+ * The sizes of every scenario per profile. `full` is the issue's workload; `quick` keeps the
+ * whole run (three modes of three scenarios plus the micro-benchmarks) under two minutes on a
+ * 2-core machine; `smoke` only proves the harness end to end (the test suite runs it). Every
+ * load is bounded both in count and in time.
+ */
+import type { Profile } from './types.js';
+
+export interface KubeletSize {
+  nodes: number;
+  /** One `spec.nodeName=node-i` watcher per node, for the first `nodeWatchers` nodes. */
+  nodeWatchers: number;
+  clusterWatchers: number;
+  labelWatchers: number;
+  pods: number;
+  /** Write rates tried in order (writes/s); the run stops at the first step that breaks. */
+  rates: number[];
+  stepMs: number;
+  /** A step fails when p99 commit→delivery latency exceeds this. */
+  p99BoundMs: number;
+  /** How long to wait after a step's last write for its deliveries before calling it lag. */
+  drainTimeoutMs: number;
+}
+
+export interface SelectorHeavySize {
+  watchers: number;
+  pods: number;
+  runMs: number;
+  maxWrites: number;
+  /** Writes allowed ahead of their deliveries: the writer waits beyond this (the ring is never lapped). */
+  maxInFlight: number;
+}
+
+export interface InitialListSize {
+  objects: number;
+  /** Watcher counts, one phase each, in order. */
+  phases: number[];
+  phaseTimeoutMs: number;
+}
+
+export interface MicroSize {
+  /** benchmark.js per-case bounds, seconds. */
+  minTime: number;
+  maxTime: number;
+  minSamples: number;
+}
+
+export interface ProfileSizes {
+  kubelet: KubeletSize;
+  selectorHeavy: SelectorHeavySize;
+  initialList: InitialListSize;
+  micro: MicroSize;
+  /** Kill a scenario child that runs longer than this, ms. */
+  childTimeoutMs: number;
+  /** Bytes of each pod's JSON. */
+  podBytes: number;
+  /** Whether kubelet and selector-heavy fill the ring once before measuring (see warmRing). */
+  warmRing: boolean;
+}
+
+const POD_BYTES = 2048;
+
+export const PROFILES: Record<Profile, ProfileSizes> = {
+  full: {
+    kubelet: {
+      nodes: 5000,
+      nodeWatchers: 5000,
+      clusterWatchers: 100,
+      labelWatchers: 500,
+      pods: 10_000,
+      rates: [1000, 2000, 3000, 5000, 7000, 10_000, 15_000, 20_000, 30_000, 40_000],
+      stepMs: 3000,
+      p99BoundMs: 1000,
+      drainTimeoutMs: 3000,
+    },
+    selectorHeavy: { watchers: 2000, pods: 10_000, runMs: 5000, maxWrites: 500_000, maxInFlight: 1000 },
+    initialList: { objects: 150_000, phases: [1, 10], phaseTimeoutMs: 120_000 },
+    micro: { minTime: 0.05, maxTime: 2, minSamples: 5 },
+    childTimeoutMs: 300_000,
+    podBytes: POD_BYTES,
+    warmRing: true,
+  },
+  quick: {
+    kubelet: {
+      nodes: 500,
+      nodeWatchers: 500,
+      clusterWatchers: 100,
+      labelWatchers: 50,
+      pods: 2000,
+      rates: [2000, 5000, 7000, 10_000, 20_000],
+      stepMs: 1000,
+      p99BoundMs: 1000,
+      drainTimeoutMs: 1500,
+    },
+    selectorHeavy: { watchers: 2000, pods: 4000, runMs: 2000, maxWrites: 100_000, maxInFlight: 1000 },
+    initialList: { objects: 15_000, phases: [1, 10], phaseTimeoutMs: 30_000 },
+    micro: { minTime: 0.05, maxTime: 0.25, minSamples: 5 },
+    childTimeoutMs: 60_000,
+    podBytes: POD_BYTES,
+    warmRing: true,
+  },
+  smoke: {
+    kubelet: {
+      nodes: 50,
+      nodeWatchers: 50,
+      clusterWatchers: 5,
+      labelWatchers: 5,
+      pods: 200,
+      rates: [500, 1000],
+      stepMs: 300,
+      p99BoundMs: 1000,
+      drainTimeoutMs: 1000,
+    },
+    selectorHeavy: { watchers: 50, pods: 200, runMs: 300, maxWrites: 5000, maxInFlight: 500 },
+    initialList: { objects: 500, phases: [1, 2], phaseTimeoutMs: 10_000 },
+    micro: { minTime: 0.01, maxTime: 0.05, minSamples: 2 },
+    childTimeoutMs: 30_000,
+    podBytes: POD_BYTES,
+    warmRing: false,
+  },
+};
