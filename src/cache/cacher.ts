@@ -9,7 +9,6 @@ import { statusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
 import { EncodePool } from '../encode/encode-pool.js';
 import { FRAME_ENCODINGS, encodedBookmark, type FrameEncoding } from '../encode/frames.js';
-import { jsonEventFrame } from '../encode/json-frame.js';
 import { matches, type Predicate } from '../dispatch/predicate.js';
 import { partitionOf } from '../dispatch/partitions.js';
 import { inlinePlacement, type Placement, type PlacementFactory } from '../dispatch/placement.js';
@@ -340,7 +339,10 @@ class CacherImpl implements Cacher {
     if (initialEvents) {
       snapshotRevision = cache.revision;
       snapshot = [];
-      for (const object of this.#scope(predicate)) if (matches(predicate, object)) snapshot.push(object);
+      const objects = snapshot;
+      this.#scan(predicate, undefined, (object) => {
+        if (matches(predicate, object)) objects.push(object);
+      });
       floor = snapshotRevision;
       start = cache.ring.writePosition;
     } else {
@@ -378,7 +380,7 @@ class CacherImpl implements Cacher {
       stream.beginInitial();
       const endBookmark = bookmarks && sendInitialEvents === true ? snapshotRevision : undefined;
       if (encoding === 'json' && snapshot.length <= INITIAL_CHUNK) {
-        for (const object of snapshot) stream.pushInitial(jsonEventFrame('ADDED', object.bytes));
+        for (const object of snapshot) stream.pushInitial(object.addedFrame);
         if (endBookmark !== undefined) stream.pushInitial(encodedBookmark(encoding, this.#schema, endBookmark, true));
         stream.endInitial();
       } else {
@@ -408,7 +410,7 @@ class CacherImpl implements Cacher {
         const chunk = snapshot.slice(i, i + INITIAL_CHUNK);
         const frames =
           encoding === 'json'
-            ? chunk.map((object) => jsonEventFrame('ADDED', object.bytes))
+            ? chunk.map((object) => object.addedFrame)
             : await this.#encoder.msgpackSnapshot(chunk.map((object) => object.bytes));
         for (const frame of frames) stream.pushInitial(frame);
         if (i + INITIAL_CHUNK < snapshot.length) {
@@ -525,17 +527,18 @@ class CacherImpl implements Cacher {
     let last: CachedObject | undefined;
     let more = false;
     let remaining = 0;
-    for (const object of this.#scope(predicate, start)) {
-      if (!matches(predicate, object)) continue;
+    this.#scan(predicate, start, (object) => {
+      if (!matches(predicate, object)) return true;
       if (limit > 0 && items.length === limit) {
         more = true;
-        if (!everything) break;
+        // An unfiltered list also reports how many items remain, so it reads on and counts.
         remaining++;
-        continue;
+        return everything;
       }
       items.push(object.bytes);
       last = object;
-    }
+      return true;
+    });
     const result: ListResult<Uint8Array> = { resourceVersion: String(revision), items };
     if (more && last !== undefined) {
       result.continue = encodeContinue({ revision, start: last.key.slice(this.#prefix.length) + '\0' });
@@ -545,17 +548,15 @@ class CacherImpl implements Cacher {
   }
 
   /**
-   * The cached objects a predicate can match, in key order, from `start` (relative to the prefix)
-   * on. Keys are PREFIX/NAMESPACE/NAME, so a namespaced request reads only its namespace's range.
+   * Visit the cached objects a predicate can match, in key order, from `start` (relative to the
+   * prefix) on. Keys are PREFIX/NAMESPACE/NAME, so a namespaced request reads only its
+   * namespace's range.
    */
-  *#scope(predicate: Predicate, start?: string): IterableIterator<CachedObject> {
+  #scan(predicate: Predicate, start: string | undefined, visit: (object: CachedObject) => boolean | void): void {
     const namespace = predicate.namespace;
     const range = namespace === undefined || namespace === '' ? this.#prefix : `${this.#prefix}${namespace}/`;
     const from = start === undefined || this.#prefix + start < range ? range : this.#prefix + start;
-    for (const object of this.#cache.ordered(from)) {
-      if (!object.key.startsWith(range)) return;
-      yield object;
-    }
+    this.#cache.scan(from, range, visit);
   }
 
   async #listFromStorage(

@@ -6,6 +6,7 @@
  */
 import { ErrorCodes, WatchCacheError } from '../errors.js';
 import { AttributeReader, type Attributes } from '../dispatch/predicate.js';
+import { jsonFrameParts } from '../encode/json-frame.js';
 import { triggerHash } from '../ring/trigger-hash.js';
 
 /** A Kubernetes object as JSON. */
@@ -45,13 +46,20 @@ export interface ResourceSchema {
 export interface CachedObject extends Attributes {
   readonly key: string;
   readonly revision: number;
-  /** The object as JSON, `metadata.resourceVersion` included. */
+  /** The object as JSON, `metadata.resourceVersion` included: a view into `addedFrame`. */
   readonly bytes: Uint8Array;
+  /**
+   * The object's ADDED watch frame (`{"type":"ADDED","object":…}\n`), encoded with it: initial
+   * events of every watcher share it, and LIST items are views into it, so neither copies.
+   */
+  readonly addedFrame: Uint8Array;
   /** The trigger field's value; undefined when the resource has no trigger. */
   readonly trigger: string | undefined;
   /** triggerHash(trigger), 0 when there is none: what ring records carry. */
   readonly triggerHash: number;
 }
+
+const { prefix: ADDED_PREFIX, suffix: FRAME_SUFFIX } = jsonFrameParts('ADDED');
 
 export class ObjectCodec {
   readonly attributes: AttributeReader;
@@ -82,11 +90,13 @@ export class ObjectCodec {
   cache(key: string, object: KubeObject, revision: number): CachedObject {
     const attributes = this.attributes.read(object);
     const trigger = this.trigger === undefined ? undefined : attributes.fields[this.trigger]!;
+    const addedFrame = this.#addedFrame(object, revision);
     return {
       ...attributes,
       key,
       revision,
-      bytes: this.stamp(object, revision),
+      bytes: addedFrame.subarray(ADDED_PREFIX.length, addedFrame.length - FRAME_SUFFIX.length),
+      addedFrame,
       trigger,
       triggerHash: trigger === undefined ? 0 : triggerHash(trigger),
     };
@@ -97,6 +107,18 @@ export class ObjectCodec {
     const metadata = object.metadata ?? (object.metadata = {});
     metadata.resourceVersion = String(revision);
     return Buffer.from(JSON.stringify(object), 'utf8');
+  }
+
+  #addedFrame(object: KubeObject, revision: number): Buffer {
+    const metadata = object.metadata ?? (object.metadata = {});
+    metadata.resourceVersion = String(revision);
+    const json = JSON.stringify(object);
+    const length = Buffer.byteLength(json, 'utf8');
+    const frame = Buffer.allocUnsafe(ADDED_PREFIX.length + length + FRAME_SUFFIX.length);
+    ADDED_PREFIX.copy(frame, 0);
+    frame.write(json, ADDED_PREFIX.length, length, 'utf8');
+    FRAME_SUFFIX.copy(frame, ADDED_PREFIX.length + length);
+    return frame;
   }
 
   /** The object of a cached entry, re-stamped at another revision (a DELETED carries the deletion RV). */

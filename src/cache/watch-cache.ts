@@ -181,22 +181,25 @@ export class WatchCache {
     return this.#state.get(key);
   }
 
-  /** Every cached object in key order, starting at `fromKey` (inclusive) when given. */
-  *ordered(fromKey?: string): IterableIterator<CachedObject> {
+  /**
+   * Visit the cached objects in key order from `fromKey` (inclusive) while their keys start with
+   * `within`; `visit` returning false stops. Synchronous, so it sees one state: snapshots and
+   * LIST pages are consistent at the revision read before the call.
+   */
+  scan(fromKey: string, within: string, visit: (object: CachedObject) => boolean | void): void {
     const keys = (this.#sorted ??= [...this.#state.keys()].sort());
     let i = 0;
-    if (fromKey !== undefined) {
-      let hi = keys.length;
-      while (i < hi) {
-        const mid = (i + hi) >>> 1;
-        if (keys[mid]! < fromKey) i = mid + 1;
-        else hi = mid;
-      }
+    let hi = keys.length;
+    while (i < hi) {
+      const mid = (i + hi) >>> 1;
+      if (keys[mid]! < fromKey) i = mid + 1;
+      else hi = mid;
     }
+    const state = this.#state;
     for (; i < keys.length; i++) {
-      // The state may change while a consumer pauses between items; skip keys gone meanwhile.
-      const cached = this.#state.get(keys[i]!);
-      if (cached !== undefined) yield cached;
+      const key = keys[i]!;
+      if (!key.startsWith(within)) return;
+      if (visit(state.get(key)!) === false) return;
     }
   }
 

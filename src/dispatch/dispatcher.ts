@@ -22,12 +22,16 @@ import { encodedBookmark, type FrameEncoding } from '../encode/frames.js';
 import { jsonEventFrame, type WatchEventType } from '../encode/json-frame.js';
 import { msgpackEventFrame } from '../encode/msgpack-frame.js';
 import { BookmarkBuckets, nextBookmarkTime } from './bookmarks.js';
-import { AttributeReader, matches, rewrite, type Attributes, type Predicate } from './predicate.js';
+import { AttributeReader, matches, rewrite, selectsEverything, type Attributes, type Predicate } from './predicate.js';
 import type { DispatcherConfig, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from './protocol.js';
 
 const DEFAULT_SLICE_RECORDS = 512;
-/** Slices per event-loop turn before yielding, so one busy resource cannot starve the loop. */
-const SLICES_PER_TURN = 16;
+/**
+ * Slices per event-loop turn before yielding, so one busy resource cannot starve the loop. One
+ * slice (512 records) stays under the default watcher buffer (1,000 frames): a watcher whose
+ * consumer keeps up between turns never stalls just because a turn read a long backlog.
+ */
+const SLICES_PER_TURN = 1;
 
 export type Post = (message: DispatcherOutput) => void;
 export type Schedule = (fn: () => void) => void;
@@ -35,6 +39,8 @@ export type Schedule = (fn: () => void) => void;
 class Watcher {
   readonly id: number;
   readonly predicate: Predicate;
+  /** The predicate selects everything: events pass as they are, without decoding the object. */
+  readonly everything: boolean;
   readonly triggerHash: number;
   readonly floor: number;
   readonly bookmarks: boolean;
@@ -61,6 +67,7 @@ class Watcher {
   constructor(spec: WatcherSpec) {
     this.id = spec.id;
     this.predicate = spec.predicate;
+    this.everything = selectsEverything(spec.predicate);
     this.triggerHash = spec.triggerHash;
     this.floor = spec.floor;
     this.bookmarks = spec.bookmarks;
@@ -381,6 +388,7 @@ export class Dispatcher {
   }
 
   #eventType(w: Watcher, record: RingRecord): WatchEventType | null {
+    if (w.everything) return record.kind === RecordKind.ADDED ? 'ADDED' : record.kind === RecordKind.MODIFIED ? 'MODIFIED' : 'DELETED';
     switch (record.kind) {
       case RecordKind.ADDED:
         return matches(w.predicate, this.#objectAttrs(record)) ? 'ADDED' : null;
@@ -402,8 +410,8 @@ export class Dispatcher {
     const key = encoding === 'json' ? type : `${type}:${encoding}`;
     let frame = frames.get(key);
     if (frame !== undefined) return frame;
-    // Every event type reaching here was matched, so the object (and, for a DELETED from a
-    // MODIFIED, the previous object) is decoded already: msgpack reuses it.
+    // A predicate that matched decoded the object (and, for a DELETED from a MODIFIED, the
+    // previous object) already: msgpack reuses it.
     if (type === 'DELETED' && record.kind === RecordKind.MODIFIED) {
       // It stopped matching: the watcher sees its previous state, at the revision of the change.
       const prev = this.#decoded.prev!;
@@ -411,7 +419,12 @@ export class Dispatcher {
       metadata.resourceVersion = String(record.rv);
       frame = encoding === 'json' ? jsonEventFrame(type, Buffer.from(JSON.stringify(prev))) : msgpackEventFrame(type, prev);
     } else {
-      frame = encoding === 'json' ? jsonEventFrame(type, record.object()) : msgpackEventFrame(type, this.#decoded.object);
+      if (encoding === 'json') frame = jsonEventFrame(type, record.object());
+      else {
+        // A watcher that selects everything did not need the object decoded to match it.
+        this.#objectAttrs(record);
+        frame = msgpackEventFrame(type, this.#decoded.object);
+      }
     }
     frames.set(key, frame);
     return frame;

@@ -61,6 +61,16 @@ function stringRecord(value: unknown): Readonly<Record<string, string>> {
   return out ?? NO_LABELS;
 }
 
+/** Whether a predicate selects every object, so that no object need be decoded to decide. */
+export function selectsEverything(predicate: Predicate): boolean {
+  return (
+    (predicate.namespace === undefined || predicate.namespace === '') &&
+    (predicate.name === undefined || predicate.name === '') &&
+    predicate.label.requirements.length === 0 &&
+    predicate.field.requirements.length === 0
+  );
+}
+
 export function matches(predicate: Predicate, object: Attributes): boolean {
   if (predicate.namespace !== undefined && predicate.namespace !== '' && predicate.namespace !== object.namespace) return false;
   if (predicate.name !== undefined && predicate.name !== '' && predicate.name !== object.name) return false;

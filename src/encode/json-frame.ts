@@ -19,6 +19,11 @@ const prefixes = new Map<WatchEventType, Buffer>(
 );
 const SUFFIX = Buffer.from('}\n', 'latin1');
 
+/** The bytes a JSON frame of `type` puts before the object, and after it. */
+export function jsonFrameParts(type: WatchEventType): { prefix: Buffer; suffix: Buffer } {
+  return { prefix: prefixes.get(type)!, suffix: SUFFIX };
+}
+
 /** A frame for an object already encoded as JSON. */
 export function jsonEventFrame(type: WatchEventType, objectJson: Uint8Array): Uint8Array {
   const prefix = prefixes.get(type)!;

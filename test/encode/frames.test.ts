@@ -1,5 +1,6 @@
 import { unpack } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ObjectCodec } from '../../src/cache/object.js';
 import { EncodePool } from '../../src/encode/encode-pool.js';
 import { eventFrame, encodedBookmark, encodedError } from '../../src/encode/frames.js';
 import { jsonEventFrame } from '../../src/encode/json-frame.js';
@@ -13,6 +14,14 @@ describe('frames', () => {
   it('a JSON frame splices the stored bytes into the watch envelope, byte for byte', () => {
     const frame = jsonEventFrame('MODIFIED', json);
     expect(Buffer.from(frame).toString()).toBe(`{"type":"MODIFIED","object":${json.toString()}}\n`);
+  });
+
+  it('a cached object carries its ADDED frame, and its bytes are a view into it', () => {
+    const codec = new ObjectCodec();
+    const cached = codec.cache('/registry/pods/default/a', codec.parse('/registry/pods/default/a', Buffer.from(JSON.stringify(object))), 7);
+    expect(Buffer.from(cached.addedFrame).equals(Buffer.from(jsonEventFrame('ADDED', cached.bytes)))).toBe(true);
+    expect(cached.bytes.buffer).toBe(cached.addedFrame.buffer);
+    expect(JSON.parse(Buffer.from(cached.bytes).toString())).toEqual(object);
   });
 
   it('a msgpack frame is a plain map {type, object} any decoder reads', () => {
