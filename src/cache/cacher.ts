@@ -166,6 +166,9 @@ class CacherImpl implements Cacher {
   readonly #dispatcherOf = new Map<number, number>();
   readonly #terminated: Record<string, number> = {};
   #consistentReadFallbacks = 0;
+  /** Acks gathered this turn, per dispatcher: id → [events, bytes] (the latest totals win). */
+  #acks = new Map<number, Map<number, [number, number]>>();
+  #acksScheduled = false;
   #framesDelivered = 0;
   #deliveryBatches = 0;
   #nextId = 0;
@@ -308,7 +311,7 @@ class CacherImpl implements Cacher {
     const id = ++this.#nextId;
     const dispatcher = partitionOf(triggerValue, id) % this.#placement.size;
     const stream = subscribe(id, {
-      ack: (events, bytes) => this.#placement.post(dispatcher, { type: 'ack', id, events, bytes }),
+      ack: (events, bytes) => this.#ack(dispatcher, id, events, bytes),
       cancel: () => {
         this.#dispatcherOf.delete(id);
         if (this.#streams.delete(id)) this.#placement.post(dispatcher, { type: 'cancel', id });
@@ -452,6 +455,34 @@ class CacherImpl implements Cacher {
       case 'stopped':
         return;
     }
+  }
+
+  /**
+   * Consumers' acks go out once per turn, one message per dispatcher: with thousands of watchers
+   * on worker threads, one message per watcher per turn would cost more than the frames.
+   */
+  #ack(dispatcher: number, id: number, events: number, bytes: number): void {
+    let acks = this.#acks.get(dispatcher);
+    if (acks === undefined) this.#acks.set(dispatcher, (acks = new Map()));
+    acks.set(id, [events, bytes]);
+    if (this.#acksScheduled) return;
+    this.#acksScheduled = true;
+    setImmediate(() => {
+      this.#acksScheduled = false;
+      const all = this.#acks;
+      this.#acks = new Map();
+      for (const [index, acks] of all) {
+        const ids: number[] = [];
+        const events: number[] = [];
+        const bytes: number[] = [];
+        for (const [id, [e, b]] of acks) {
+          ids.push(id);
+          events.push(e);
+          bytes.push(b);
+        }
+        this.#placement.post(index, { type: 'acks', ids, events, bytes });
+      }
+    });
   }
 
   /** A dispatcher died: its watchers end with an ERROR (500) so their clients watch again. */

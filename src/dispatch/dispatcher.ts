@@ -174,16 +174,12 @@ export class Dispatcher {
       case 'cancel':
         this.#remove(message.id);
         break;
-      case 'ack': {
-        const w = this.#watchers.get(message.id);
-        if (w === undefined) return;
-        // A consumer that takes anything is slow, not unresponsive: the stall budget restarts.
-        if (message.events > w.ackEvents && w.stalledSince !== undefined) w.stalledSince = this.#now;
-        w.ackEvents = message.events;
-        w.ackBytes = message.bytes;
-        if (!w.live) this.#requestPump();
+      case 'ack':
+        this.#ack(message.id, message.events, message.bytes);
         return;
-      }
+      case 'acks':
+        for (let i = 0; i < message.ids.length; i++) this.#ack(message.ids[i]!, message.events[i]!, message.bytes[i]!);
+        return;
       case 'tick':
         this.#tick(message.now);
         break;
@@ -249,6 +245,16 @@ export class Dispatcher {
     }
     if (w.bookmarks) this.#scheduleBookmark(w);
     this.#requestPump();
+  }
+
+  #ack(id: number, events: number, bytes: number): void {
+    const w = this.#watchers.get(id);
+    if (w === undefined) return;
+    // A consumer that takes anything is slow, not unresponsive: the stall budget restarts.
+    if (events > w.ackEvents && w.stalledSince !== undefined) w.stalledSince = this.#now;
+    w.ackEvents = events;
+    w.ackBytes = bytes;
+    if (!w.live) this.#requestPump();
   }
 
   #tick(now: number): void {

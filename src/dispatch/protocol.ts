@@ -56,6 +56,8 @@ export type DispatcherInput =
   | { type: 'cancel'; id: number }
   /** Cumulative frames and bytes the consumer has taken: frees buffer space. */
   | { type: 'ack'; id: number; events: number; bytes: number }
+  /** The same for many watchers at once: `events[i]` and `bytes[i]` are watcher `ids[i]`'s. */
+  | { type: 'acks'; ids: number[]; events: number[]; bytes: number[] }
   /** The bookmark and budget clock, driven by the cacher's injectable clock. */
   | { type: 'tick'; now: number }
   /** New records were published (inline placement; workers wait on the ring instead). */
