@@ -9,11 +9,11 @@ import { statusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
 import { EncodePool } from '../encode/encode-pool.js';
 import { FRAME_ENCODINGS, encodedBookmark, type FrameEncoding } from '../encode/frames.js';
-import { matches, type Predicate } from '../dispatch/predicate.js';
-import { partitionOf } from '../dispatch/partitions.js';
+import { matches, selectsEverything, type Predicate } from '../dispatch/predicate.js';
+import { PARTITIONS, partitionOf } from '../dispatch/partitions.js';
 import { inlinePlacement, type Placement, type PlacementFactory } from '../dispatch/placement.js';
 import { WorkerPlacement } from '../dispatch/worker-placement.js';
-import type { DispatcherOutput, DispatchLimits } from '../dispatch/protocol.js';
+import type { DispatcherOutput, DispatcherStatus, DispatchLimits } from '../dispatch/protocol.js';
 import { triggerHash } from '../ring/trigger-hash.js';
 import { FrameStream, type FrameSink, type FrameWatch } from '../delivery/frame-stream.js';
 import type { Subscriber, SubscriberHooks } from '../delivery/subscriber.js';
@@ -77,6 +77,11 @@ export interface CacherOptions extends ResourceSchema {
   backoff?: BackoffOptions;
   /** Told of every failed list-and-watch of the reflector. */
   onError?: (err: unknown) => void;
+  /**
+   * Told, once per delivery batch, the seconds from the cache appending the batch's newest event
+   * to the batch reaching the main thread's subscribers (for a latency histogram).
+   */
+  onDeliveryLatency?: (seconds: number) => void;
 }
 
 export interface FrameWatchOptions extends WatchOptions {
@@ -114,6 +119,10 @@ export interface CacherStats {
   windowBytesInUse: number;
   /** Capacity of the ring in bytes. */
   windowBytes: number;
+  /** Per dispatcher, as of its last tick: watchers, those behind and stalled, and its lag in revisions. */
+  dispatchers: Array<{ watchers: number; behind: number; stalled: number; lagRevisions: number }>;
+  /** Watchers per logical partition (by trigger value; those without one are spread). */
+  partitions: number[];
   /** Frames handed to watchers (one per event per watcher), and the batches they came in (one per dispatch turn). */
   framesDelivered: number;
   deliveryBatches: number;
@@ -162,14 +171,18 @@ class CacherImpl implements Cacher {
   readonly #placement: Placement;
   readonly #streams = new Map<number, Subscriber>();
   readonly #encoder = new EncodePool();
-  /** Which dispatcher each registered watcher lives on. */
-  readonly #dispatcherOf = new Map<number, number>();
+  /** The logical partition of each registered watcher (its dispatcher is partition % size). */
+  readonly #partitionOf = new Map<number, number>();
   readonly #terminated: Record<string, number> = {};
   #consistentReadFallbacks = 0;
+  /** A watch took its snapshot in this turn. */
+  #snapshotTaken = false;
   /** Acks gathered this turn, per dispatcher: id → [events, bytes] (the latest totals win). */
   #acks = new Map<number, Map<number, [number, number]>>();
   #acksScheduled = false;
   #framesDelivered = 0;
+  #status: DispatcherStatus[] = [];
+  readonly #onDeliveryLatency: ((seconds: number) => void) | undefined;
   #deliveryBatches = 0;
   #nextId = 0;
   #ticker: Timer | undefined;
@@ -184,6 +197,7 @@ class CacherImpl implements Cacher {
       throw new WatchCacheError(ErrorCodes.INVALID, `workers must be an integer from 0 to 64, got ${workers}`);
     }
     this.#storage = options.storage;
+    this.#onDeliveryLatency = options.onDeliveryLatency;
     this.#prefix = options.prefix.endsWith('/') ? options.prefix : `${options.prefix}/`;
     this.#clock = options.clock ?? realClock;
     this.#schema = options;
@@ -209,7 +223,7 @@ class CacherImpl implements Cacher {
       ...(options.kind === undefined ? {} : { kind: options.kind }),
       ...(options.apiVersion === undefined ? {} : { apiVersion: options.apiVersion }),
     };
-    const onOutput = (message: DispatcherOutput): void => this.#onDispatcherOutput(message);
+    const onOutput = (message: DispatcherOutput, index: number): void => this.#onDispatcherOutput(message, index);
     const onCrash = (index: number, error: WireError): void => this.#onDispatcherCrash(index, error);
     this.#placement =
       options.placement?.(config, onOutput, onCrash) ??
@@ -253,6 +267,13 @@ class CacherImpl implements Cacher {
       windowBytesInUse: this.#cache.ring.bytesInUse,
       windowBytes: this.#cache.ring.capacity,
       framesDelivered: this.#framesDelivered,
+      dispatchers: this.#status.map((st) => ({
+        watchers: st.watchers,
+        behind: st.behind,
+        stalled: st.stalled,
+        lagRevisions: Math.max(0, this.#cache.revision - st.liveRV),
+      })),
+      partitions: this.#partitionCounts(),
       deliveryBatches: this.#deliveryBatches,
       cache: { ...this.#cache.stats },
       reflector: { ...this.#reflector.stats },
@@ -309,11 +330,12 @@ class CacherImpl implements Cacher {
     }
 
     const id = ++this.#nextId;
-    const dispatcher = partitionOf(triggerValue, id) % this.#placement.size;
+    const partition = partitionOf(triggerValue, id);
+    const dispatcher = partition % this.#placement.size;
     const stream = subscribe(id, {
       ack: (events, bytes) => this.#ack(dispatcher, id, events, bytes),
       cancel: () => {
-        this.#dispatcherOf.delete(id);
+        this.#partitionOf.delete(id);
         if (this.#streams.delete(id)) this.#placement.post(dispatcher, { type: 'cancel', id });
       },
     });
@@ -327,6 +349,9 @@ class CacherImpl implements Cacher {
         return stream;
       }
     }
+    // A snapshot is taken synchronously (one consistent state); several watches asking for one in
+    // the same turn take turns, so the event loop never runs more than one snapshot in a row.
+    if (initialEvents) await this.#snapshotTurn();
     if (this.#ready.state !== 'ready' || this.#ready.generation !== generation) {
       // The cache relisted while this watch waited: end at once (cleanly), the client re-watches.
       stream.end();
@@ -343,8 +368,9 @@ class CacherImpl implements Cacher {
       snapshotRevision = cache.revision;
       snapshot = [];
       const objects = snapshot;
+      const everything = selectsEverything(predicate);
       this.#scan(predicate, undefined, (object) => {
-        if (matches(predicate, object)) objects.push(object);
+        if (everything || matches(predicate, object)) objects.push(object);
       });
       floor = snapshotRevision;
       start = cache.ring.writePosition;
@@ -361,7 +387,7 @@ class CacherImpl implements Cacher {
     const timeout = options.timeoutSeconds;
     const deadline = timeout === undefined || timeout === 0 ? undefined : now + timeout * 1000;
     this.#streams.set(id, stream);
-    this.#dispatcherOf.set(id, dispatcher);
+    this.#partitionOf.set(id, partition);
     this.#placement.post(dispatcher, {
       type: 'register',
       watcher: {
@@ -401,6 +427,13 @@ class CacherImpl implements Cacher {
     return stream;
   }
 
+  /** Resolves in a turn in which no other watch has taken a snapshot yet. */
+  async #snapshotTurn(): Promise<void> {
+    while (this.#snapshotTaken) await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#snapshotTaken = true;
+    setImmediate(() => (this.#snapshotTaken = false));
+  }
+
   /**
    * Initial events of a large snapshot (or any msgpack one), in chunks: encoding runs on the
    * encode pool for msgpack, and the main thread yields between chunks and waits for a slow
@@ -433,28 +466,41 @@ class CacherImpl implements Cacher {
     this.#streams.get(id)?.end();
   }
 
-  #onDispatcherOutput(message: DispatcherOutput): void {
+  #onDispatcherOutput(message: DispatcherOutput, dispatcher: number): void {
     switch (message.type) {
       case 'deliver': {
         const { ids, frames } = message.batch;
         this.#framesDelivered += ids.length;
         this.#deliveryBatches++;
+        if (this.#onDeliveryLatency !== undefined && message.batch.rv !== undefined && message.batch.rv > 0) {
+          const appended = this.#cache.appendedAt(message.batch.rv);
+          if (appended !== undefined) this.#onDeliveryLatency(Math.max(0, this.#clock.now() - appended) / 1000);
+        }
         for (let i = 0; i < ids.length; i++) this.#streams.get(ids[i]!)?.push(frames[i]!);
         return;
       }
       case 'closed': {
         const stream = this.#streams.get(message.id);
         this.#streams.delete(message.id);
-        this.#dispatcherOf.delete(message.id);
+        this.#partitionOf.delete(message.id);
         const reason = message.error?.reason;
         if (reason !== undefined) this.#terminated[reason] = (this.#terminated[reason] ?? 0) + 1;
         stream?.close(message.error);
         return;
       }
+      case 'status':
+        this.#status[dispatcher] = message.status;
+        return;
       case 'online':
       case 'stopped':
         return;
     }
+  }
+
+  #partitionCounts(): number[] {
+    const counts = new Array<number>(PARTITIONS).fill(0);
+    for (const partition of this.#partitionOf.values()) counts[partition]!++;
+    return counts;
   }
 
   /**
@@ -487,10 +533,10 @@ class CacherImpl implements Cacher {
 
   /** A dispatcher died: its watchers end with an ERROR (500) so their clients watch again. */
   #onDispatcherCrash(index: number, error: WireError): void {
-    for (const [id, dispatcher] of this.#dispatcherOf) {
-      if (dispatcher !== index) continue;
+    for (const [id, partition] of this.#partitionOf) {
+      if (partition % this.#placement.size !== index) continue;
       this.#terminated['dispatcherCrash'] = (this.#terminated['dispatcherCrash'] ?? 0) + 1;
-      this.#dispatcherOf.delete(id);
+      this.#partitionOf.delete(id);
       const stream = this.#streams.get(id);
       this.#streams.delete(id);
       stream?.close(error);
@@ -691,7 +737,7 @@ class CacherImpl implements Cacher {
     await this.#encoder.release();
     for (const stream of this.#streams.values()) stream.close();
     this.#streams.clear();
-    this.#dispatcherOf.clear();
+    this.#partitionOf.clear();
   }
 
   #scheduleTick(): void {

@@ -222,6 +222,18 @@ export class WatchCache {
     return lo === this.#rvs.length ? this.ring.writePosition : this.#positions[lo]!;
   }
 
+  /** When the record of `revision` was appended (ms on the cache's clock), while it is in the window. */
+  appendedAt(revision: number): number | undefined {
+    let lo = this.#head;
+    let hi = this.#rvs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#rvs[mid]! < revision) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.#rvs.length && this.#rvs[lo] === revision ? this.#times[lo] : undefined;
+  }
+
   /**
    * Resolves once the cache is at `revision` or later; after FRESHNESS_TIMEOUT_MS it rejects with
    * "Too large resource version" (504), as kube-apiserver. Asks the store for progress meanwhile.

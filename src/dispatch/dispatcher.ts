@@ -138,6 +138,7 @@ export class Dispatcher {
   #outIds: number[] = [];
   #outFrames: Uint8Array[] = [];
   #outClosed: Array<{ id: number; error?: WireError }> = [];
+  #outRV = 0;
 
   constructor(config: DispatcherConfig, post: Post, schedule: Schedule = setImmediate) {
     this.#reader = new RingReader(config.ring);
@@ -287,6 +288,9 @@ export class Dispatcher {
       this.#scheduleBookmark(w);
     }
     this.#flush();
+    let stalled = 0;
+    for (const w of this.#behind) if (w.stalledSince !== undefined) stalled++;
+    this.#post({ type: 'status', status: { watchers: this.#watchers.size, behind: this.#behind.size, stalled, liveRV: this.#liveRV } });
   }
 
   #stop(): void {
@@ -478,6 +482,7 @@ export class Dispatcher {
       w.sentEvents++;
       w.sentBytes += frame.byteLength;
       w.lastRV = rvs[i]!;
+      if (rvs[i]! > this.#outRV) this.#outRV = rvs[i]!;
     }
     for (const w of this.#touched) {
       w.stagedEvents = 0;
@@ -583,9 +588,10 @@ export class Dispatcher {
 
   #flush(): void {
     if (this.#outIds.length > 0) {
-      const batch = { ids: this.#outIds, frames: this.#outFrames };
+      const batch = { ids: this.#outIds, frames: this.#outFrames, rv: this.#outRV };
       this.#outIds = [];
       this.#outFrames = [];
+      this.#outRV = 0;
       this.#post({ type: 'deliver', batch });
     }
     if (this.#outClosed.length > 0) {

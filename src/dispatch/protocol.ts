@@ -71,6 +71,19 @@ export type DispatcherInput =
 export interface DeliveryBatch {
   ids: number[];
   frames: Uint8Array[];
+  /** The highest resourceVersion among the events delivered (0 for bookmarks only): for latency. */
+  rv?: number;
+}
+
+/** A dispatcher's state, sent once per tick (for lag and partition metrics). */
+export interface DispatcherStatus {
+  watchers: number;
+  /** Watchers reading behind the live cursor (catching up or stalled). */
+  behind: number;
+  /** Of those, the ones stalled by a full buffer. */
+  stalled: number;
+  /** The RV of the last record the live cursor passed. */
+  liveRV: number;
 }
 
 export type DispatcherOutput =
@@ -79,4 +92,5 @@ export type DispatcherOutput =
   | { type: 'closed'; id: number; error?: WireError }
   /** A worker's dispatcher is set up and reading the ring. */
   | { type: 'online' }
+  | { type: 'status'; status: DispatcherStatus }
   | { type: 'stopped' };

@@ -19,6 +19,7 @@ export interface PackedDelivery {
   /** Frame k is bytes [offsets[k], offsets[k + 1]) of `buffer`. */
   offsets: Int32Array<ArrayBuffer>;
   buffer: ArrayBuffer;
+  rv: number;
 }
 
 export type WorkerOutput = Exclude<DispatcherOutput, { type: 'deliver' }> | PackedDelivery;
@@ -78,7 +79,7 @@ export function pack(batch: DeliveryBatch): PackedDelivery {
     at += unique[k]!.byteLength;
   }
   offsets[unique.length] = at;
-  return { type: 'deliverPacked', ids: Int32Array.from(ids), refs, offsets, buffer };
+  return { type: 'deliverPacked', ids: Int32Array.from(ids), refs, offsets, buffer, rv: batch.rv ?? 0 };
 }
 
 /** The main thread's side of pack(): views into the one transferred buffer, one per distinct frame. */
@@ -88,5 +89,5 @@ export function unpack(packed: PackedDelivery): DeliveryBatch {
   const distinct: Uint8Array[] = [];
   for (let k = 0; k + 1 < offsets.length; k++) distinct.push(new Uint8Array(buffer, offsets[k]!, offsets[k + 1]! - offsets[k]!));
   for (let i = 0; i < packed.refs.length; i++) frames.push(distinct[packed.refs[i]!]!);
-  return { ids: Array.from(packed.ids), frames };
+  return { ids: Array.from(packed.ids), frames, rv: packed.rv };
 }

@@ -29,7 +29,12 @@ export class ResourceCaches {
   constructor(
     registry: Registry,
     storage: Storage,
-    options: { workers?: number; tuning?: CacherTuning; onError?: (resource: ResourceDefinition, err: unknown) => void },
+    options: {
+      workers?: number;
+      tuning?: CacherTuning;
+      onError?: (resource: ResourceDefinition, err: unknown) => void;
+      onDeliveryLatency?: (resource: ResourceDefinition, seconds: number) => void;
+    },
   ) {
     try {
       for (const def of registry.resources) {
@@ -46,6 +51,7 @@ export class ResourceCaches {
           // Threads for the fan-out resources (those with a trigger); the rest dispatch inline.
           ...(def.trigger === undefined ? { workers: 0 } : options.workers === undefined ? {} : { workers: options.workers }),
           ...(options.onError === undefined ? {} : { onError: (err: unknown) => options.onError!(def, err) }),
+          ...(options.onDeliveryLatency === undefined ? {} : { onDeliveryLatency: (seconds: number) => options.onDeliveryLatency!(def, seconds) }),
         });
         this.#caches.set(def, cacher);
       }

@@ -19,6 +19,11 @@ export interface ServerMetrics {
   onWatchStart?(resource: string): void;
   /** An HTTP watch ended; `reason` is 'client' (disconnect), 'server' (timeout, error, stop). */
   onWatchEnd?(resource: string, reason: 'client' | 'server'): void;
+  /**
+   * Per delivery batch of a cache: seconds from the cache appending the batch's newest event to
+   * the frames reaching the main thread's subscribers (dispatch latency, on worker threads or inline).
+   */
+  onDeliveryLatency?(resource: string, seconds: number): void;
   /** Called once when the server is created, with its caches (for gauges read at scrape time). */
   attach?(caches: readonly ResourceCache[]): void;
   /** Serves GET /metrics. Without it /metrics is 404. */

@@ -57,6 +57,7 @@ class Metrics implements PrometheusMetrics {
   readonly #durations: Histogram<'verb' | 'resource'>;
   readonly #longRunning: Gauge<'verb' | 'resource'>;
   readonly #watchEnds: Counter<'resource' | 'reason'>;
+  readonly #deliveryLatency: Histogram<'resource'>;
   #caches: readonly ResourceCache[] = [];
   /**
    * One stats() per cache per scrape: every collect of one scrape runs in the same turn (the
@@ -91,6 +92,13 @@ class Metrics implements PrometheusMetrics {
       labelNames: ['resource', 'reason'],
       registers,
     });
+    this.#deliveryLatency = new Histogram({
+      name: 'watchcache_delivery_latency_seconds',
+      help: 'Per delivery batch: from the cache appending its newest event to the frames reaching the subscribers on the main thread.',
+      labelNames: ['resource'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
     this.#cacheSeries(registers);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -107,6 +115,10 @@ class Metrics implements PrometheusMetrics {
   onWatchEnd(resource: string, reason: 'client' | 'server'): void {
     this.#longRunning.dec({ verb: 'WATCH', resource });
     this.#watchEnds.inc({ resource, reason });
+  }
+
+  onDeliveryLatency(resource: string, seconds: number): void {
+    this.#deliveryLatency.observe({ resource }, seconds);
   }
 
   attach(caches: readonly ResourceCache[]): void {
@@ -211,6 +223,38 @@ class Metrics implements PrometheusMetrics {
     gauge('watchcache_watchers', 'Watchers registered with the cache (HTTP and in-process).', (s) => s.watchers);
     gauge('watchcache_objects', 'Objects in the cache.', (s) => s.objects);
     gauge('watchcache_ready', '1 when the cache serves, 0 while it (re)lists or after it stopped.', (_s, c) => (c.cacher.state === 'ready' ? 1 : 0));
+    const perDispatcher = (name: string, help: string, read: (d: CacherStats['dispatchers'][number]) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: [...labelNames, 'dispatcher'],
+        registers,
+        collect() {
+          this.reset();
+          for (const { labels, stats: s } of stats()) {
+            s.dispatchers.forEach((d, i) => this.set({ ...labels, dispatcher: String(i) }, read(d)));
+          }
+        },
+      });
+    };
+    perDispatcher('watchcache_dispatcher_watchers', 'Watchers per dispatcher (thread, or the inline one), as of its last tick.', (d) => d.watchers);
+    perDispatcher('watchcache_dispatcher_behind_watchers', 'Watchers reading behind the live cursor (catching up or stalled), per dispatcher.', (d) => d.behind);
+    perDispatcher('watchcache_dispatcher_stalled_watchers', 'Watchers stalled by a full buffer, per dispatcher.', (d) => d.stalled);
+    perDispatcher('watchcache_dispatcher_lag_revisions', "How many revisions a dispatcher's live cursor is behind the cache, as of its last tick.", (d) => d.lagRevisions);
+    new Gauge({
+      name: 'watchcache_partition_watchers',
+      help: 'Watchers per logical partition (by trigger value; watchers without one are spread); empty partitions are left out.',
+      labelNames: [...labelNames, 'partition'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { labels, stats: s } of stats()) {
+          s.partitions.forEach((n, i) => {
+            if (n > 0) this.set({ ...labels, partition: String(i) }, n);
+          });
+        }
+      },
+    });
     counter('watchcache_decode_errors_total', 'Stored values the cache could not decode as objects (applied as deletions).', (s) => s.cache.decodeErrors);
   }
 }

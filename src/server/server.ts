@@ -171,6 +171,9 @@ class Server implements WatchcacheServer {
       ...(options.workers === undefined ? {} : { workers: options.workers }),
       ...(options.cacher === undefined ? {} : { tuning: options.cacher }),
       ...(onError === undefined ? {} : { onError: (def: ResourceDefinition, err: unknown) => onError(err, `cache ${def.plural}`) }),
+      ...(options.metrics?.onDeliveryLatency === undefined
+        ? {}
+        : { onDeliveryLatency: (def: ResourceDefinition, seconds: number) => options.metrics!.onDeliveryLatency!(def.plural, seconds) }),
     });
     this.#hub = new WatchHub(maxWatchers, heartbeatMs);
 

@@ -190,6 +190,25 @@ describe('/metrics (prom-client)', () => {
     expect(value(e, 'watchcache_ready', { group: '', resource: 'namespaces' })).toBe(1);
   });
 
+  it('dispatch series: events received, frames delivered, watchers per dispatcher and partition, delivery latency', async () => {
+    const server = (t = await startTestServer({ metrics: createMetrics(), workers: 0 }));
+    const pods = { group: '', resource: 'pods' };
+    const rv = (await call(server.url, '/api/v1/pods')).json.metadata.resourceVersion as string;
+    const watches = await Promise.all([1, 2, 3].map(() => openWatch(server.url, `/api/v1/pods?watch=true&resourceVersion=${rv}`)));
+    for (let i = 0; i < 4; i++) await createPod(server.url, `d${i}`);
+    for (const w of watches) await w.untilEvents(4, 15_000);
+    // Dispatcher status arrives with its tick (about once a second).
+    const e = await scrapeUntil(server.url, 'a dispatcher tick with 3 watchers', (s) => value(s, 'watchcache_dispatcher_watchers', { ...pods, dispatcher: '0' }) === 3);
+    expect(value(e, 'apiserver_watch_cache_events_received_total', pods)).toBe(4);
+    expect(value(e, 'watchcache_frames_delivered_total', pods)).toBe(12);
+    expect(value(e, 'watchcache_delivery_batches_total', pods)).toBeGreaterThanOrEqual(1);
+    expect(value(e, 'watchcache_dispatcher_lag_revisions', { ...pods, dispatcher: '0' })).toBeGreaterThanOrEqual(0);
+    const partitions = e.samples.filter((x) => x.name === 'watchcache_partition_watchers' && x.labels.resource === 'pods');
+    expect(partitions.reduce((sum, x) => sum + x.value, 0)).toBe(3);
+    expect(value(e, 'watchcache_delivery_latency_seconds_count', { resource: 'pods' })).toBeGreaterThanOrEqual(1);
+    for (const w of watches) w.close();
+  });
+
   it('apiserver_terminated_watchers_total counts a watcher that fell out of the window, by reason', async () => {
     t = await startTestServer({ metrics: createMetrics(), workers: 0, cacher: { windowBytes: 65_536, bufferEvents: 4 } });
     const cacher = t.cacher('pods');
