@@ -555,7 +555,7 @@ class CacherImpl implements Cacher {
     const match = parseMatch(options.resourceVersionMatch);
     validateList(options, rv, match);
     const { predicate } = buildPredicate(options, this.#codec.attributes.fields, this.#codec.trigger);
-    const everything = isEverything(predicate);
+    const everything = selectsEverything(predicate);
     // kube-apiserver ignores the limit of an RV="0" list (computeListLimit).
     const limit = rv === 0 && match === undefined ? 0 : (options.limit ?? 0);
     const token = options.continue === undefined || options.continue === '' ? undefined : decodeContinue(options.continue);
@@ -752,15 +752,6 @@ class CacherImpl implements Cacher {
 
 function defaultWorkers(): number {
   return Math.min(4, Math.max(0, availableParallelism() - 1));
-}
-
-function isEverything(predicate: Predicate): boolean {
-  return (
-    predicate.label.requirements.length === 0 &&
-    predicate.field.requirements.length === 0 &&
-    predicate.namespace === undefined &&
-    predicate.name === undefined
-  );
 }
 
 function notFound(key: string): WatchCacheError {

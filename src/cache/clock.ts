@@ -55,11 +55,6 @@ export class ManualClock implements Clock {
     return { cancel: () => void (timer.cancelled = true) };
   }
 
-  /** Number of timers still armed. */
-  get pending(): number {
-    return this.#timers.filter((t) => !t.cancelled).length;
-  }
-
   async advance(ms: number): Promise<void> {
     const until = this.#now + ms;
     for (;;) {

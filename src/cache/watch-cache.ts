@@ -90,11 +90,6 @@ export class WatchCache {
     return this.#revision;
   }
 
-  /** The oldest RV a watch can start from (inclusive). */
-  get oldestServable(): number {
-    return this.#lastEvicted;
-  }
-
   get size(): number {
     return this.#state.size;
   }

@@ -161,11 +161,6 @@ export class Dispatcher {
     return this.#watchers.size;
   }
 
-  /** Position of the live cursor (for lag metrics). */
-  get livePosition(): number {
-    return this.#livePos;
-  }
-
   handle(message: DispatcherInput): void {
     if (this.#stopped) return;
     switch (message.type) {

@@ -4,8 +4,8 @@
  * convertToWatchEvent: an object that starts matching arrives as ADDED, one that stops matching
  * as DELETED, so every watcher sees a consistent history of its own selection.
  */
-import { BASE_SELECTABLE_FIELDS, fieldExtractor, matchesFields, type FieldExtractor, type FieldSelector } from './field-selector.js';
-import { matchesLabels, type LabelSelector } from './label-selector.js';
+import { BASE_SELECTABLE_FIELDS, fieldExtractor, isEverythingFields, matchesFields, type FieldExtractor, type FieldSelector } from './field-selector.js';
+import { isEverythingLabels, matchesLabels, type LabelSelector } from './label-selector.js';
 
 export interface Predicate {
   readonly label: LabelSelector;
@@ -66,8 +66,8 @@ export function selectsEverything(predicate: Predicate): boolean {
   return (
     (predicate.namespace === undefined || predicate.namespace === '') &&
     (predicate.name === undefined || predicate.name === '') &&
-    predicate.label.requirements.length === 0 &&
-    predicate.field.requirements.length === 0
+    isEverythingLabels(predicate.label) &&
+    isEverythingFields(predicate.field)
   );
 }
 
