@@ -6,6 +6,7 @@
 import { setImmediate } from 'node:timers/promises';
 import { createCacher, ErrorCodes, isWatchCacheError, MemoryStorage, type Cacher } from '../../src/index.js';
 import { POD_PREFIX, POD_SCHEMA, PodTemplate, type PodInit } from '../fixtures/pods.js';
+import { collect } from '../measure/memory.js';
 import { threadTimes, type ThreadTimes } from '../measure/threads.js';
 import type { ProfileSizes } from '../profiles.js';
 
@@ -53,7 +54,7 @@ export async function createPods(storage: MemoryStorage, count: number, init: (i
  * fault per 4 KB page (about 12 µs each on this VM), and the write path gets optimized. Bounded
  * in count and time; returns the writes made.
  */
-export async function warmRing(storage: MemoryStorage, cacher: Cacher, pods: readonly PodTemplate[], maxWrites: number, maxMs: number): Promise<number> {
+async function warmRing(storage: MemoryStorage, cacher: Cacher, pods: readonly PodTemplate[], maxWrites: number, maxMs: number): Promise<number> {
   const deadline = Date.now() + maxMs;
   let writes = 0;
   while (cacher.stats().cache.shortWindowEvictions === 0 && writes < maxWrites && Date.now() < deadline) {
@@ -65,4 +66,13 @@ export async function warmRing(storage: MemoryStorage, cacher: Cacher, pods: rea
     await setImmediate();
   }
   return writes;
+}
+
+/** Waits for the cacher, then (unless the profile skips it) warms the ring and collects garbage. */
+export async function readyAndWarm(ctx: ScenarioContext, tag: string, storage: MemoryStorage, cacher: Cacher, pods: readonly PodTemplate[]): Promise<void> {
+  await cacher.ready();
+  if (!ctx.sizes.warmRing) return;
+  ctx.progress(`${tag} warming the ring`, true);
+  await warmRing(storage, cacher, pods, 200_000, 30_000);
+  collect();
 }

@@ -11,7 +11,7 @@ import { DeliveryHub, type CountingSink } from '../consumer.js';
 import { formatMs, formatRate } from '../format.js';
 import { collect, heapUsed, rss } from '../measure/memory.js';
 import type { IdleWatcherMemory, KubeletResult, ThroughputRun } from '../types.js';
-import { createPods, startCacher, warmRing, type ScenarioContext } from './context.js';
+import { createPods, readyAndWarm, startCacher, type ScenarioContext } from './context.js';
 import { labelSelector, podLabels } from './selectors.js';
 import { throughputRun } from './throughput.js';
 
@@ -31,12 +31,7 @@ export async function kubelet(ctx: ScenarioContext): Promise<KubeletResult> {
 
   const { cacher, baseline } = startCacher(storage, ctx.workers);
   try {
-    await cacher.ready();
-    if (ctx.sizes.warmRing) {
-      ctx.progress(`${tag} warming the ring`, true);
-      await warmRing(storage, cacher, pods, 200_000, 30_000);
-      collect();
-    }
+    await readyAndWarm(ctx, tag, storage, cacher, pods);
     const hub = new DeliveryHub();
     const from: WatchOptions = { resourceVersion: String(cacher.revision), allowWatchBookmarks: true };
 

@@ -10,7 +10,7 @@ import { DeliveryHub } from '../consumer.js';
 import { formatMs, formatRate } from '../format.js';
 import { collect } from '../measure/memory.js';
 import type { SelectorHeavyResult } from '../types.js';
-import { createPods, startCacher, warmRing, type ScenarioContext } from './context.js';
+import { createPods, readyAndWarm, startCacher, type ScenarioContext } from './context.js';
 import { labelSelector, podLabels } from './selectors.js';
 import { throughputRun, type RunOptions } from './throughput.js';
 
@@ -29,12 +29,7 @@ export async function selectorHeavy(ctx: ScenarioContext): Promise<SelectorHeavy
 
   const { cacher, baseline } = startCacher(storage, ctx.workers);
   try {
-    await cacher.ready();
-    if (ctx.sizes.warmRing) {
-      ctx.progress(`${tag} warming the ring`, true);
-      await warmRing(storage, cacher, pods, 200_000, 30_000);
-      collect();
-    }
+    await readyAndWarm(ctx, tag, storage, cacher, pods);
     const hub = new DeliveryHub();
     ctx.progress(`${tag} ${size.watchers} watchers`, true);
     const resourceVersion = String(cacher.revision);
