@@ -97,7 +97,7 @@ interface Decoded {
   attrs: Attributes | undefined;
   prev: Record<string, unknown> | undefined;
   prevAttrs: Attributes | undefined;
-  frames: Map<string, Uint8Array>;
+  readonly frames: Map<string, Uint8Array>;
 }
 
 export class Dispatcher {
@@ -459,7 +459,8 @@ export class Dispatcher {
     d.attrs = undefined;
     d.prev = undefined;
     d.prevAttrs = undefined;
-    if (d.frames.size > 0) d.frames = new Map();
+    // Staged frames live on in the staging arrays; only the per-record lookup is emptied.
+    if (d.frames.size > 0) d.frames.clear();
   }
 
   // ---- staging -------------------------------------------------------------------------------
