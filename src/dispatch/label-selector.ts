@@ -10,6 +10,7 @@
  * A parsed selector is plain data (arrays of plain objects), so it can be posted to a worker as
  * is; every operation on it is a free function.
  */
+import { labelValueErrors, qualifiedNameErrors } from '../validation.js';
 import { SelectorError } from './selector-error.js';
 
 /**
@@ -38,95 +39,6 @@ export type Labels = Readonly<Record<string, string>>;
 
 /** The selector that matches everything (what the empty string parses to). */
 export const EVERYTHING_LABELS: LabelSelector = Object.freeze({ requirements: Object.freeze([]) });
-
-// ---------------------------------------------------------------------------------------------
-// Validation of keys and values (k8s.io/apimachinery/pkg/util/validation)
-
-const QUALIFIED_NAME_MAX = 63;
-const DNS1123_SUBDOMAIN_MAX = 253;
-const LABEL_VALUE_MAX = 63;
-
-const NAME_CHARS_MSG =
-  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const PREFIX_CHARS_MSG =
-  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com')";
-const VALUE_CHARS_MSG =
-  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue', 'my_value', or '12345')";
-
-function isAlnum(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-}
-
-function isLowerAlnum(c: number): boolean {
-  return (c >= 48 && c <= 57) || (c >= 97 && c <= 122);
-}
-
-/** `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`, checked by hand so validation stays linear. */
-function isQualifiedNamePart(s: string): boolean {
-  const n = s.length;
-  if (n === 0 || !isAlnum(s.charCodeAt(0)) || !isAlnum(s.charCodeAt(n - 1))) return false;
-  for (let i = 1; i < n - 1; i++) {
-    const c = s.charCodeAt(i);
-    if (!isAlnum(c) && c !== 45 /* - */ && c !== 95 /* _ */ && c !== 46 /* . */) return false;
-  }
-  return true;
-}
-
-/** Dot-separated labels of `[a-z0-9]([-a-z0-9]*[a-z0-9])?`. */
-function isDns1123Subdomain(s: string): boolean {
-  let labelStart = 0;
-  for (let i = 0; i <= s.length; i++) {
-    if (i < s.length && s.charCodeAt(i) !== 46 /* . */) continue;
-    if (i === labelStart) return false; // empty label: leading, trailing or doubled dot
-    if (!isLowerAlnum(s.charCodeAt(labelStart)) || !isLowerAlnum(s.charCodeAt(i - 1))) return false;
-    for (let j = labelStart + 1; j < i - 1; j++) {
-      const c = s.charCodeAt(j);
-      if (!isLowerAlnum(c) && c !== 45 /* - */) return false;
-    }
-    labelStart = i + 1;
-  }
-  return true;
-}
-
-/**
- * Why `key` is not a valid label key (`[prefix/]name`: prefix a DNS-1123 subdomain of at most
- * 253 characters, name at most 63 alphanumerics with `-_.` inside). Empty when it is valid.
- */
-export function labelKeyErrors(key: string): string[] {
-  const slash = key.indexOf('/');
-  if (slash !== -1 && key.indexOf('/', slash + 1) !== -1) {
-    return [
-      `a qualified name ${NAME_CHARS_MSG}, with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
-    ];
-  }
-  const errors: string[] = [];
-  const name = slash === -1 ? key : key.slice(slash + 1);
-  if (slash !== -1) {
-    const prefix = key.slice(0, slash);
-    if (prefix.length === 0) errors.push('prefix part must be non-empty');
-    else if (prefix.length > DNS1123_SUBDOMAIN_MAX) {
-      errors.push(`prefix part must be no more than ${DNS1123_SUBDOMAIN_MAX} characters`);
-    } else if (!isDns1123Subdomain(prefix)) errors.push(`prefix part ${PREFIX_CHARS_MSG}`);
-  }
-  if (name.length === 0) errors.push('name part must be non-empty');
-  else {
-    if (name.length > QUALIFIED_NAME_MAX) {
-      errors.push(`name part must be no more than ${QUALIFIED_NAME_MAX} characters`);
-    }
-    if (!isQualifiedNamePart(name)) {
-      errors.push(`name part ${NAME_CHARS_MSG} (e.g. 'MyName', 'my.name', or '123-abc')`);
-    }
-  }
-  return errors;
-}
-
-/** Why `value` is not a valid label value (empty, or at most 63 chars like a key's name part). */
-export function labelValueErrors(value: string): string[] {
-  const errors: string[] = [];
-  if (value.length > LABEL_VALUE_MAX) errors.push(`must be no more than ${LABEL_VALUE_MAX} characters`);
-  if (value.length > 0 && !isQualifiedNamePart(value)) errors.push(VALUE_CHARS_MSG);
-  return errors;
-}
 
 // ---------------------------------------------------------------------------------------------
 // int64 comparison for gt/lt, without allocating
@@ -298,7 +210,7 @@ class LabelParser {
     if (negated) keyTok = this.next();
     if (!isWord(keyTok)) this.fail(keyTok, `${REQUIREMENT}found ${show(keyTok)}, expected: identifier`);
     const key = keyTok.text;
-    const keyErrors = labelKeyErrors(key);
+    const keyErrors = qualifiedNameErrors(key);
     if (keyErrors.length > 0) {
       this.fail(keyTok, `${REQUIREMENT}invalid label key "${key}": ${keyErrors.join('; ')}`);
     }

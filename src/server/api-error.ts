@@ -53,10 +53,16 @@ export function conflict(ref: ObjectRef, why: string): ApiError {
 
 export const MODIFIED = 'the object has been modified; please apply your changes to the latest version and try again';
 
-/** 422 Invalid with one cause per offending field, worded as kube-apiserver's field errors. */
+/**
+ * 422 Invalid with one cause per offending field, worded as kube-apiserver's field errors: the
+ * message names the group-qualified kind (`Widget.example.com "w" is invalid: ...`) and lists
+ * each distinct error once, as Go's ErrorList.ToAggregate.
+ */
 export function invalid(kind: string, ref: ObjectRef, causes: StatusCause[]): ApiError {
-  const list = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
-  const message = `${kind} "${ref.name}" is invalid: ${causes.length > 1 ? `[${list}]` : list}`;
+  const errors = [...new Set(causes.map((c) => `${c.field}: ${c.message}`))];
+  const list = errors.join(', ');
+  const qualifiedKind = ref.group === '' ? kind : `${kind}.${ref.group}`;
+  const message = `${qualifiedKind} "${ref.name}" is invalid: ${errors.length > 1 ? `[${list}]` : list}`;
   return new ApiError(ErrorCodes.INVALID_OBJECT, message, { ...refDetails(ref), kind, causes });
 }
 

@@ -1,48 +1,42 @@
 /**
- * Name rules of Kubernetes objects (apimachinery's validation.IsDNS1123Subdomain and friends),
- * with their messages, and generateName. Object names end up in storage keys, so a name is checked
+ * Name rules of Kubernetes objects (the formats themselves are in src/validation.ts), path
+ * segments, and generateName. Object names end up in storage keys, so a name is checked
  * before any key is built from it.
  */
 import { randomInt } from 'node:crypto';
+import { dns1035LabelErrors, dns1123LabelErrors, dns1123SubdomainErrors } from '../validation.js';
 
-export type NameRule = 'dns1123-subdomain' | 'dns1123-label' | 'dns1035-label';
+/**
+ * The name function of a resource, as kube-apiserver's per-type ValidateXName: most use DNS-1123
+ * subdomains; namespaces DNS-1123 labels; services DNS-1035 labels; `path-segment` only keeps a
+ * name usable as one segment of a path (no `/`, `%`, `.` or `..`).
+ */
+export type NameRule = 'dns1123-subdomain' | 'dns1123-label' | 'dns1035-label' | 'path-segment';
 
-const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-
-const rules: Record<NameRule, { pattern: RegExp; max: number; message: string }> = {
-  'dns1123-subdomain': {
-    pattern: SUBDOMAIN,
-    max: 253,
-    message:
-      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
-  },
-  'dns1123-label': {
-    pattern: LABEL_1123,
-    max: 63,
-    message:
-      "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
-  },
-  'dns1035-label': {
-    pattern: LABEL_1035,
-    max: 63,
-    message:
-      "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
-  },
-};
-
-/** What is wrong with `name` under `rule`; empty when it is valid. */
-export function nameErrors(name: string, rule: NameRule): string[] {
-  const { pattern, max, message } = rules[rule];
-  const errors: string[] = [];
-  if (name.length > max) errors.push(`must be no more than ${max} characters`);
-  if (!pattern.test(name)) errors.push(message);
-  return errors;
+/**
+ * What is wrong with `name` under `rule`; empty when it is valid. A `prefix` is a generateName:
+ * a trailing dash is allowed, as the random suffix follows it (apimachinery's maskTrailingDash).
+ */
+export function nameErrors(name: string, rule: NameRule, prefix = false): string[] {
+  // Upstream replaces the last two characters by one 'a'; copied so the same prefixes pass.
+  const checked = prefix && name.length > 1 && name.endsWith('-') ? `${name.slice(0, -2)}a` : name;
+  switch (rule) {
+    case 'dns1123-subdomain':
+      return dns1123SubdomainErrors(checked);
+    case 'dns1123-label':
+      return dns1123LabelErrors(checked);
+    case 'dns1035-label':
+      return dns1035LabelErrors(checked);
+    case 'path-segment': {
+      // A prefix may be '.' or '..': the random suffix follows it.
+      const problem = prefix && (name === '.' || name === '..') ? undefined : pathSegmentError(name);
+      return problem === undefined ? [] : [problem];
+    }
+  }
 }
 
 export function isValidName(name: string, rule: NameRule): boolean {
-  return name.length <= rules[rule].max && rules[rule].pattern.test(name);
+  return nameErrors(name, rule).length === 0;
 }
 
 /**

@@ -4,9 +4,7 @@
  */
 import { badRequest, conflict, invalid, type ObjectRef } from './api-error.js';
 import { isJsonObject, type JsonObject } from './body.js';
-import { nameErrors } from './names.js';
 import { groupVersion, type ResourceDefinition } from './registry.js';
-import type { StatusCause } from '../status.js';
 
 export function refOf(def: ResourceDefinition, name: string): ObjectRef {
   return { resource: def.plural, group: def.group, name };
@@ -62,16 +60,6 @@ export function settleNamespace(meta: JsonObject, def: ResourceDefinition, pathN
 export function checkPathName(meta: JsonObject, pathName: string): void {
   const name = typeof meta.name === 'string' ? meta.name : '';
   if (name !== pathName) throw badRequest(`the name of the object (${name}) does not match the name on the URL (${pathName})`);
-}
-
-/** 422 Invalid unless `name` follows the resource's name rule. */
-export function validateName(def: ResourceDefinition, name: string): void {
-  const causes: StatusCause[] = nameErrors(name, def.nameRule).map((message) => ({
-    reason: 'FieldValueInvalid',
-    message: `Invalid value: ${JSON.stringify(name)}: ${message}`,
-    field: 'metadata.name',
-  }));
-  if (causes.length > 0) throw invalid(def.kind, refOf(def, name), causes);
 }
 
 export function requireName(def: ResourceDefinition): never {

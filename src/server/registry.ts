@@ -25,8 +25,14 @@ export interface ResourceDefinition {
   trigger?: string;
   /** Field paths a field selector may use besides metadata.name and metadata.namespace. */
   selectableFields: readonly string[];
-  /** How object names are checked on create. */
+  /** How object names (and generateName prefixes) are checked on create: kube's name function. */
   nameRule: NameRule;
+  /**
+   * Whether writes validate the object's metadata (name format, generateName, label and
+   * annotation keys and values, annotation size) with 422 Invalid. Only core/v1 Events do not:
+   * kube-apiserver keeps their legacy validation, which checks none of it.
+   */
+  validatesMetadata: boolean;
   /** Bytes of this resource's event window; unset: the server's default. */
   windowBytes?: number;
 }
@@ -51,7 +57,7 @@ function core(
   plural: string,
   kind: string,
   namespaced: boolean,
-  extra: Partial<Pick<ResourceDefinition, 'shortNames' | 'categories' | 'trigger' | 'selectableFields' | 'nameRule'>> = {},
+  extra: Partial<Pick<ResourceDefinition, 'shortNames' | 'categories' | 'trigger' | 'selectableFields' | 'nameRule' | 'validatesMetadata'>> = {},
 ): ResourceDefinition {
   return {
     group: '',
@@ -66,6 +72,7 @@ function core(
     ...(extra.trigger === undefined ? {} : { trigger: extra.trigger }),
     selectableFields: extra.selectableFields ?? [],
     nameRule: extra.nameRule ?? 'dns1123-subdomain',
+    validatesMetadata: extra.validatesMetadata ?? true,
   };
 }
 
@@ -89,6 +96,9 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = Object.freeze([
   core('endpoints', 'Endpoints', true, { shortNames: ['ep'] }),
   core('events', 'Event', true, {
     shortNames: ['ev'],
+    // kube-apiserver's legacyValidateEvent: any name that is a path segment, metadata unchecked.
+    nameRule: 'path-segment',
+    validatesMetadata: false,
     selectableFields: [
       'involvedObject.apiVersion',
       'involvedObject.fieldPath',
@@ -203,7 +213,9 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     ...(trigger === undefined ? {} : { trigger }),
     // The trigger is always selectable: a watcher pins its value with a field selector.
     selectableFields: [...new Set([...selectable, ...(trigger === undefined ? [] : [trigger])])],
+    // As kube's apiextensions-apiserver: custom resource names are DNS-1123 subdomains.
     nameRule: 'dns1123-subdomain',
+    validatesMetadata: true,
     ...(windowBytes === undefined ? {} : { windowBytes }),
   };
 }

@@ -26,8 +26,8 @@ import {
   requireName,
   settleNamespace,
   timestamp,
-  validateName,
 } from './object-meta.js';
+import { validateMetadata } from './metadata-validation.js';
 import { checkSimpleStrategicPatch, jsonPatch, mergePatch, JSON_PATCH, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch.js';
 import type { Registry } from './registry.js';
 import type { ObjectRoute, ResourceRoute } from './routes.js';
@@ -108,8 +108,8 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
 
   for (let attempt = 1; ; attempt++) {
     const name = given ?? generateName(base!);
-    validateName(def, name);
     meta.name = name;
+    validateMetadata(def, meta, 'create');
     const ref = refOf(def, name);
     let kv: KeyValue;
     try {
@@ -152,6 +152,7 @@ async function guardedUpdate(res: ServerResponse, ctx: WriteContext, route: Obje
     const pinned = precondition(meta);
     if (pinned !== undefined && pinned !== item.modRevision) throw conflict(ref, MODIFIED);
     keepSystemFields(meta, currentMeta, ref);
+    validateMetadata(def, meta, 'update');
     delete meta.resourceVersion;
 
     const bytes = Buffer.from(JSON.stringify(next));

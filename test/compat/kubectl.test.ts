@@ -219,6 +219,17 @@ describe('kubectl against watchcache serve', () => {
     expect(JSON.parse(stored.json.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']).metadata.labels).toEqual({ app: 'demo', tier: 'web' });
   });
 
+  it('create -f with an invalid label: kubectl prints the Invalid Status as for kube-apiserver; nothing is stored', async () => {
+    const file = join(dir, 'bad-label.yaml');
+    writeFileSync(file, podYaml('badlabel', 'kv', { app: 'x/y' }));
+    const r = await kubectl('create', '-f', file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `The Pod "badlabel" is invalid: metadata.labels: Invalid value: "x/y": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+    );
+    expect((await call(url, '/api/v1/namespaces/kv/pods/badlabel')).status).toBe(404);
+  });
+
   it('get pod NAME -o json prints the object with its resourceVersion; get pods prints a table', async () => {
     const created = await call(url, '/api/v1/namespaces/kg/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'shown', labels: { a: 'b' } }, spec: {} } });
     expect(created.status).toBe(201);

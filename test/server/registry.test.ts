@@ -9,6 +9,9 @@ describe('resource registry', () => {
     expect(pods).toMatchObject({ group: '', version: 'v1', kind: 'Pod', listKind: 'PodList', namespaced: true, trigger: 'spec.nodeName' });
     expect(pods.selectableFields).toEqual(expect.arrayContaining(['spec.nodeName', 'status.phase']));
     expect(BUILTIN_RESOURCES.find((d) => d.plural === 'namespaces')).toMatchObject({ namespaced: false, nameRule: 'dns1123-label' });
+    // kube-apiserver's per-type name rules; core/v1 Events keep their legacy validation.
+    expect(BUILTIN_RESOURCES.find((d) => d.plural === 'services')).toMatchObject({ nameRule: 'dns1035-label', validatesMetadata: true });
+    expect(BUILTIN_RESOURCES.find((d) => d.plural === 'events')).toMatchObject({ nameRule: 'path-segment', validatesMetadata: false });
   });
 
   it('storage keys: /registry/RESOURCE/NS/NAME, cluster-scoped /registry/RESOURCE/NAME, groups /registry/GROUP/RESOURCE/...', () => {
@@ -34,6 +37,7 @@ describe('resource registry', () => {
       trigger: 'spec.owner',
       selectableFields: ['spec.color', 'spec.owner'],
       nameRule: 'dns1123-subdomain',
+      validatesMetadata: true,
     });
   });
 
