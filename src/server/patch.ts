@@ -152,7 +152,7 @@ function deepEqual(a: unknown, b: unknown): boolean {
 function scalarBytes(value: unknown): number {
   if (typeof value === 'string') return value.length + 2;
   if (typeof value === 'number') return String(value).length;
-  return value === true ? 4 : 5; // true, false; null is 4 too, close enough
+  return value === false ? 5 : 4; // false; true, null
 }
 
 /**
