@@ -52,7 +52,10 @@ export const ErrorCodes = {
   NOT_ACCEPTABLE: 'WC_ERR_NOT_ACCEPTABLE',
   /** HTTP front: the request body's Content-Type is not one this request takes (HTTP 415). */
   UNSUPPORTED_MEDIA_TYPE: 'WC_ERR_UNSUPPORTED_MEDIA_TYPE',
-  /** HTTP front: the request body is larger than the server's limit (HTTP 413). */
+  /**
+   * The request body is larger than the server's limit, or an object larger than the store takes
+   * (the server's object limit, or etcd's --max-request-bytes) (HTTP 413).
+   */
   REQUEST_TOO_LARGE: 'WC_ERR_REQUEST_TOO_LARGE',
   /** HTTP front: the object fails validation, e.g. a name that is not DNS-1123 (HTTP 422). */
   INVALID_OBJECT: 'WC_ERR_INVALID_OBJECT',

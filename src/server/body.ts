@@ -6,7 +6,8 @@
  * of the answer. Past that bound the connection is cut.
  */
 import type { IncomingMessage } from 'node:http';
-import { badRequest, requestTooLarge } from './api-error.js';
+import { ErrorCodes } from '../errors.js';
+import { ApiError, badRequest, requestTooLarge } from './api-error.js';
 
 export interface BodyLimits {
   maxBytes: number;
@@ -16,8 +17,17 @@ export interface BodyLimits {
 /** Bytes of an oversize body read and thrown away, beyond the limit, before the connection is cut. */
 const DRAIN_BYTES = 8 * 1024 * 1024;
 
-/** Nesting deeper than this is refused: real objects are shallow, and recursion has a stack. */
+/**
+ * Nesting deeper than this is refused, in bodies (400) and in patched objects (422): real objects
+ * are shallow, and JSON.stringify recurses. (kube-apiserver's JSON decoder stops at 10 000.)
+ */
 export const MAX_JSON_DEPTH = 1000;
+
+/**
+ * Largest object stored, serialized, by default: etcd's default request limit (--max-request-bytes,
+ * 1.5 MiB), which is also kube-apiserver's object size limit in practice.
+ */
+export const DEFAULT_MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
 export class BodyError extends Error {
   /** The connection must be closed after the answer (the body was not read to its end). */
@@ -117,4 +127,20 @@ function jsonDepth(root: unknown): number {
     }
   }
   return max;
+}
+
+/**
+ * The bytes to store for an object built by a write. An object nested deeper than MAX_JSON_DEPTH
+ * (a patch can build one) is 422 before JSON.stringify could overflow the stack on it; one larger
+ * than `maxBytes` is 413 here rather than a store error.
+ */
+export function encodeObject(object: JsonObject, maxBytes: number): Buffer {
+  if (jsonDepth(object) > MAX_JSON_DEPTH) {
+    throw new ApiError(ErrorCodes.INVALID_OBJECT, `the object is nested more than ${MAX_JSON_DEPTH} levels deep`);
+  }
+  const bytes = Buffer.from(JSON.stringify(object));
+  if (bytes.length > maxBytes) {
+    throw new ApiError(ErrorCodes.REQUEST_TOO_LARGE, `Request entity too large: the object is ${bytes.length} bytes, the limit is ${maxBytes}`);
+  }
+  return bytes;
 }

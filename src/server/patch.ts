@@ -11,10 +11,17 @@
  *
  * Keys such as `__proto__` arrive as own properties from JSON.parse; every write here defines own
  * properties, so no patch can reach an object's prototype.
+ *
+ * The work a patch does is bounded, whatever its body (CVE-2019-1002100: a few `copy` operations
+ * that each double an array exhaust any heap): a JSON patch has at most MAX_JSON_PATCH_OPERATIONS
+ * operations, and the bytes its copies add up to at most a budget, checked while copying, so the
+ * working document never grows past the current object + the patch body + that budget. Nothing
+ * here recurses: a patch can build a deeply nested document (a value copied into itself doubles
+ * its depth), and the caller checks the result's depth and size before serializing it.
  */
 import { ErrorCodes } from '../errors.js';
 import { ApiError, badRequest, unsupportedMediaType } from './api-error.js';
-import { isJsonObject, type JsonObject } from './body.js';
+import { DEFAULT_MAX_OBJECT_BYTES, isJsonObject, type JsonObject } from './body.js';
 
 export const MERGE_PATCH = 'application/merge-patch+json';
 export const JSON_PATCH = 'application/json-patch+json';
@@ -31,15 +38,31 @@ function copyObject(source: JsonObject): JsonObject {
   return out;
 }
 
+/**
+ * RFC 7386, without recursion. The result shares unpatched subtrees with `target`, and patch
+ * values are copied, so neither input is changed and a retried update can apply it again.
+ */
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isJsonObject(patch)) return patch;
-  const out = isJsonObject(target) ? copyObject(target) : {};
-  for (const key of Object.keys(patch)) {
-    const value = patch[key];
-    if (value === null) delete out[key];
-    else setOwn(out, key, mergePatch(Object.hasOwn(out, key) ? out[key] : undefined, value));
+  if (!isJsonObject(patch)) return copyJson(patch);
+  const root = isJsonObject(target) ? copyObject(target) : {};
+  const work: Array<[JsonObject, JsonObject]> = [[root, patch]];
+  while (work.length > 0) {
+    const [out, p] = work.pop()!;
+    for (const key of Object.keys(p)) {
+      const value = p[key];
+      if (value === null) {
+        delete out[key];
+      } else if (isJsonObject(value)) {
+        const current = Object.hasOwn(out, key) ? out[key] : undefined;
+        const merged = isJsonObject(current) ? copyObject(current) : {};
+        setOwn(out, key, merged);
+        work.push([merged, value]);
+      } else {
+        setOwn(out, key, copyJson(value));
+      }
+    }
   }
-  return out;
+  return root;
 }
 
 /** Throws 415 unless the strategic merge patch means the same as a merge patch. */
@@ -104,23 +127,104 @@ function getAt(doc: unknown, path: string[], pointer: string): unknown {
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => deepEqual(v, b[i]));
-  if (isJsonObject(a) && isJsonObject(b)) {
-    const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
+  const work: Array<[unknown, unknown]> = [[a, b]];
+  while (work.length > 0) {
+    const [x, y] = work.pop()!;
+    if (x === y) continue;
+    if (Array.isArray(x)) {
+      if (!Array.isArray(y) || x.length !== y.length) return false;
+      x.forEach((v, i) => work.push([v, y[i]]));
+    } else if (isJsonObject(x) && isJsonObject(y)) {
+      const keys = Object.keys(x);
+      if (keys.length !== Object.keys(y).length) return false;
+      for (const k of keys) {
+        if (!Object.hasOwn(y, k)) return false;
+        work.push([x[k], y[k]]);
+      }
+    } else {
+      return false;
+    }
   }
-  return false;
+  return true;
 }
 
-function clone(value: unknown): unknown {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
+/** Bytes a JSON scalar takes when serialized (escapes aside: this is a budget, not an encoder). */
+function scalarBytes(value: unknown): number {
+  if (typeof value === 'string') return value.length + 2;
+  if (typeof value === 'number') return String(value).length;
+  return value === false ? 5 : 4; // false; true, null
 }
+
+/**
+ * A deep copy of a JSON value, without recursion. `charge` is told the serialized size of each
+ * piece before it is copied, so a budget can stop a copy before it is made, not after.
+ */
+function copyJson(value: unknown, charge: (bytes: number) => void = () => {}): unknown {
+  const copyShell = (v: unknown): unknown => {
+    if (Array.isArray(v)) {
+      charge(2 + v.length);
+      return new Array<unknown>(v.length);
+    }
+    if (isJsonObject(v)) {
+      const keys = Object.keys(v);
+      charge(2 + keys.length);
+      return {};
+    }
+    charge(scalarBytes(v));
+    return v;
+  };
+  const root = copyShell(value);
+  const work: Array<[unknown, unknown]> = [[value, root]];
+  while (work.length > 0) {
+    const [source, target] = work.pop()!;
+    if (Array.isArray(source)) {
+      const out = target as unknown[];
+      source.forEach((v, i) => {
+        out[i] = copyShell(v);
+        if (typeof v === 'object' && v !== null) work.push([v, out[i]]);
+      });
+    } else if (isJsonObject(source)) {
+      const out = target as JsonObject;
+      for (const key of Object.keys(source)) {
+        const v = source[key];
+        charge(key.length + 3);
+        setOwn(out, key, copyShell(v));
+        if (typeof v === 'object' && v !== null) work.push([v, out[key]]);
+      }
+    }
+  }
+  return root;
+}
+
+export interface JsonPatchLimits {
+  /**
+   * Bytes all `copy` operations of one patch may add together (evanphx/json-patch's
+   * AccumulatedCopySizeLimit, which kube-apiserver sets from etcd's request limit).
+   */
+  maxCopyBytes: number;
+}
+
+/** kube-apiserver's cap (maxJSONPatchOperations in its patch handler). */
+export const MAX_JSON_PATCH_OPERATIONS = 10_000;
 
 /** Applies RFC 6902 operations to a copy of `doc`. Malformed operations: 400; failing ones: 422. */
-export function jsonPatch(doc: unknown, patch: unknown): unknown {
+export function jsonPatch(doc: unknown, patch: unknown, limits: JsonPatchLimits = { maxCopyBytes: DEFAULT_MAX_OBJECT_BYTES }): unknown {
   if (!Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
-  let root = clone(doc);
+  if (patch.length > MAX_JSON_PATCH_OPERATIONS) {
+    // kube-apiserver's answer and words.
+    throw new ApiError(
+      ErrorCodes.REQUEST_TOO_LARGE,
+      `The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${patch.length}`,
+    );
+  }
+  let copied = 0;
+  const chargeCopy = (bytes: number): void => {
+    copied += bytes;
+    if (copied > limits.maxCopyBytes) {
+      throw cannotApply(`the copy operations add more than ${limits.maxCopyBytes} bytes, the limit`);
+    }
+  };
+  let root = copyJson(doc);
   patch.forEach((op: unknown, i) => {
     const where = `operation ${i}`;
     if (!isJsonObject(op)) throw badRequest(`${where}: must be an object`);
@@ -128,7 +232,7 @@ export function jsonPatch(doc: unknown, patch: unknown): unknown {
     const path = parsePointer(op.path, `${where}.path`);
     const needValue = (): unknown => {
       if (!Object.hasOwn(op, 'value')) throw badRequest(`${where}: "${String(op.op)}" needs a value`);
-      return clone(op.value);
+      return copyJson(op.value);
     };
     const remove = (p: string[], ptr: string): unknown => {
       if (p.length === 0) throw cannotApply(`${ptr}: cannot remove the whole document`);
@@ -175,7 +279,7 @@ export function jsonPatch(doc: unknown, patch: unknown): unknown {
         if (op.op === 'move' && path.length > from.length && from.every((t, k) => path[k] === t)) {
           throw cannotApply(`${pointer}: cannot move a value into itself`);
         }
-        const value = op.op === 'move' ? remove(from, fromPointer) : clone(getAt(root, from, fromPointer));
+        const value = op.op === 'move' ? remove(from, fromPointer) : copyJson(getAt(root, from, fromPointer), chargeCopy);
         add(path, pointer, value, false);
         return;
       }

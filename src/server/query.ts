@@ -21,11 +21,25 @@ export function queryBool(params: URLSearchParams, name: string): boolean | unde
   throw badRequest(`${name}: invalid boolean value ${JSON.stringify(value.slice(0, 100))}`);
 }
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * An int64 parameter, as kube-apiserver parses them (strconv.ParseInt(v, 10, 64)). Values past
+ * what a double holds exactly are clamped to ±Number.MAX_SAFE_INTEGER: no limit or timeout that
+ * large can be told apart from it.
+ */
 function queryInt(params: URLSearchParams, name: string): number | undefined {
   const value = params.get(name);
   if (value === null || value === '') return undefined;
-  if (!/^-?[0-9]{1,15}$/.test(value)) throw badRequest(`${name}: invalid integer value ${JSON.stringify(value.slice(0, 100))}`);
-  return Number(value);
+  const bad = (): Error => badRequest(`${name}: invalid integer value ${JSON.stringify(value.slice(0, 100))}`);
+  // Bounded before BigInt sees it: int64 has at most 19 digits, leading zeros aside.
+  if (!/^[-+]?[0-9]+$/.test(value) || value.replace(/^[-+]?0*/, '').length > 19) throw bad();
+  const n = BigInt(value);
+  if (n < INT64_MIN || n > INT64_MAX) throw bad();
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) return Number.MAX_SAFE_INTEGER;
+  if (n < BigInt(Number.MIN_SAFE_INTEGER)) return Number.MIN_SAFE_INTEGER;
+  return Number(n);
 }
 
 function readOptions(params: URLSearchParams): Pick<ListOptions, 'resourceVersion' | 'resourceVersionMatch' | 'labelSelector' | 'fieldSelector'> {

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { ErrorCodes, WatchCacheError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { TokenTable } from './auth.js';
+import { DEFAULT_MAX_OBJECT_BYTES } from './body.js';
 import { ResourceCaches, type CacherTuning, type ResourceCache } from './caches.js';
 import { createHandler } from './handler.js';
 import { JSON_WATCH_ENCODING, MSGPACK_WATCH_ENCODING, type WatchEncoding } from './media.js';
@@ -23,6 +24,11 @@ import { WatchHub } from './watch-hub.js';
 export interface ServerLimits {
   /** Largest request body, in bytes. Default 3 MiB (kube-apiserver's limit). */
   maxBodyBytes?: number;
+  /**
+   * Largest object written, serialized, in bytes; also what the copies of one JSON patch may add.
+   * Default 1.5 MiB (etcd's default request limit). Larger objects are refused with 413.
+   */
+  maxObjectBytes?: number;
   /** Time a client has to send its request body, in ms. Default 60 000. */
   bodyTimeoutMs?: number;
   /** Most concurrent watches; beyond, 429 with Retry-After. Default 10 000. */
@@ -92,6 +98,7 @@ export const DEFAULT_PREFIX = '/registry';
 
 const DEFAULTS = {
   maxBodyBytes: 3 * 1024 * 1024,
+  maxObjectBytes: DEFAULT_MAX_OBJECT_BYTES,
   bodyTimeoutMs: 60_000,
   maxWatchers: 10_000,
   heartbeatMs: 10_000,
@@ -150,6 +157,7 @@ class Server implements WatchcacheServer {
       maxBytes: positive('maxBodyBytes', limits.maxBodyBytes, DEFAULTS.maxBodyBytes),
       timeoutMs: positive('bodyTimeoutMs', limits.bodyTimeoutMs, DEFAULTS.bodyTimeoutMs),
     };
+    const maxObjectBytes = positive('maxObjectBytes', limits.maxObjectBytes, DEFAULTS.maxObjectBytes);
     const maxWatchers = positive('maxWatchers', limits.maxWatchers, DEFAULTS.maxWatchers);
     const heartbeatMs = positive('heartbeatMs', limits.heartbeatMs, DEFAULTS.heartbeatMs);
     const headersTimeoutMs = positive('headersTimeoutMs', limits.headersTimeoutMs, DEFAULTS.headersTimeoutMs);
@@ -181,7 +189,7 @@ class Server implements WatchcacheServer {
       registry: this.registry,
       caches: this.#caches,
       hub: this.#hub,
-      write: { storage: options.storage, registry: this.registry, body },
+      write: { storage: options.storage, registry: this.registry, body, maxObjectBytes },
       timeouts,
       encodings,
       tokens: options.tokens,

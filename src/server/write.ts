@@ -14,7 +14,7 @@ import { parseResourceVersion } from '../cache/request.js';
 import { ErrorCodes, isWatchCacheError } from '../errors.js';
 import type { KeyValue, Storage } from '../storage/storage.js';
 import { alreadyExists, badRequest, conflict, MODIFIED, notFound, unsupportedMediaType, type ObjectRef } from './api-error.js';
-import { isJsonObject, parseJson, parseJsonObject, readBody, type BodyLimits, type JsonObject } from './body.js';
+import { encodeObject, isJsonObject, parseJson, parseJsonObject, readBody, type BodyLimits, type JsonObject } from './body.js';
 import { JSON_MEDIA_TYPE, contentMediaType, requireContentType } from './media.js';
 import { generateName } from './names.js';
 import {
@@ -37,6 +37,8 @@ export interface WriteContext {
   storage: Storage;
   registry: Registry;
   body: BodyLimits;
+  /** Largest object stored, serialized (the store's value limit): larger is 413. */
+  maxObjectBytes: number;
 }
 
 /** Tries of an unconditional update whose key keeps moving under it. */
@@ -113,7 +115,7 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
     const ref = refOf(def, name);
     let kv: KeyValue;
     try {
-      kv = await ctx.storage.create(ctx.registry.keyOf(def, route.namespace, name), Buffer.from(JSON.stringify(object)));
+      kv = await ctx.storage.create(ctx.registry.keyOf(def, route.namespace, name), encodeObject(object, ctx.maxObjectBytes));
     } catch (err) {
       // A generated name that is taken is retried with another, as kube-apiserver does.
       if (given === undefined && attempt < GENERATE_ATTEMPTS && isWatchCacheError(err) && err.code === ErrorCodes.ALREADY_EXISTS) continue;
@@ -155,7 +157,7 @@ async function guardedUpdate(res: ServerResponse, ctx: WriteContext, route: Obje
     validateMetadata(def, meta, 'update');
     delete meta.resourceVersion;
 
-    const bytes = Buffer.from(JSON.stringify(next));
+    const bytes = encodeObject(next, ctx.maxObjectBytes);
     if (Buffer.from(item.value.buffer, item.value.byteOffset, item.value.byteLength).equals(bytes)) {
       sendJson(res, 200, withRevision(next, item.modRevision));
       return;
@@ -192,7 +194,7 @@ export async function servePatch(req: IncomingMessage, res: ServerResponse, ctx:
   if (type !== JSON_PATCH && !isJsonObject(patch)) throw badRequest('a merge patch must be a JSON object');
   if (type === STRATEGIC_MERGE_PATCH) checkSimpleStrategicPatch(patch);
   await guardedUpdate(res, ctx, route, (current) => {
-    const patched = type === JSON_PATCH ? jsonPatch(current, patch) : mergePatch(current, patch);
+    const patched = type === JSON_PATCH ? jsonPatch(current, patch, { maxCopyBytes: ctx.maxObjectBytes }) : mergePatch(current, patch);
     if (!isJsonObject(patched)) throw badRequest('the patched object is not a JSON object');
     return patched;
   });

@@ -541,7 +541,11 @@ export class EtcdStorage implements Storage {
     if (message.includes('larger than max')) {
       return new StorageError(ErrorCodes.INTERNAL, `${message} (raise maxReceiveBytes)`, {}, { cause: err });
     }
-    if (message.includes('request is too large') || message.includes('key is not provided')) {
+    if (message.includes('request is too large')) {
+      // The value (with its key and the request around it) passes etcd's --max-request-bytes.
+      return new StorageError(ErrorCodes.REQUEST_TOO_LARGE, message, {}, { cause: err });
+    }
+    if (message.includes('key is not provided')) {
       return new StorageError(ErrorCodes.INVALID, message, {}, { cause: err });
     }
     if (

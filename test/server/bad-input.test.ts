@@ -19,6 +19,19 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 const pod = (metadata: unknown): string => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata });
 const PODS = '/api/v1/namespaces/default/pods';
 const nested = (depth: number): string => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+const JSON_PATCH_HEADERS = { 'content-type': 'application/json-patch+json' };
+const MERGE_PATCH_HEADERS = { 'content-type': 'application/merge-patch+json' };
+const HEALTHY = `${PODS}/healthy`;
+/** A JSON patch that gives the pod an empty list, then copies the list into itself `n` times. */
+const copyBomb = (n: number): string =>
+  JSON.stringify([{ op: 'add', path: '/spec', value: { b: [] } }, ...Array.from({ length: n }, () => ({ op: 'copy', from: '/spec/b', path: '/spec/b/-' }))]);
+/** A JSON patch that hangs a 900-deep chain under the previous one `n` times. */
+const deepAdds = (n: number): string => {
+  const chain = '{"a":'.repeat(899) + '{}' + '}'.repeat(899);
+  const ops = [`{"op":"add","path":"/spec","value":{"d":${chain}}}`];
+  for (let i = 1; i < n; i++) ops.push(`{"op":"add","path":"/spec/d${'/a'.repeat(900 * i - 1)}/a","value":${chain}}`);
+  return `[${ops.join(',')}]`;
+};
 
 const cases: Case[] = [
   // Selectors and read options.
@@ -39,6 +52,10 @@ const cases: Case[] = [
   { name: 'watch with resourceVersionMatch but no sendInitialEvents', method: 'GET', path: `${PODS}?watch=1&resourceVersionMatch=NotOlderThan`, code: 400, reason: 'BadRequest' },
   { name: 'limit that is not a number', method: 'GET', path: `${PODS}?limit=ten`, code: 400, reason: 'BadRequest' },
   { name: 'negative limit', method: 'GET', path: `${PODS}?limit=-3`, code: 400, reason: 'BadRequest' },
+  { name: 'limit at int64 max (kube answers 200)', method: 'GET', path: `${PODS}?limit=9223372036854775807`, code: 200, reason: undefined },
+  { name: 'limit past int64 max', method: 'GET', path: `${PODS}?limit=9223372036854775808`, code: 400, reason: 'BadRequest' },
+  { name: 'negative limit at int64 min', method: 'GET', path: `${PODS}?limit=-9223372036854775808`, code: 400, reason: 'BadRequest' },
+  { name: 'limit with a fraction', method: 'GET', path: `${PODS}?limit=1.5`, code: 400, reason: 'BadRequest' },
   { name: 'watch=maybe', method: 'GET', path: `${PODS}?watch=maybe`, code: 400, reason: 'BadRequest' },
   { name: 'timeoutSeconds that is not a number', method: 'GET', path: `${PODS}?watch=1&timeoutSeconds=soon`, code: 400, reason: 'BadRequest' },
   { name: 'negative timeoutSeconds', method: 'GET', path: `${PODS}?watch=1&timeoutSeconds=-5`, code: 400, reason: 'BadRequest' },
@@ -99,6 +116,17 @@ const cases: Case[] = [
   { name: 'PATCH without a content type', method: 'PATCH', path: `${PODS}/x`, body: '{}', code: 415, reason: 'UnsupportedMediaType' },
   { name: 'a merge patch that is not an object', method: 'PATCH', path: `${PODS}/x`, headers: { 'content-type': 'application/merge-patch+json' }, body: '[]', code: 400, reason: 'BadRequest' },
   { name: 'a JSON patch that is not an array', method: 'PATCH', path: `${PODS}/x`, headers: { 'content-type': 'application/json-patch+json' }, body: '{}', code: 400, reason: 'BadRequest' },
+  { name: 'a merge patch nested too deep', method: 'PATCH', path: HEALTHY, headers: MERGE_PATCH_HEADERS, body: nested(5000), code: 400, reason: 'BadRequest' },
+
+  // Patches and objects that would outgrow the limits (CVE-2019-1002100); 'healthy' stays as it was.
+  { name: 'a JSON patch copy bomb (36 copies)', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: copyBomb(36), code: 422, reason: 'Invalid' },
+  { name: 'a JSON patch copy bomb (22 copies, 10 MB)', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: copyBomb(22), code: 422, reason: 'Invalid' },
+  { name: 'a JSON patch building an object 18 000 levels deep', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: deepAdds(20), code: 422, reason: 'Invalid' },
+  { name: 'a JSON patch of 10 001 operations', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: JSON.stringify(Array.from({ length: 10_001 }, () => ({ op: 'test', path: '/kind', value: 'Pod' }))), code: 413, reason: 'RequestEntityTooLarge' },
+  { name: 'a merge patch making the object larger than 1.5 MiB', method: 'PATCH', path: HEALTHY, headers: MERGE_PATCH_HEADERS, body: JSON.stringify({ spec: { big: 'x'.repeat(1_600_000) } }), code: 413, reason: 'RequestEntityTooLarge' },
+  { name: 'a strategic merge patch making the object larger than 1.5 MiB', method: 'PATCH', path: HEALTHY, headers: { 'content-type': 'application/strategic-merge-patch+json' }, body: JSON.stringify({ spec: { big: 'x'.repeat(1_600_000) } }), code: 413, reason: 'RequestEntityTooLarge' },
+  { name: 'a create larger than 1.5 MiB', method: 'POST', path: PODS, headers: JSON_HEADERS, body: JSON.stringify({ metadata: { name: 'big' }, spec: { big: 'x'.repeat(1_600_000) } }), code: 413, reason: 'RequestEntityTooLarge' },
+  { name: 'an update larger than 1.5 MiB', method: 'PUT', path: HEALTHY, headers: JSON_HEADERS, body: JSON.stringify({ metadata: { name: 'healthy' }, spec: { big: 'x'.repeat(1_600_000) } }), code: 413, reason: 'RequestEntityTooLarge' },
   { name: 'an oversize body (limit 3 MiB)', method: 'POST', path: PODS, headers: JSON_HEADERS, body: Buffer.alloc(4 * 1024 * 1024, 0x20), code: 413, reason: 'RequestEntityTooLarge' },
   { name: 'a name that is not DNS-1123', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'Has_Upper.Case' }), code: 422, reason: 'Invalid' },
   { name: 'a name longer than 253', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'a'.repeat(254) }), code: 422, reason: 'Invalid' },
@@ -126,9 +154,10 @@ const cases: Case[] = [
 
 describe('bad input never crashes or hangs the server', () => {
   let t: TestServer;
+  let healthyRevision: number;
   beforeAll(async () => {
     t = await startTestServer({ workers: 0 });
-    await createPod(t.url, 'healthy');
+    healthyRevision = await createPod(t.url, 'healthy');
   });
   afterAll(() => t.close());
 
@@ -153,5 +182,7 @@ describe('bad input never crashes or hangs the server', () => {
   it('nothing bad was written', async () => {
     const { items } = await t.storage.list('/registry/');
     expect(items.map((kv) => kv.key)).toEqual(['/registry/pods/default/healthy']);
+    // No patch or update above changed it.
+    expect(items[0]!.modRevision).toBe(healthyRevision);
   });
 });

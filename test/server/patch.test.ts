@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { checkSimpleStrategicPatch, jsonPatch, mergePatch } from '../../src/server/patch.js';
+import { checkSimpleStrategicPatch, jsonPatch, mergePatch, MAX_JSON_PATCH_OPERATIONS } from '../../src/server/patch.js';
+
+/** The error code `f` throws, if any. */
+function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+  return undefined;
+}
 
 describe('patches', () => {
   it('merge patch (RFC 7386 examples)', () => {
@@ -36,21 +46,13 @@ describe('patches', () => {
   });
 
   it('JSON patch errors: malformed ops are 400, ops that cannot apply are 422', () => {
-    const code = (f: () => unknown): string | undefined => {
-      try {
-        f();
-      } catch (err) {
-        return (err as { code?: string }).code;
-      }
-      return undefined;
-    };
-    expect(code(() => jsonPatch({}, {}))).toBe('WC_ERR_BAD_REQUEST');
-    expect(code(() => jsonPatch({}, [{ op: 'add', path: 'no-slash', value: 1 }]))).toBe('WC_ERR_BAD_REQUEST');
-    expect(code(() => jsonPatch({}, [{ op: 'add', path: '/x' }]))).toBe('WC_ERR_BAD_REQUEST');
-    expect(code(() => jsonPatch({}, [{ op: 'remove', path: '/missing' }]))).toBe('WC_ERR_INVALID_OBJECT');
-    expect(code(() => jsonPatch({ l: [] }, [{ op: 'replace', path: '/l/0', value: 1 }]))).toBe('WC_ERR_INVALID_OBJECT');
-    expect(code(() => jsonPatch({ a: { b: 1 } }, [{ op: 'move', from: '/a', path: '/a/b/c' }]))).toBe('WC_ERR_INVALID_OBJECT');
-    expect(code(() => jsonPatch({ a: 1 }, [{ op: 'test', path: '/a', value: 2 }]))).toBe('WC_ERR_INVALID_OBJECT');
+    expect(codeOf(() => jsonPatch({}, {}))).toBe('WC_ERR_BAD_REQUEST');
+    expect(codeOf(() => jsonPatch({}, [{ op: 'add', path: 'no-slash', value: 1 }]))).toBe('WC_ERR_BAD_REQUEST');
+    expect(codeOf(() => jsonPatch({}, [{ op: 'add', path: '/x' }]))).toBe('WC_ERR_BAD_REQUEST');
+    expect(codeOf(() => jsonPatch({}, [{ op: 'remove', path: '/missing' }]))).toBe('WC_ERR_INVALID_OBJECT');
+    expect(codeOf(() => jsonPatch({ l: [] }, [{ op: 'replace', path: '/l/0', value: 1 }]))).toBe('WC_ERR_INVALID_OBJECT');
+    expect(codeOf(() => jsonPatch({ a: { b: 1 } }, [{ op: 'move', from: '/a', path: '/a/b/c' }]))).toBe('WC_ERR_INVALID_OBJECT');
+    expect(codeOf(() => jsonPatch({ a: 1 }, [{ op: 'test', path: '/a', value: 2 }]))).toBe('WC_ERR_INVALID_OBJECT');
   });
 
   it('strategic merge patches are accepted only where they mean a merge patch', () => {
@@ -58,4 +60,57 @@ describe('patches', () => {
     expect(() => checkSimpleStrategicPatch({ spec: { containers: [] } })).toThrow(/with lists/);
     expect(() => checkSimpleStrategicPatch({ spec: { $retainKeys: ['a'] } })).toThrow(/\$retainKeys/);
   });
+
+  describe('bounded work', () => {
+    /** `{"a":{"a":...}}`, `depth` objects deep, built without recursion. */
+    const chain = (depth: number, leaf: unknown = 1): unknown => {
+      let value = leaf;
+      for (let i = 0; i < depth; i++) value = { a: value };
+      return value;
+    };
+
+    it('a copy bomb (each copy doubles an array) stops with 422 at the copy budget', () => {
+      const bomb = Array.from({ length: 36 }, () => ({ op: 'copy', from: '/spec/b', path: '/spec/b/-' }));
+      expect(codeOf(() => jsonPatch({ spec: { b: [] } }, bomb))).toBe('WC_ERR_INVALID_OBJECT');
+      expect(() => jsonPatch({ spec: { b: [] } }, bomb)).toThrow(/copy operations add more than 1572864 bytes/);
+    });
+
+    it('the copy budget counts what all copies add, and refuses a copy before making it', () => {
+      const doc = { s: 'x'.repeat(1000) };
+      const copy = (to: string): unknown => ({ op: 'copy', from: '/s', path: to });
+      expect(jsonPatch(doc, [copy('/t')], { maxCopyBytes: 1002 })).toEqual({ s: doc.s, t: doc.s });
+      expect(codeOf(() => jsonPatch(doc, [copy('/t')], { maxCopyBytes: 1001 }))).toBe('WC_ERR_INVALID_OBJECT');
+      expect(codeOf(() => jsonPatch(doc, [copy('/t'), copy('/u')], { maxCopyBytes: 2003 }))).toBe('WC_ERR_INVALID_OBJECT');
+      // Moves and adds are not copies: their size is bounded by the document and the body.
+      expect(jsonPatch(doc, [{ op: 'move', from: '/s', path: '/t' }], { maxCopyBytes: 1 })).toEqual({ t: doc.s });
+    });
+
+    it(`more than ${MAX_JSON_PATCH_OPERATIONS} operations are 413 before any applies`, () => {
+      const ops = Array.from({ length: MAX_JSON_PATCH_OPERATIONS + 1 }, () => ({ op: 'test', path: '/a', value: 1 }));
+      expect(codeOf(() => jsonPatch({ a: 1 }, ops))).toBe('WC_ERR_REQUEST_TOO_LARGE');
+      expect(jsonPatch({ a: 1 }, ops.slice(1))).toEqual({ a: 1 });
+    });
+
+    it('nothing recurses: documents and patches 100 000 levels deep neither overflow the stack nor change the input', () => {
+      const deep = chain(100_000);
+      const doc = { deep };
+      const copied = jsonPatch(doc, [{ op: 'copy', from: '/deep', path: '/again' }, { op: 'test', path: '/again', value: chain(100_000) }]) as Record<string, unknown>;
+      // (Plain comparisons: vitest's own matchers recurse into what they are given.)
+      expect(copied.again === deep).toBe(false);
+      expect(codeOf(() => jsonPatch(doc, [{ op: 'test', path: '/deep', value: chain(100_000, 2) }]))).toBe('WC_ERR_INVALID_OBJECT');
+      const merged = mergePatch(doc, { deep: chain(100_000, null), x: chain(100_000) }) as Record<string, unknown>;
+      let node = merged.deep as Record<string, unknown>;
+      for (let i = 1; i < 100_000; i++) node = node.a as Record<string, unknown>;
+      expect(node).toEqual({});
+      expect(doc.deep === deep).toBe(true);
+    });
+
+    it('merge patch values are copies: applying it again starts from the same patch', () => {
+      const patch = { spec: { list: [{ a: 1 }] } };
+      const out = mergePatch({}, patch) as { spec: { list: Array<{ a: number }> } };
+      out.spec.list[0]!.a = 2;
+      expect(patch.spec.list[0]!.a).toBe(1);
+    });
+  });
 });
+

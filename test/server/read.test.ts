@@ -114,6 +114,19 @@ describe('LIST and GET', () => {
     expect(second.json.metadata.continue).toBeUndefined();
   });
 
+  it('limit is an int64, as kube-apiserver parses it: 2^63-1 lists everything, from the cache and at an exact revision', async () => {
+    const max = '9223372036854775807';
+    const all = await call(t.url, `/api/v1/pods?limit=${max}`);
+    expect(all.status, all.text.slice(0, 300)).toBe(200);
+    expect(names(all.json)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(all.json.metadata.continue).toBeUndefined();
+    const rv = all.json.metadata.resourceVersion;
+    const exact = await call(t.url, `/api/v1/pods?limit=${max}&resourceVersion=${rv}&resourceVersionMatch=Exact`);
+    expect(exact.status, exact.text.slice(0, 300)).toBe(200);
+    expect(names(exact.json)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect((await call(t.url, '/api/v1/pods?limit=9223372036854775808')).status).toBe(400);
+  });
+
   it('resourceVersion=0 serves from the cache and ignores limit, as kube-apiserver', async () => {
     const r = await call(t.url, '/api/v1/pods?resourceVersion=0&limit=1');
     expect(names(r.json)).toEqual(['a', 'b', 'c', 'd', 'e']);
