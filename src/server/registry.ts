@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { ErrorCodes, WatchCacheError } from '../errors.js';
 import { POD_SELECTABLE_FIELDS } from '../dispatch/field-selector.js';
 import { nameErrors, type NameRule } from './names.js';
+import { parsePrinterColumn, type PrinterColumn } from './table/custom-columns.js';
 
 export interface ResourceDefinition {
   /** API group; "" for the core group (served under /api). */
@@ -29,6 +30,8 @@ export interface ResourceDefinition {
   nameRule: NameRule;
   /** Bytes of this resource's event window; unset: the server's default. */
   windowBytes?: number;
+  /** A custom resource's table columns (a CRD version's additionalPrinterColumns). */
+  printerColumns?: readonly PrinterColumn[];
 }
 
 /** A resource as the resources file (or an embedder) declares it: the rest has defaults. */
@@ -45,6 +48,8 @@ export interface ResourceConfig {
   trigger?: string;
   selectableFields?: string[];
   windowBytes?: number;
+  /** As in a CRD version: `{name, type, jsonPath, description?, format?, priority?}`. */
+  additionalPrinterColumns?: unknown[];
 }
 
 function core(
@@ -122,6 +127,7 @@ const CONFIG_KEYS = new Set([
   'trigger',
   'selectableFields',
   'windowBytes',
+  'additionalPrinterColumns',
 ]);
 
 function configError(where: string, message: string): WatchCacheError {
@@ -190,6 +196,11 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     }
     windowBytes = w;
   }
+  let printerColumns: PrinterColumn[] | undefined;
+  if (c.additionalPrinterColumns !== undefined) {
+    if (!Array.isArray(c.additionalPrinterColumns)) throw configError(`${where}.additionalPrinterColumns`, 'must be an array');
+    printerColumns = c.additionalPrinterColumns.map((col, i) => parsePrinterColumn(col, `${where}.additionalPrinterColumns[${i}]`, configError));
+  }
   return {
     group: c.group,
     version: c.version,
@@ -205,6 +216,7 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     selectableFields: [...new Set([...selectable, ...(trigger === undefined ? [] : [trigger])])],
     nameRule: 'dns1123-subdomain',
     ...(windowBytes === undefined ? {} : { windowBytes }),
+    ...(printerColumns === undefined ? {} : { printerColumns }),
   };
 }
 
