@@ -71,7 +71,7 @@ describe('Tables and PartialObjectMetadata', () => {
     expect(Number(r.json.metadata.resourceVersion)).toBeGreaterThanOrEqual(last);
     expect(r.json.columnDefinitions.map((c: { name: string }) => c.name)).toEqual(['Name', 'Ready', 'Status', 'Restarts', 'Age', 'IP', 'Node', 'Nominated Node', 'Readiness Gates']);
     expect(r.json.columnDefinitions[0]).toMatchObject({ type: 'string', format: 'name', priority: 0 });
-    const byName = new Map(r.json.rows.map((row: { cells: unknown[] }) => [row.cells[0], row.cells]));
+    const byName = new Map<unknown, unknown[]>(r.json.rows.map((row: { cells: unknown[] }) => [row.cells[0], row.cells]));
     expect(byName.get('web')).toEqual(['web', '1/2', 'CrashLoopBackOff', '2', expect.stringMatching(/^\d+s$/), '10.1.2.3', 'node-1', '<none>', '<none>']);
     expect(byName.get('idle')?.slice(0, 4)).toEqual(['idle', '0/0', 'Pending', '0']);
   });
