@@ -46,8 +46,8 @@ export function parseAccept(header: string | undefined): MediaRange[] {
 
 /**
  * Whether `range` asks for plain `mediaType`. A range that asks for a conversion (`as=Table`,
- * `as=PartialObjectMetadata`, kubectl's server-side printing) is one we do not serve, so it does
- * not match: the client then takes its next choice, plain JSON.
+ * `as=PartialObjectMetadata`) does not match: GET and LIST serve those through `negotiateView`;
+ * watches do not serve them yet, so a watch client takes its next choice, plain JSON.
  */
 function rangeMatches(range: MediaRange, mediaType: string, watch: boolean): boolean {
   if (range.q <= 0) return false;
