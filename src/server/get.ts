@@ -20,8 +20,8 @@ export async function serveGet(
   route: ObjectRoute,
   resourceVersion: string | undefined,
   signal: AbortSignal,
-  view: ResponseView = { kind: 'objects' },
-  conversion: ConversionOptions = { include: 'Metadata', now: Date.now },
+  view: ResponseView,
+  conversion: ConversionOptions,
 ): Promise<void> {
   const key = registry.keyOf(route.resource, route.namespace, route.name);
   let bytes: Uint8Array;
@@ -44,6 +44,7 @@ export async function serveGet(
     return;
   }
   // A one-row table carries the object's resourceVersion, as kube-apiserver's.
-  const meta = { resourceVersion: str(object.metadata, 'resourceVersion') };
+  const revision = str(object.metadata, 'resourceVersion');
+  const meta = revision === '' ? {} : { resourceVersion: revision };
   sendJson(res, 200, table(printerFor(route.resource), [object], meta, view.version, conversion.include, conversion.now()));
 }

@@ -41,8 +41,8 @@ export async function serveList(
   route: ResourceRoute,
   options: ListOptions,
   signal: AbortSignal,
-  view: ResponseView = { kind: 'objects' },
-  conversion: ConversionOptions = { include: 'Metadata', now: Date.now },
+  view: ResponseView,
+  conversion: ConversionOptions,
 ): Promise<void> {
   const request: ListOptions = { ...options, signal };
   if (route.namespace !== undefined) request.namespace = route.namespace;
