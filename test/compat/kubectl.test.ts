@@ -127,7 +127,28 @@ describe('kubectl against watchcache serve', () => {
     }
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
     dir = mkdtempSync(join(tmpdir(), 'watchcache-kubectl-'));
-    server = start(process.execPath, [CLI, 'serve', '--port', '0'], { PATH: process.env['PATH'] ?? '' });
+    // One custom resource with printer columns, for `kubectl get widgets`.
+    const resources = join(dir, 'resources.json');
+    writeFileSync(
+      resources,
+      JSON.stringify({
+        resources: [
+          {
+            group: 'example.com',
+            version: 'v1',
+            kind: 'Widget',
+            plural: 'widgets',
+            namespaced: true,
+            additionalPrinterColumns: [
+              { name: 'Color', type: 'string', jsonPath: '.spec.color' },
+              { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas' },
+              { name: 'First-Port', type: 'integer', jsonPath: '.spec.ports[0].port', priority: 1 },
+            ],
+          },
+        ],
+      }),
+    );
+    server = start(process.execPath, [CLI, 'serve', '--port', '0', '--resources', resources], { PATH: process.env['PATH'] ?? '' });
     const deadline = Date.now() + 30_000;
     for (;;) {
       const match = /^watchcache serving on (http:\/\/\S+)\n/.exec(server.stdout);
@@ -265,6 +286,23 @@ describe('kubectl against watchcache serve', () => {
     expect(one.map((r) => r.slice(0, 4))).toEqual([
       ['NAME', 'READY', 'STATUS', 'RESTARTS'],
       ['crashing', '0/1', 'CrashLoopBackOff', '4'],
+    ]);
+  });
+
+  it('get widgets prints the custom resource’s printer columns; -o wide adds the priority-1 ones', async () => {
+    const created = await call(url, '/apis/example.com/v1/namespaces/kc/widgets', {
+      method: 'POST',
+      json: { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: { color: 'blue', replicas: 3, ports: [{ port: 8080 }] } },
+    });
+    expect(created.status, created.text).toBe(201);
+    const rows = (text: string): string[][] => text.trim().split('\n').map((l) => l.trim().split(/\s{2,}/));
+    expect(rows(await ok('get', 'widgets', '-n', 'kc'))).toEqual([
+      ['NAME', 'COLOR', 'REPLICAS'],
+      ['w1', 'blue', '3'],
+    ]);
+    expect(rows(await ok('get', 'widgets', '-n', 'kc', '-o', 'wide'))).toEqual([
+      ['NAME', 'COLOR', 'REPLICAS', 'FIRST-PORT'],
+      ['w1', 'blue', '3', '8080'],
     ]);
   });
 
