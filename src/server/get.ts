@@ -6,9 +6,12 @@ import type { ServerResponse } from 'node:http';
 import type { Cacher } from '../cache/cacher.js';
 import { ErrorCodes, isWatchCacheError } from '../errors.js';
 import { notFound } from './api-error.js';
+import type { ResponseView } from './media.js';
 import type { Registry } from './registry.js';
 import type { ObjectRoute } from './routes.js';
-import { sendJsonBytes } from './status-response.js';
+import { sendJson, sendJsonBytes } from './status-response.js';
+import { str } from './table/json.js';
+import { decodeObject, partialObjectMetadata, printerFor, table, type ConversionOptions } from './table/views.js';
 
 export async function serveGet(
   res: ServerResponse,
@@ -17,6 +20,8 @@ export async function serveGet(
   route: ObjectRoute,
   resourceVersion: string | undefined,
   signal: AbortSignal,
+  view: ResponseView,
+  conversion: ConversionOptions,
 ): Promise<void> {
   const key = registry.keyOf(route.resource, route.namespace, route.name);
   let bytes: Uint8Array;
@@ -29,5 +34,17 @@ export async function serveGet(
     }
     throw err;
   }
-  sendJsonBytes(res, 200, bytes);
+  if (view.kind === 'objects') {
+    sendJsonBytes(res, 200, bytes);
+    return;
+  }
+  const object = decodeObject(bytes);
+  if (view.kind === 'metadata') {
+    sendJson(res, 200, partialObjectMetadata(object, view.version));
+    return;
+  }
+  // A one-row table carries the object's resourceVersion, as kube-apiserver's.
+  const revision = str(object.metadata, 'resourceVersion');
+  const meta = revision === '' ? {} : { resourceVersion: revision };
+  sendJson(res, 200, table(printerFor(route.resource), [object], meta, view.version, conversion.include, conversion.now()));
 }

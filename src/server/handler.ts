@@ -6,14 +6,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ErrorCodes, isWatchCacheError } from '../errors.js';
-import { ApiError, methodNotAllowed, pathNotFound } from './api-error.js';
+import { ApiError, badRequest, methodNotAllowed, pathNotFound } from './api-error.js';
 import { authorize, type Principal, type TokenTable, type Verb } from './auth.js';
 import { BodyError } from './body.js';
 import type { ResourceCaches } from './caches.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, rootPaths, versionInfo } from './discovery.js';
 import { serveGet } from './get.js';
 import { serveList } from './list.js';
-import { negotiate, parseAccept, RESPONSE_TYPES, type WatchEncoding } from './media.js';
+import { negotiate, negotiateView, parseAccept, RESPONSE_TYPES, type WatchEncoding } from './media.js';
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_ACCEPT, openApiV2Json, openApiV3Index, openApiV3Spec } from './openapi.js';
 import type { ServerMetrics } from './metrics.js';
 import { getResourceVersion, listOptions, queryBool, rejectUnsupportedWriteParams, watchOptions } from './query.js';
@@ -22,6 +22,7 @@ import { route, type ObjectRoute, type ResourceRoute, type Route } from './route
 import { sendError, sendJson, sendText } from './status-response.js';
 import { serveWatch, type WatchTimeouts } from './watch.js';
 import type { WatchHub } from './watch-hub.js';
+import { includeObjectParam } from './table/views.js';
 import { serveCreate, serveDelete, servePatch, serveUpdate, type WriteContext } from './write.js';
 
 export interface HandlerContext {
@@ -61,6 +62,10 @@ function resourceVerb(method: string, target: ResourceRoute, params: URLSearchPa
   const isObject = target.name !== undefined;
   // A namespaced resource addressed across all namespaces can only be read.
   const canCreate = !isObject && (!target.resource.namespaced || target.namespace !== undefined);
+  if (target.watch === true) {
+    if (method === 'GET') return 'watch';
+    throw methodNotAllowed(method, 'GET');
+  }
   switch (method) {
     case 'GET':
       return queryBool(params, 'watch') === true ? 'watch' : isObject ? 'get' : 'list';
@@ -78,6 +83,16 @@ function resourceVerb(method: string, target: ResourceRoute, params: URLSearchPa
       break;
   }
   throw methodNotAllowed(method, isObject ? 'GET, PUT, PATCH, DELETE' : canCreate ? 'GET, POST' : 'GET');
+}
+
+/**
+ * A legacy watch of one object (`/watch/.../NAME`) may also send a field selector, but only one
+ * that selects that same name (kube-apiserver's rule).
+ */
+function requireNameSelector(fieldSelector: string | undefined, name: string): void {
+  if (fieldSelector === undefined || fieldSelector.trim() === '') return;
+  const terms = fieldSelector.split(',').map((t) => t.trim().replace(/^metadata\.name==/, 'metadata.name='));
+  if (!terms.includes(`metadata.name=${name}`)) throw badRequest("fieldSelector metadata.name doesn't match requested name");
 }
 
 export function createHandler(ctx: HandlerContext): (req: IncomingMessage, res: ServerResponse) => void {
@@ -152,18 +167,21 @@ async function serveResource(
   if (verb === 'watch') {
     const encoding = negotiate(req.headers.accept, ctx.encodings, true);
     const options = watchOptions(params);
+    if (target.watch === true && target.name !== undefined) requireNameSelector(options.fieldSelector, target.name);
     ctx.hub.admit();
     await serveWatch(req, res, { cacher, route: target, options, encoding, hub: ctx.hub, timeouts: ctx.timeouts, metrics: ctx.metrics });
     return;
   }
-  negotiate(req.headers.accept, RESPONSE_TYPES);
   if (verb === 'list' || verb === 'get') {
+    const view = negotiateView(req.headers.accept, verb === 'list' ? 'list' : 'object');
+    const conversion = { include: view.kind === 'table' ? includeObjectParam(params) : 'Metadata', now: Date.now } as const;
     const abort = new AbortController();
     // A client that leaves stops the freshness wait its read may be in.
     res.once('close', () => abort.abort());
-    if (verb === 'list') return serveList(res, cacher, target, listOptions(params), abort.signal);
-    return serveGet(res, cacher, ctx.registry, target as ObjectRoute, getResourceVersion(params), abort.signal);
+    if (verb === 'list') return serveList(res, cacher, target, listOptions(params), abort.signal, view, conversion);
+    return serveGet(res, cacher, ctx.registry, target as ObjectRoute, getResourceVersion(params), abort.signal, view, conversion);
   }
+  negotiate(req.headers.accept, RESPONSE_TYPES);
   rejectUnsupportedWriteParams(params);
   switch (verb) {
     case 'create':

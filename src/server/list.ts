@@ -6,9 +6,11 @@
 import type { ServerResponse } from 'node:http';
 import type { Cacher, ListResult } from '../cache/cacher.js';
 import type { ListOptions } from '../cache/request.js';
+import type { ResponseView } from './media.js';
 import { groupVersion, type ResourceDefinition } from './registry.js';
 import type { ResourceRoute } from './routes.js';
-import { sendJsonBytes } from './status-response.js';
+import { sendJson, sendJsonBytes } from './status-response.js';
+import { decodeObject, partialObjectMetadataList, printerFor, table, type ConversionOptions } from './table/views.js';
 
 const COMMA = 0x2c;
 const TAIL = Buffer.from(']}');
@@ -33,9 +35,29 @@ export function encodeList(def: ResourceDefinition, result: ListResult<Uint8Arra
   return out;
 }
 
-export async function serveList(res: ServerResponse, cacher: Cacher, route: ResourceRoute, options: ListOptions, signal: AbortSignal): Promise<void> {
+export async function serveList(
+  res: ServerResponse,
+  cacher: Cacher,
+  route: ResourceRoute,
+  options: ListOptions,
+  signal: AbortSignal,
+  view: ResponseView,
+  conversion: ConversionOptions,
+): Promise<void> {
   const request: ListOptions = { ...options, signal };
   if (route.namespace !== undefined) request.namespace = route.namespace;
   const result = await cacher.listEncoded(request);
-  sendJsonBytes(res, 200, encodeList(route.resource, result));
+  if (view.kind === 'objects') {
+    sendJsonBytes(res, 200, encodeList(route.resource, result));
+    return;
+  }
+  // Conversions parse each item: only clients that ask for them pay for it.
+  const objects = result.items.map(decodeObject);
+  const meta = {
+    resourceVersion: result.resourceVersion,
+    ...(result.continue === undefined ? {} : { continue: result.continue }),
+    ...(result.remainingItemCount === undefined ? {} : { remainingItemCount: result.remainingItemCount }),
+  };
+  if (view.kind === 'metadata') sendJson(res, 200, partialObjectMetadataList(objects, meta, view.version));
+  else sendJson(res, 200, table(printerFor(route.resource), objects, meta, view.version, conversion.include, conversion.now()));
 }

@@ -46,8 +46,8 @@ export function parseAccept(header: string | undefined): MediaRange[] {
 
 /**
  * Whether `range` asks for plain `mediaType`. A range that asks for a conversion (`as=Table`,
- * `as=PartialObjectMetadata`, kubectl's server-side printing) is one we do not serve, so it does
- * not match: the client then takes its next choice, plain JSON.
+ * `as=PartialObjectMetadata`) does not match: GET and LIST serve those through `negotiateView`;
+ * watches do not serve them yet, so a watch client takes its next choice, plain JSON.
  */
 function rangeMatches(range: MediaRange, mediaType: string, watch: boolean): boolean {
   if (range.q <= 0) return false;
@@ -74,6 +74,45 @@ export function negotiate<T extends { mediaType: string }>(accept: string | unde
   }
   if (best === undefined) throw notAcceptable(offers.map((o) => o.mediaType));
   return best;
+}
+
+/** What a GET or LIST answers with: the objects, a Table, or their metadata only. */
+export type ResponseView = { kind: 'objects' } | { kind: 'table' | 'metadata'; version: 'v1' | 'v1beta1' };
+
+const OBJECTS: ResponseView = Object.freeze({ kind: 'objects' });
+
+/** The view one range asks for, if this server can give it for a `target` read. */
+function rangeView(range: MediaRange, target: 'object' | 'list'): ResponseView | undefined {
+  if (range.q <= 0) return undefined;
+  const as = range.params.get('as');
+  if (as === undefined) return rangeMatches(range, JSON_MEDIA_TYPE, false) ? OBJECTS : undefined;
+  if (range.type !== JSON_MEDIA_TYPE || range.params.has('stream') || range.params.get('g') !== 'meta.k8s.io') return undefined;
+  const version = range.params.get('v');
+  if (version !== 'v1' && version !== 'v1beta1') return undefined;
+  if (as === 'Table') return { kind: 'table', version };
+  // A list converts to PartialObjectMetadataList, an object to PartialObjectMetadata.
+  if (as === (target === 'list' ? 'PartialObjectMetadataList' : 'PartialObjectMetadata')) return { kind: 'metadata', version };
+  return undefined;
+}
+
+/**
+ * The view a GET (`object`) or LIST (`list`) client prefers (highest q, then its order), JSON
+ * only; throws 406 naming what this server offers when no range is acceptable.
+ */
+export function negotiateView(accept: string | undefined, target: 'object' | 'list'): ResponseView {
+  let best: ResponseView | undefined;
+  let bestQ = 0;
+  for (const range of parseAccept(accept)) {
+    if (range.q <= bestQ) continue;
+    const view = rangeView(range, target);
+    if (view !== undefined) {
+      best = view;
+      bestQ = range.q;
+    }
+  }
+  if (best !== undefined) return best;
+  const metadataKind = target === 'list' ? 'PartialObjectMetadataList' : 'PartialObjectMetadata';
+  throw notAcceptable([JSON_MEDIA_TYPE, `${JSON_MEDIA_TYPE};as=Table;v=v1;g=meta.k8s.io`, `${JSON_MEDIA_TYPE};as=${metadataKind};v=v1;g=meta.k8s.io`]);
 }
 
 /** The media type of a Content-Type header, lowercased, without parameters; "" when unset. */

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { ErrorCodes, WatchCacheError } from '../errors.js';
 import { POD_SELECTABLE_FIELDS } from '../dispatch/field-selector.js';
 import { nameErrors, type NameRule } from './names.js';
+import { parsePrinterColumn, type PrinterColumn } from './table/custom-columns.js';
 
 export interface ResourceDefinition {
   /** API group; "" for the core group (served under /api). */
@@ -35,6 +36,8 @@ export interface ResourceDefinition {
   validatesMetadata: boolean;
   /** Bytes of this resource's event window; unset: the server's default. */
   windowBytes?: number;
+  /** A custom resource's table columns (a CRD version's additionalPrinterColumns). */
+  printerColumns?: readonly PrinterColumn[];
 }
 
 /** A resource as the resources file (or an embedder) declares it: the rest has defaults. */
@@ -51,6 +54,8 @@ export interface ResourceConfig {
   trigger?: string;
   selectableFields?: string[];
   windowBytes?: number;
+  /** As in a CRD version: `{name, type, jsonPath, description?, format?, priority?}`. */
+  additionalPrinterColumns?: unknown[];
 }
 
 function core(
@@ -132,6 +137,7 @@ const CONFIG_KEYS = new Set([
   'trigger',
   'selectableFields',
   'windowBytes',
+  'additionalPrinterColumns',
 ]);
 
 function configError(where: string, message: string): WatchCacheError {
@@ -200,6 +206,11 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     }
     windowBytes = w;
   }
+  let printerColumns: PrinterColumn[] | undefined;
+  if (c.additionalPrinterColumns !== undefined) {
+    if (!Array.isArray(c.additionalPrinterColumns)) throw configError(`${where}.additionalPrinterColumns`, 'must be an array');
+    printerColumns = c.additionalPrinterColumns.map((col, i) => parsePrinterColumn(col, `${where}.additionalPrinterColumns[${i}]`, configError));
+  }
   return {
     group: c.group,
     version: c.version,
@@ -217,6 +228,7 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     nameRule: 'dns1123-subdomain',
     validatesMetadata: true,
     ...(windowBytes === undefined ? {} : { windowBytes }),
+    ...(printerColumns === undefined ? {} : { printerColumns }),
   };
 }
 

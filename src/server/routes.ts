@@ -10,6 +10,8 @@
  *   /api/v1/R[/NAME]                                  cluster-scoped objects, or all namespaces
  *   /api/v1/namespaces/NS/R[/NAME]                    namespaced objects
  *   /apis/G/V/...                                     the same for group G, version V
+ *   /api/v1/watch/...  /apis/G/V/watch/...            legacy watch paths: a watch of what the
+ *                                                     rest of the path names (an object: its name)
  */
 import { badRequest, pathNotFound } from './api-error.js';
 import { isValidName, pathSegmentError } from './names.js';
@@ -38,6 +40,8 @@ export interface ResourceRoute {
   namespace?: string;
   /** Set for object paths; unset for collections. */
   name?: string;
+  /** A legacy `/watch/` path: the request is a watch whatever its query says. */
+  watch?: true;
 }
 
 /** A resource route that names one object (the verbs say which routes these are). */
@@ -116,6 +120,8 @@ export function route(rawPath: string, registry: Registry): Route {
 }
 
 function resourceRoute(registry: Registry, group: string, version: string, rest: string[]): ResourceRoute {
+  // No resource is called "watch": kube-apiserver keeps the segment for these paths.
+  if (rest[0] === 'watch' && rest.length > 1) return { ...resourceRoute(registry, group, version, rest.slice(1)), watch: true };
   const lookup = (plural: string): ResourceDefinition => {
     const def = registry.lookup(group, version, plural);
     if (def === undefined) throw pathNotFound();

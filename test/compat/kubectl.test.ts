@@ -127,7 +127,28 @@ describe('kubectl against watchcache serve', () => {
     }
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
     dir = mkdtempSync(join(tmpdir(), 'watchcache-kubectl-'));
-    server = start(process.execPath, [CLI, 'serve', '--port', '0'], { PATH: process.env['PATH'] ?? '' });
+    // One custom resource with printer columns, for `kubectl get widgets`.
+    const resources = join(dir, 'resources.json');
+    writeFileSync(
+      resources,
+      JSON.stringify({
+        resources: [
+          {
+            group: 'example.com',
+            version: 'v1',
+            kind: 'Widget',
+            plural: 'widgets',
+            namespaced: true,
+            additionalPrinterColumns: [
+              { name: 'Color', type: 'string', jsonPath: '.spec.color' },
+              { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas' },
+              { name: 'First-Port', type: 'integer', jsonPath: '.spec.ports[0].port', priority: 1 },
+            ],
+          },
+        ],
+      }),
+    );
+    server = start(process.execPath, [CLI, 'serve', '--port', '0', '--resources', resources], { PATH: process.env['PATH'] ?? '' });
     const deadline = Date.now() + 30_000;
     for (;;) {
       const match = /^watchcache serving on (http:\/\/\S+)\n/.exec(server.stdout);
@@ -200,7 +221,9 @@ describe('kubectl against watchcache serve', () => {
     expect((await call(url, '/api/v1/namespaces/kw/pods/second', { method: 'DELETE' })).status).toBe(200);
     await saw('DELETED kw second');
     expect(lines().filter((l) => l.endsWith(' second'))).toEqual(['ADDED kw second', 'MODIFIED kw second', 'DELETED kw second']);
-    expect(watch.stdout.split('\n')[0]).toMatch(/^EVENT\s+NAMESPACE\s+NAME\s+AGE/);
+    // The list is a server-side Table (NAME READY STATUS RESTARTS AGE); watch events come as plain
+    // objects (NAME AGE), so the first header depends on whether "first" was in kubectl's list.
+    expect(watch.stdout.split('\n')[0]).toMatch(/^EVENT\s+NAMESPACE\s+NAME\s+(READY\s+STATUS\s+RESTARTS\s+)?AGE/);
     expect(watch.process.exitCode).toBeNull();
     watch.process.kill('SIGTERM');
     await bounded('kubectl get -w to exit', watch.exited, 10_000);
@@ -239,8 +262,59 @@ describe('kubectl against watchcache serve', () => {
     expect(object.metadata.uid).toBe(created.json.metadata.uid);
     expect(object.metadata.creationTimestamp).toBe(created.json.metadata.creationTimestamp);
     const table = (await ok('get', 'pods', '-n', 'kg')).split('\n');
-    expect(table[0]).toMatch(/^NAME\s+AGE/);
-    expect(table[1]).toMatch(/^shown\s+\S+/);
+    expect(table[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
+    // No status: no phase, so STATUS is empty, as kube prints it.
+    expect(table[1]).toMatch(/^shown\s+0\/0\s+0\s+\d+s$/);
+  });
+
+  it('get pods prints kube’s pod columns and STATUS from the server-side Table; -o wide adds IP, NODE, NOMINATED NODE, READINESS GATES', async () => {
+    console.log(`kubectl: ${kubectlPath}: ${(await ok('version', '--client')).split('\n')[0]}`);
+    const pods = [
+      { name: 'ok', status: { phase: 'Running', podIP: '10.0.0.5', containerStatuses: [{ name: 'app', ready: true, restartCount: 0, state: { running: {} } }] } },
+      { name: 'crashing', status: { phase: 'Running', containerStatuses: [{ name: 'app', ready: false, restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } } }] } },
+      { name: 'initing', initContainers: [{ name: 'init', image: 'busybox' }], status: { phase: 'Pending', initContainerStatuses: [{ name: 'init', state: { running: {} } }] } },
+      { name: 'killed', status: { phase: 'Failed', containerStatuses: [{ name: 'app', state: { terminated: { exitCode: 137, signal: 9 } } }] } },
+    ];
+    for (const p of pods) {
+      const spec = { nodeName: 'node-7', containers: [{ name: 'app', image: 'nginx' }], ...(p.initContainers === undefined ? {} : { initContainers: p.initContainers }) };
+      const r = await call(url, '/api/v1/namespaces/kt/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name }, spec, status: p.status } });
+      expect(r.status, r.text).toBe(201);
+    }
+    const rows = (text: string): string[][] => text.trim().split('\n').map((l) => l.trim().split(/\s{2,}/));
+    const table = rows(await ok('get', 'pods', '-n', 'kt'));
+    expect(table[0]).toEqual(['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE']);
+    const byName = new Map(table.slice(1).map((r) => [r[0], r.slice(1, 4)]));
+    expect(Object.fromEntries(byName)).toEqual({
+      ok: ['1/1', 'Running', '0'],
+      crashing: ['0/1', 'CrashLoopBackOff', '4'],
+      initing: ['0/1', 'Init:0/1', '0'],
+      killed: ['0/1', 'Signal:9', '0'],
+    });
+    const wide = rows(await ok('get', 'pods', '-n', 'kt', '-o', 'wide'));
+    expect(wide[0]).toEqual(['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'IP', 'NODE', 'NOMINATED NODE', 'READINESS GATES']);
+    expect(wide.find((r) => r[0] === 'ok')?.slice(5)).toEqual(['10.0.0.5', 'node-7', '<none>', '<none>']);
+    const one = rows(await ok('get', 'pod', 'crashing', '-n', 'kt'));
+    expect(one.map((r) => r.slice(0, 4))).toEqual([
+      ['NAME', 'READY', 'STATUS', 'RESTARTS'],
+      ['crashing', '0/1', 'CrashLoopBackOff', '4'],
+    ]);
+  });
+
+  it('get widgets prints the custom resource’s printer columns; -o wide adds the priority-1 ones', async () => {
+    const created = await call(url, '/apis/example.com/v1/namespaces/kc/widgets', {
+      method: 'POST',
+      json: { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1' }, spec: { color: 'blue', replicas: 3, ports: [{ port: 8080 }] } },
+    });
+    expect(created.status, created.text).toBe(201);
+    const rows = (text: string): string[][] => text.trim().split('\n').map((l) => l.trim().split(/\s{2,}/));
+    expect(rows(await ok('get', 'widgets', '-n', 'kc'))).toEqual([
+      ['NAME', 'COLOR', 'REPLICAS'],
+      ['w1', 'blue', '3'],
+    ]);
+    expect(rows(await ok('get', 'widgets', '-n', 'kc', '-o', 'wide'))).toEqual([
+      ['NAME', 'COLOR', 'REPLICAS', 'FIRST-PORT'],
+      ['w1', 'blue', '3', '8080'],
+    ]);
   });
 
   it('delete pod NAME deletes it; then get is NotFound', async () => {

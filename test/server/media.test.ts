@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JSON_WATCH_ENCODING, negotiate, RESPONSE_TYPES } from '../../src/server/media.js';
+import { JSON_WATCH_ENCODING, negotiate, negotiateView, RESPONSE_TYPES } from '../../src/server/media.js';
 
 describe('media type negotiation', () => {
   const watchOffers = [JSON_WATCH_ENCODING, { mediaType: 'application/vnd.msgpack' }];
@@ -25,5 +25,29 @@ describe('media type negotiation', () => {
   it('nothing acceptable: 406', () => {
     expect(() => negotiate('application/yaml', RESPONSE_TYPES)).toThrow(expect.objectContaining({ code: 'WC_ERR_NOT_ACCEPTABLE' }));
     expect(() => negotiate('application/json;q=0', RESPONSE_TYPES)).toThrow(expect.objectContaining({ code: 'WC_ERR_NOT_ACCEPTABLE' }));
+  });
+});
+
+describe('negotiateView (GET and LIST conversions)', () => {
+  const table = 'application/json;as=Table;v=v1;g=meta.k8s.io';
+  it('kubectl’s Accept picks the v1 Table; a v1beta1-only Accept the v1beta1 one', () => {
+    expect(negotiateView(`${table},application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json`, 'list')).toEqual({ kind: 'table', version: 'v1' });
+    expect(negotiateView('application/json;as=Table;v=v1beta1;g=meta.k8s.io', 'object')).toEqual({ kind: 'table', version: 'v1beta1' });
+  });
+  it('q values outrank order', () => {
+    expect(negotiateView(`application/json;q=0.5,${table}`, 'list')).toEqual({ kind: 'table', version: 'v1' });
+    expect(negotiateView(`${table};q=0.1,application/json`, 'list')).toEqual({ kind: 'objects' });
+  });
+  it('metadata views: ...List for a list, the single kind for an object', () => {
+    expect(negotiateView('application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1', 'list')).toEqual({ kind: 'metadata', version: 'v1' });
+    expect(negotiateView('application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1', 'object')).toEqual({ kind: 'metadata', version: 'v1beta1' });
+    expect(() => negotiateView('application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1', 'list')).toThrow(/only the following media types are accepted/);
+  });
+  it('protobuf, another group or version, or a stream parameter is not acceptable; plain JSON and no Accept give objects', () => {
+    expect(() => negotiateView('application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io', 'list')).toThrow(/only the following media types are accepted/);
+    expect(() => negotiateView('application/json;as=Table;v=v2;g=meta.k8s.io', 'list')).toThrow(/only/);
+    expect(() => negotiateView('application/json;as=Table;v=v1;g=example.com', 'list')).toThrow(/only/);
+    expect(negotiateView(undefined, 'object')).toEqual({ kind: 'objects' });
+    expect(negotiateView('*/*', 'list')).toEqual({ kind: 'objects' });
   });
 });
