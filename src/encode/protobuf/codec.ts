@@ -60,6 +60,8 @@ interface Field {
   /** A present zero value is left out on decode (a Go non-pointer `omitempty` field). */
   readonly dropZero: boolean;
   readonly omitZero: boolean;
+  /** A Go non-pointer Time: JSON null is its zero value, which kube writes as an empty message. */
+  readonly nullIsEmpty: boolean;
 }
 
 export interface Message {
@@ -103,6 +105,7 @@ function compileField([number, name, typeName, flags]: FieldSpec): Field {
     inline: flags.includes('i'),
     dropZero: !pointer && flags.includes('o'),
     omitZero: flags.includes('z'),
+    nullIsEmpty: (type === T_TIME || type === T_MICROTIME) && !pointer && !flags.includes('r') && !map,
   };
 }
 
@@ -181,7 +184,14 @@ export function writeMessage(w: ProtobufWriter, message: Message, object: Record
       continue;
     }
     const value = object[field.name];
-    if (value === undefined || value === null) continue;
+    if (value === undefined) continue;
+    if (value === null) {
+      if (field.nullIsEmpty) {
+        w.key(field.key);
+        w.varint(0);
+      }
+      continue;
+    }
     if (field.repeated) {
       if (!Array.isArray(value)) throw invalid(field, 'an array', value);
       for (const item of value) writeValue(w, field, field.key, item);
