@@ -303,7 +303,21 @@ function writeValue(w: ProtobufWriter, field: Field, key: number, value: unknown
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 
+// Objects repeat the same few timestamps (creation, managedFields, conditions): parse each once.
+const parsedTimes = new Map<string, { seconds: number; nanos: number }>();
+const PARSED_TIMES_MAX = 4096;
+
 function parseTime(text: string): { seconds: number; nanos: number } | undefined {
+  let time = parsedTimes.get(text);
+  if (time !== undefined) return time;
+  time = parseRfc3339(text);
+  if (time === undefined) return undefined;
+  if (parsedTimes.size >= PARSED_TIMES_MAX) parsedTimes.clear();
+  parsedTimes.set(text, time);
+  return time;
+}
+
+function parseRfc3339(text: string): { seconds: number; nanos: number } | undefined {
   const m = RFC3339.exec(text);
   if (m === null) return undefined;
   const ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
@@ -408,8 +422,12 @@ function readValue(r: ProtobufReader, field: Field, wire: number): unknown {
       return r.uvarint() !== 0;
     case T_DOUBLE:
       return r.double();
-    case T_BYTES:
-      return Buffer.from(r.bytes()).toString('base64');
+    case T_BYTES: {
+      const end = r.lengthEnd();
+      const text = r.buf.toString('base64', r.pos, end);
+      r.pos = end;
+      return text;
+    }
     case T_MESSAGE: {
       const end = r.lengthEnd();
       const out: Record<string, unknown> = {};
@@ -443,7 +461,7 @@ function readValue(r: ProtobufReader, field: Field, wire: number): unknown {
     }
     case T_FIELDS_V1:
     case T_RAW_EXTENSION: {
-      let raw: Uint8Array | undefined;
+      let raw: Buffer | undefined;
       readSmall(r, (key) => {
         if (key !== 10) return false;
         raw = r.bytes();
@@ -480,13 +498,25 @@ function readTime(r: ProtobufReader, micro: boolean): string | null {
   });
   // kube writes nothing for a zero Time; JSON prints that as null
   if (!seen) return null;
-  const iso = new Date(seconds * 1000).toISOString().slice(0, 19);
-  return micro ? `${iso}.${String(Math.floor(nanos / 1000)).padStart(6, '0')}Z` : `${iso}Z`;
+  const iso = formatSeconds(seconds);
+  return micro ? `${iso.slice(0, 19)}.${String(Math.floor(nanos / 1000)).padStart(6, '0')}Z` : iso;
 }
 
-function parseEmbeddedJson(raw: Uint8Array, name: string): unknown {
+const formattedTimes = new Map<number, string>();
+
+/** RFC 3339 in UTC to the second, as Go prints metav1.Time. */
+function formatSeconds(seconds: number): string {
+  let text = formattedTimes.get(seconds);
+  if (text !== undefined) return text;
+  text = `${new Date(seconds * 1000).toISOString().slice(0, 19)}Z`;
+  if (formattedTimes.size >= PARSED_TIMES_MAX) formattedTimes.clear();
+  formattedTimes.set(seconds, text);
+  return text;
+}
+
+function parseEmbeddedJson(raw: Buffer, name: string): unknown {
   try {
-    return JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('utf8'));
+    return JSON.parse(raw.toString('utf8'));
   } catch {
     throw malformed(`field ${JSON.stringify(name)} does not hold JSON`);
   }

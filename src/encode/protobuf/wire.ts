@@ -86,11 +86,21 @@ export class ProtobufWriter {
 
   string(value: string): void {
     // Up to 42 UTF-16 units fit 127 UTF-8 bytes: write straight after a one-byte length.
-    if (value.length < 43) {
-      this.#ensure(1 + value.length * 3);
-      const n = this.#buf.write(value, this.pos + 1);
-      this.#buf[this.pos] = n;
-      this.pos += 1 + n;
+    const length = value.length;
+    if (length < 43) {
+      this.#ensure(1 + length * 3);
+      const buf = this.#buf;
+      const start = this.pos + 1;
+      // Most Kubernetes strings are short ASCII: copying the code units beats a native call.
+      let i = 0;
+      for (; i < length; i++) {
+        const c = value.charCodeAt(i);
+        if (c > 127) break;
+        buf[start + i] = c;
+      }
+      const n = i === length ? length : i + buf.write(value.slice(i), start + i);
+      buf[this.pos] = n;
+      this.pos = start + n;
       return;
     }
     const n = Buffer.byteLength(value, 'utf8');
@@ -149,12 +159,12 @@ export function malformed(message: string): WatchCacheError {
 }
 
 export class ProtobufReader {
-  readonly buf: Uint8Array;
+  readonly buf: Buffer;
   pos: number;
   readonly end: number;
 
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
-    this.buf = buf;
+    this.buf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
     this.pos = start;
     this.end = end;
   }
@@ -204,9 +214,9 @@ export class ProtobufReader {
 
   double(): number {
     if (this.pos + 8 > this.end) throw malformed('truncated double');
-    const view = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 8);
+    const value = this.buf.readDoubleLE(this.pos);
     this.pos += 8;
-    return view.getFloat64(0, true);
+    return value;
   }
 
   /** The end offset of a length-delimited field starting here (the reader moves past its length). */
@@ -217,7 +227,7 @@ export class ProtobufReader {
     return end;
   }
 
-  bytes(): Uint8Array {
+  bytes(): Buffer {
     const end = this.lengthEnd();
     const out = this.buf.subarray(this.pos, end);
     this.pos = end;
@@ -226,9 +236,20 @@ export class ProtobufReader {
 
   string(): string {
     const end = this.lengthEnd();
-    const s = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.pos, end - this.pos).toString('utf8');
+    const buf = this.buf;
+    let pos = this.pos;
     this.pos = end;
-    return s;
+    // Short ASCII (most Kubernetes strings) is cheaper built here than through a native call.
+    if (end - pos < 48) {
+      let s = '';
+      for (; pos < end; pos++) {
+        const c = buf[pos]!;
+        if (c > 127) return s + buf.toString('utf8', pos, end);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return buf.toString('utf8', pos, end);
   }
 
   skip(wire: number): void {
