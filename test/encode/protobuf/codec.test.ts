@@ -120,6 +120,14 @@ describe('protobuf codec: JSON -> protobuf -> JSON', () => {
     expect(decodeObject(encodeList('apps/v1', 'DeploymentList', {}, []))).toEqual({ apiVersion: 'apps/v1', kind: 'DeploymentList', metadata: {} });
   });
 
+  it('encodes the List of every built-in kind', () => {
+    for (const object of ALL_KINDS.filter((o) => o.kind !== 'Status')) {
+      const { apiVersion, kind, ...untyped } = object as { apiVersion: string; kind: string };
+      const list = decodeObject(encodeList(apiVersion, `${kind}List`, { resourceVersion: '5' }, [encodeObject(object), encodeObject(object)]));
+      expect(list, kind).toEqual({ apiVersion, kind: `${kind}List`, metadata: { resourceVersion: '5' }, items: [untyped, untyped] });
+    }
+  });
+
   it('knows which kinds have a protobuf form: the built-in ones, not custom resources', () => {
     for (const [apiVersion, kind] of [
       ['v1', 'Pod'],
