@@ -11,6 +11,9 @@ import { bookmarkObject, type BookmarkShape, type WatchEventType } from '../json
 import { encodeObject } from './envelope.js';
 import { varintSize } from './wire.js';
 
+/** The Content-Type of a protobuf watch response, as kube-apiserver sends it. */
+export const PROTOBUF_WATCH_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf;stream=watch';
+
 /** A frame for an object already encoded by encodeObject. */
 export function protobufWatchFrame(type: WatchEventType, envelope: Uint8Array): Uint8Array {
   const typeLength = type.length; // ASCII, < 128
@@ -39,10 +42,15 @@ function writeVarint(buf: Buffer, pos: number, value: number): number {
   return pos;
 }
 
+/** A frame for a decoded object (as msgpackEventFrame takes it); encodes the object. */
+export function protobufEventFrame(type: WatchEventType, object: Record<string, unknown>): Uint8Array {
+  return protobufWatchFrame(type, encodeObject(object));
+}
+
 export function protobufBookmarkFrame(shape: BookmarkShape, revision: number, initialEventsEnd = false): Uint8Array {
-  return protobufWatchFrame('BOOKMARK', encodeObject(bookmarkObject(shape, revision, initialEventsEnd)));
+  return protobufEventFrame('BOOKMARK', bookmarkObject(shape, revision, initialEventsEnd));
 }
 
 export function protobufErrorFrame(status: Status): Uint8Array {
-  return protobufWatchFrame('ERROR', encodeObject(status as unknown as Record<string, unknown>));
+  return protobufEventFrame('ERROR', { ...status });
 }

@@ -5,7 +5,7 @@
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { encodeList, encodeObject } from '../../../src/encode/protobuf/envelope.js';
-import { protobufBookmarkFrame, protobufErrorFrame, protobufWatchFrame } from '../../../src/encode/protobuf/watch.js';
+import { protobufBookmarkFrame, protobufErrorFrame, protobufEventFrame, protobufWatchFrame } from '../../../src/encode/protobuf/watch.js';
 import { newStatus } from '../../../src/status.js';
 import { pod } from './fixtures/objects.js';
 
@@ -69,7 +69,7 @@ describe('protobuf watch frames', () => {
       protobufWatchFrame('ADDED', encodeObject(pod)),
       protobufWatchFrame('MODIFIED', encodeObject(modified)),
       protobufBookmarkFrame({ apiVersion: 'v1', kind: 'Pod' }, 125000, true),
-      protobufWatchFrame('DELETED', encodeObject(modified)),
+      protobufEventFrame('DELETED', modified),
       protobufErrorFrame(newStatus(410, 'Expired', 'too old resource version: 1 (125000)')),
     ]);
     const events = readStream(stream);
