@@ -1,0 +1,56 @@
+/**
+ * Protobuf watch frames (`application/vnd.kubernetes.protobuf;stream=watch`): each event is a
+ * 4-byte big-endian length, then a metav1.WatchEvent {type=1, object=2 RawExtension {raw=1}}
+ * with no envelope of its own; raw is the object's full protobuf body, envelope included (what
+ * client-go's embedded decoder expects). The frame is built around the object's already encoded
+ * body, sized up front and written in one allocation, so an object is encoded once however many
+ * events and watchers carry it.
+ */
+import type { Status } from '../../status.js';
+import { bookmarkObject, type BookmarkShape, type WatchEventType } from '../json-frame.js';
+import { encodeObject } from './envelope.js';
+import { varintSize } from './wire.js';
+
+/** The Content-Type of a protobuf watch response, as kube-apiserver sends it. */
+export const PROTOBUF_WATCH_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf;stream=watch';
+
+/** A frame for an object already encoded by encodeObject. */
+export function protobufWatchFrame(type: WatchEventType, envelope: Uint8Array): Uint8Array {
+  const typeLength = type.length; // ASCII, < 128
+  const extensionLength = 1 + varintSize(envelope.length) + envelope.length;
+  const eventLength = 2 + typeLength + 1 + varintSize(extensionLength) + extensionLength;
+  const frame = Buffer.allocUnsafe(4 + eventLength);
+  frame.writeUInt32BE(eventLength, 0);
+  let pos = 4;
+  frame[pos++] = 10;
+  frame[pos++] = typeLength;
+  pos += frame.write(type, pos, 'latin1');
+  frame[pos++] = 18;
+  pos = writeVarint(frame, pos, extensionLength);
+  frame[pos++] = 10;
+  pos = writeVarint(frame, pos, envelope.length);
+  frame.set(envelope, pos);
+  return frame;
+}
+
+function writeVarint(buf: Buffer, pos: number, value: number): number {
+  while (value >= 128) {
+    buf[pos++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  buf[pos++] = value;
+  return pos;
+}
+
+/** A frame for a decoded object (as msgpackEventFrame takes it); encodes the object. */
+export function protobufEventFrame(type: WatchEventType, object: Record<string, unknown>): Uint8Array {
+  return protobufWatchFrame(type, encodeObject(object));
+}
+
+export function protobufBookmarkFrame(shape: BookmarkShape, revision: number, initialEventsEnd = false): Uint8Array {
+  return protobufEventFrame('BOOKMARK', bookmarkObject(shape, revision, initialEventsEnd));
+}
+
+export function protobufErrorFrame(status: Status): Uint8Array {
+  return protobufEventFrame('ERROR', { ...status });
+}
