@@ -26,6 +26,9 @@ watchcache serve [options]
   --port N            port to listen on (default ${DEFAULT_PORT}; 0 picks a free port)
   --host H            address to bind (default ${DEFAULT_HOST})
   --etcd URL,...      cache etcd at these client URLs (default: the embedded in-memory store)
+  --etcd-progress-notify-interval MS
+                      the members' --experimental-watch-progress-notify-interval, in ms: lets
+                      the cache serve consistent reads on etcd < 3.4.31 / 3.5.13 (keep it < 3000)
   --prefix P          storage key prefix everything lives under (default ${DEFAULT_PREFIX})
   --workers N         dispatch worker threads for each resource with an index trigger (pods);
                       default: cores - 1, at most 4; 0 dispatches everything inline
@@ -46,6 +49,7 @@ interface ServeArgs {
   port: number;
   host: string;
   etcd: string[] | undefined;
+  etcdProgressNotifyIntervalMs: number | undefined;
   prefix: string;
   workers: number | undefined;
   resources: string | undefined;
@@ -56,7 +60,7 @@ interface ServeArgs {
   help: boolean;
 }
 
-const VALUE_FLAGS = new Set(['--port', '--host', '--etcd', '--prefix', '--workers', '--resources', '--token-file', '--tls-cert', '--tls-key']);
+const VALUE_FLAGS = new Set(['--port', '--host', '--etcd', '--etcd-progress-notify-interval', '--prefix', '--workers', '--resources', '--token-file', '--tls-cert', '--tls-key']);
 
 function integer(flag: string, value: string, min: number, max: number): number {
   if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) {
@@ -70,6 +74,7 @@ function parseServeArgs(argv: readonly string[]): ServeArgs {
     port: DEFAULT_PORT,
     host: DEFAULT_HOST,
     etcd: undefined,
+    etcdProgressNotifyIntervalMs: undefined,
     prefix: DEFAULT_PREFIX,
     workers: undefined,
     resources: undefined,
@@ -115,6 +120,9 @@ function parseServeArgs(argv: readonly string[]): ServeArgs {
         args.etcd = endpoints;
         break;
       }
+      case '--etcd-progress-notify-interval':
+        args.etcdProgressNotifyIntervalMs = integer(flag, value, 1, 3_600_000);
+        break;
       case '--prefix':
         if (!value.startsWith('/')) throw new UsageError(`--prefix must start with "/", got ${JSON.stringify(value)}`);
         args.prefix = value;
@@ -137,6 +145,9 @@ function parseServeArgs(argv: readonly string[]): ServeArgs {
     }
   }
   if ((args.tlsCert === undefined) !== (args.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (args.etcdProgressNotifyIntervalMs !== undefined && args.etcd === undefined) {
+    throw new UsageError('--etcd-progress-notify-interval goes with --etcd');
+  }
   return args;
 }
 
@@ -152,7 +163,8 @@ async function openStorage(args: ServeArgs): Promise<Storage> {
   if (args.etcd === undefined) return new MemoryStorage();
   // Loaded only when asked for: the etcd client and gRPC are heavy to import.
   const { EtcdStorage } = await import('./storage/etcd.js');
-  return new EtcdStorage({ endpoints: args.etcd });
+  const interval = args.etcdProgressNotifyIntervalMs;
+  return new EtcdStorage({ endpoints: args.etcd, ...(interval === undefined ? {} : { progressNotifyIntervalMs: interval }) });
 }
 
 function log(message: string): void {

@@ -44,6 +44,10 @@ export const DEFAULT_LIMITS: DispatchLimits = {
   stallBudgetMs: 60_000,
 };
 
+/** kube-apiserver's refusal of a watch list when the store lacks RequestWatchProgress (Cacher.Watch). */
+const WATCH_LIST_UNSUPPORTED =
+  'a watch stream was requested by the client but the required storage feature RequestWatchProgress is disabled';
+
 /** Initial events go out in chunks of this many objects, yielding to the event loop in between. */
 const INITIAL_CHUNK = 1000;
 
@@ -111,7 +115,11 @@ export interface CacherStats {
   terminated: Record<string, number>;
   objects: number;
   revision: number;
-  /** Consistent LISTs the store answered because the cache could not become fresh in 3 s. */
+  /**
+   * Consistent LISTs the store answered: because the store's progress notifications cannot be
+   * trusted (an etcd older than 3.4.31 / 3.5.13 without a configured progress-notify interval), or
+   * because the cache could not become fresh in 3 s.
+   */
   consistentReadFallbacks: number;
   /** Seconds of history the event window holds. */
   windowSeconds: number;
@@ -329,6 +337,17 @@ class CacherImpl implements Cacher {
       floor = rv;
     }
 
+    // Without trusted progress the cache cannot prove in time that it is as fresh as a watch list
+    // needs: kube-apiserver refuses it at once, and client-go falls back to LIST.
+    const refuseInitial =
+      sendInitialEvents === true && (bookmarks || (waitFor ?? 0) > this.#cache.revision) && !this.#storage.progressTrusted();
+    // A watch from a revision the store has not reached (e.g. one from before the embedded store
+    // restarted and counted from 1 again) would get nothing until the counter catches up: it is
+    // served only if the store reaches it within the freshness timeout, else it ends with "Too
+    // large resource version", so the client relists instead of missing events in silence.
+    const future =
+      floor !== undefined && floor > this.#cache.revision && floor > (await this.#storage.currentRevision()) ? floor : undefined;
+
     const id = ++this.#nextId;
     const partition = partitionOf(triggerValue, id);
     const dispatcher = partition % this.#placement.size;
@@ -340,6 +359,10 @@ class CacherImpl implements Cacher {
       },
     });
 
+    if (refuseInitial) {
+      stream.fail(statusFromError(new WatchCacheError(ErrorCodes.INTERNAL, WATCH_LIST_UNSUPPORTED)));
+      return stream;
+    }
     if (waitFor !== undefined) {
       try {
         await this.#cache.waitUntilFresh(waitFor, options.signal);
@@ -415,6 +438,11 @@ class CacherImpl implements Cacher {
       } else {
         void this.#sendInitial(stream, snapshot, encoding, endBookmark);
       }
+    }
+    if (future !== undefined) {
+      // Registered at once (a watch from the near future is allowed), so events at the RV it
+      // waits for are not missed; its floor drops everything up to it meanwhile.
+      this.#cache.waitUntilFresh(future, options.signal).catch((err: unknown) => stream.fail(statusFromError(err)));
     }
     if (deadline !== undefined) {
       const timer = this.#clock.setTimer(deadline - now, () => this.#end(id));
@@ -577,14 +605,19 @@ class CacherImpl implements Cacher {
     }
     if (match === 'Exact' || (match === undefined && rv !== undefined && rv !== 0 && limit > 0)) {
       // Exact reads (and legacy limited reads at an RV) see the state at exactly that revision.
-      if (rv! > this.#cache.revision) await this.#cache.waitUntilFresh(rv!, options.signal);
+      await this.#catchUp(rv!, options.signal);
       if (rv === this.#cache.revision) return this.#listFromCache(predicate, everything, limit);
       return this.#listFromStorage(predicate, everything, limit, rv!, undefined);
     }
     if (rv === undefined) {
-      // A consistent read (KEP-2340): as fresh as the store is now, served from the cache. If the
-      // cache cannot prove it is that fresh in time (an etcd too old to answer progress requests
-      // reliably only sends periodic progress), the store answers instead, as kube-apiserver.
+      // A consistent read (KEP-2340): as fresh as the store is now, served from the cache when its
+      // progress notifications can prove that in time; otherwise the store answers at once, as
+      // kube-apiserver does without RequestWatchProgress. Should a trusted proof still not come
+      // within 3 s, the store answers as well.
+      if (!this.#storage.progressTrusted()) {
+        this.#consistentReadFallbacks++;
+        return this.#listFromStorage(predicate, everything, limit, undefined, undefined);
+      }
       try {
         await this.#cache.waitUntilFresh(await this.#storage.currentRevision(), options.signal);
       } catch (err) {
@@ -592,8 +625,8 @@ class CacherImpl implements Cacher {
         this.#consistentReadFallbacks++;
         return this.#listFromStorage(predicate, everything, limit, undefined, undefined);
       }
-    } else if (rv !== 0) {
-      await this.#cache.waitUntilFresh(rv, options.signal);
+    } else if (rv !== 0 && (await this.#catchUp(rv, options.signal)) === 'store') {
+      return this.#listFromStorage(predicate, everything, limit, undefined, undefined);
     }
     return this.#listFromCache(predicate, everything, limit);
   }
@@ -711,14 +744,32 @@ class CacherImpl implements Cacher {
     if (rv === undefined || this.#ready.state !== 'ready') {
       // A consistent GET reads the store, as kube-apiserver; so does any GET while the cache is not ready.
       if (this.#ready.state === 'stopped') this.#ready.check();
-      const { item } = await this.#storage.get(key);
-      if (item === null) throw notFound(key);
-      return this.#codec.cache(key, this.#codec.parse(key, item.value), item.modRevision).bytes;
+      return this.#getFromStorage(key);
     }
-    if (rv !== 0) await this.#cache.waitUntilFresh(rv, options.signal);
+    if (rv !== 0 && (await this.#catchUp(rv, options.signal)) === 'store') return this.#getFromStorage(key);
     const object = this.#cache.get(key);
     if (object === undefined) throw notFound(key);
     return object.bytes;
+  }
+
+  async #getFromStorage(key: string): Promise<Uint8Array> {
+    const { item } = await this.#storage.get(key);
+    if (item === null) throw notFound(key);
+    return this.#codec.cache(key, this.#codec.parse(key, item.value), item.modRevision).bytes;
+  }
+
+  /**
+   * Before a read at `rv` the cache has not reached: 'cache' once the cache has caught up, or
+   * 'store' when the store must answer. With trusted progress the cache catches up within a
+   * round trip, so it waits. Without, it waits only when the store itself has not reached `rv`.
+   * A revision the store does not reach within the freshness timeout (3 s) is refused with
+   * "Too large resource version" (504), as kube-apiserver: never served as if it were reached.
+   */
+  async #catchUp(rv: number, signal: AbortSignal | undefined): Promise<'cache' | 'store'> {
+    if (rv <= this.#cache.revision) return 'cache';
+    if (!this.#storage.progressTrusted() && rv <= (await this.#storage.currentRevision())) return 'store';
+    await this.#cache.waitUntilFresh(rv, signal);
+    return 'cache';
   }
 
   // ---- life cycle ----------------------------------------------------------------------------

@@ -197,7 +197,7 @@ class Metrics implements PrometheusMetrics {
     });
     new Counter({
       name: 'apiserver_watch_cache_consistent_read_total',
-      help: 'Consistent LISTs the store answered because the cache could not become fresh in time (fallback="true").',
+      help: 'Consistent LISTs the store answered (fallback="true"): its progress is not trusted, or the cache could not become fresh in time.',
       labelNames: ['group', 'resource', 'fallback'],
       registers,
       collect() {

@@ -109,6 +109,14 @@ export interface EtcdStorageOptions {
   watchRetryMaxDelayMs?: number;
   /** TLS material, passed to etcd3 (see its `credentials` option). */
   credentials?: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer };
+  /**
+   * The members' `--experimental-watch-progress-notify-interval` in ms, when it is set (etcd's
+   * default is 10 minutes). Periodic notifications are ordered with events on every etcd
+   * version, so with an interval well below the cache's 3 s freshness wait (e.g. 100–1000 ms)
+   * the cache serves consistent reads even from an etcd older than 3.4.31 / 3.5.13, whose
+   * answers to progress requests cannot be trusted. Unset: trusted by member version only.
+   */
+  progressNotifyIntervalMs?: number;
   /** etcd user and password, passed to etcd3. */
   auth?: { username: string; password: string };
   /** Observer of watch stream connects and restarts (for logs and metrics). Must not throw. */
@@ -206,6 +214,9 @@ export class EtcdStorage implements Storage {
   private readonly watches = new Set<EtcdWatch>();
   private readonly endpointFailedAt = new Map<string, number>();
   private readonly orderedProgress = new Map<string, Promise<boolean>>();
+  /** The settled answers of orderedProgress. */
+  private readonly orderedKnown = new Map<string, boolean>();
+  private readonly progressNotifyIntervalMs: number | undefined;
   private readonly dialTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly timing: WatchTiming;
@@ -257,6 +268,8 @@ export class EtcdStorage implements Storage {
       ),
     };
     this.onWatchStreamEvent = options.onWatchStreamEvent;
+    this.progressNotifyIntervalMs =
+      options.progressNotifyIntervalMs === undefined ? undefined : checkDuration('progressNotifyIntervalMs', options.progressNotifyIntervalMs, 1);
 
     const requestTimeoutMs = this.requestTimeoutMs;
     this.clientOptions = {
@@ -293,6 +306,7 @@ export class EtcdStorage implements Storage {
         this.endpointFailedAt.set(endpoint, Date.now());
         // The member may come back as another version.
         this.orderedProgress.delete(endpoint);
+        this.orderedKnown.delete(endpoint);
       },
       noteCompactRevision: (revision) => this.noteCompactRevision(revision),
       nextWatchId: () => ++this.watchIds,
@@ -447,6 +461,22 @@ export class EtcdStorage implements Storage {
   async requestProgress(): Promise<void> {
     this.checkOpen();
     for (const watch of this.watches) watch.requestProgress();
+  }
+
+  /**
+   * Trusted with a configured progress-notify interval, or when every member is known to answer
+   * progress requests in order (the reflector's watch may move to any of them). A member whose
+   * version is not known yet is probed in the background and counts as untrusted meanwhile.
+   */
+  progressTrusted(): boolean {
+    if (this.progressNotifyIntervalMs !== undefined) return true;
+    let trusted = true;
+    for (const endpoint of this.endpoints) {
+      const known = this.orderedKnown.get(endpoint);
+      if (known === undefined && !this.closed) this.progressRequestsOrdered(endpoint).catch(() => undefined);
+      if (known !== true) trusted = false;
+    }
+    return trusted;
   }
 
   async compact(revision: number): Promise<void> {
@@ -627,7 +657,11 @@ export class EtcdStorage implements Storage {
     if (ordered === undefined) {
       ordered = this.watchClientFor(endpoint)
         .maintenance.status({ deadline: Date.now() + this.dialTimeoutMs })
-        .then((status) => progressRequestsAreOrdered(status.version));
+        .then((status) => {
+          const answer = progressRequestsAreOrdered(status.version);
+          if (this.orderedProgress.get(endpoint) === ordered) this.orderedKnown.set(endpoint, answer);
+          return answer;
+        });
       // A failed probe is retried on the next connect rather than remembered.
       ordered.catch(() => {
         if (this.orderedProgress.get(endpoint) === ordered) this.orderedProgress.delete(endpoint);

@@ -194,6 +194,11 @@ export class MemoryStorage implements Storage {
     for (const watch of this.#watches) watch.requestProgress();
   }
 
+  /** Progress answers are ordered with events here, always. */
+  progressTrusted(): boolean {
+    return true;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

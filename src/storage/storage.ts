@@ -119,6 +119,14 @@ export interface Storage {
   currentRevision(): Promise<number>;
   /** Ask every open watch to emit a progress notification as soon as it is caught up. */
   requestProgress(): Promise<void>;
+  /**
+   * Whether the store's progress notifications can be trusted to prove, within a fraction of a
+   * second, that a watch has delivered everything up to the store's current revision: the answers
+   * to requestProgress() are ordered with events, or periodic notifications come often enough.
+   * The cache serves consistent reads only then; otherwise they read the store. Synchronous: what
+   * the store knows now (an etcd member's version may still be unknown, which counts as no).
+   */
+  progressTrusted(): boolean;
   /** Drop history older than `revision`. */
   compact(revision: number): Promise<void>;
   /** Ends every open watch and releases connections. Idempotent. */

@@ -63,6 +63,9 @@ export class BreakableStorage implements Storage {
   delete: Storage['delete'] = (key, options) => this.inner.delete(key, options);
   currentRevision: Storage['currentRevision'] = () => this.inner.currentRevision();
   requestProgress: Storage['requestProgress'] = () => this.inner.requestProgress();
+  /** Set to say the store's progress cannot (false) or can (true) be trusted, whatever the inner store says. */
+  trustProgress: boolean | undefined;
+  progressTrusted: Storage['progressTrusted'] = () => this.trustProgress ?? this.inner.progressTrusted();
   compact: Storage['compact'] = (revision) => this.inner.compact(revision);
   close: Storage['close'] = () => Promise.resolve();
 

@@ -88,6 +88,152 @@ describe('freshness', () => {
   });
 });
 
+/** Fails clearly when `promise` does not settle in real time (the injected clock never moves here). */
+async function settles<T>(what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} waited for the clock`)), 10_000);
+  });
+  try {
+    return await Promise.race([promise, hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe("freshness where the store's progress is not trusted (etcd < 3.4.31 / 3.5.13)", () => {
+  async function untrusted() {
+    const storage = new BreakableStorage(new MemoryStorage());
+    storage.trustProgress = false;
+    const ctx = await setup({ storage });
+    return { ...ctx, storage };
+  }
+
+  /** Runs `body` while the cache sees no more events: only the store can answer with new writes. */
+  async function withCacheHeld(storage: BreakableStorage, pods: Pods, cacher: Cacher, body: () => Promise<void>): Promise<void> {
+    storage.pauseWatches();
+    try {
+      // The batch the reflector already waits for still passes the gate; let it be this one.
+      const before = await pods.put({ name: 'before' });
+      await settles('the cache to see the write before', (async () => {
+        while (cacher.revision < before) await new Promise((resolve) => setImmediate(resolve));
+      })());
+      await body();
+    } finally {
+      storage.resumeWatches();
+    }
+  }
+
+  it('a consistent LIST reads the store at once, without the 3 s wait, and reflects every write acknowledged before it', async () => {
+    const { storage, pods, cacher } = await untrusted();
+    await withCacheHeld(storage, pods, cacher, async () => {
+      const rv = await pods.put({ name: 'a' });
+      const list = await settles('the consistent LIST', cacher.list());
+      expect(list.items.map((i) => i.metadata?.name)).toEqual(['a', 'before']);
+      expect(Number(list.resourceVersion)).toBeGreaterThanOrEqual(rv);
+      expect(cacher.revision).toBeLessThan(rv);
+      expect(cacher.stats().consistentReadFallbacks).toBe(1);
+    });
+  });
+
+  it('LIST and GET not older than an RV the store has reached but the cache has not read the store at once', async () => {
+    const { storage, pods, cacher } = await untrusted();
+    await withCacheHeld(storage, pods, cacher, async () => {
+      const rv = await pods.put({ name: 'a' });
+      expect(cacher.revision).toBeLessThan(rv);
+      const list = await settles('the LIST', cacher.list({ resourceVersion: String(rv), resourceVersionMatch: 'NotOlderThan' }));
+      expect(list.items.map((i) => i.metadata?.name)).toEqual(['a', 'before']);
+      const exact = await settles('the Exact LIST', cacher.list({ resourceVersion: String(rv), resourceVersionMatch: 'Exact' }));
+      expect(exact).toMatchObject({ resourceVersion: String(rv) });
+      const got = await settles('the GET', cacher.get(pods.key('a'), { resourceVersion: String(rv) }));
+      expect(got.metadata?.resourceVersion).toBe(String(rv));
+    });
+  });
+
+  it("a watch list (sendInitialEvents with bookmarks) is refused at once with kube-apiserver's RequestWatchProgress error, so the client lists", async () => {
+    const { pods, cacher } = await untrusted();
+    await pods.put({ name: 'a' });
+    const watch = await settles(
+      'the watch',
+      cacher.watch({ sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: true }),
+    );
+    const events = await settles('the ERROR event', readAll(watch));
+    expect(events).toEqual([
+      {
+        type: 'ERROR',
+        name: undefined,
+        rv: 0,
+        code: 500,
+        reason: 'InternalError',
+        message: 'a watch stream was requested by the client but the required storage feature RequestWatchProgress is disabled',
+      },
+    ]);
+  });
+
+  it('where progress is trusted, a consistent LIST is served from the cache', async () => {
+    const storage = new BreakableStorage(new MemoryStorage());
+    storage.trustProgress = true;
+    const { pods, cacher } = await setup({ storage });
+    const rv = await pods.put({ name: 'a' });
+    const list = await cacher.list();
+    expect(list.items.map((i) => i.metadata?.name)).toEqual(['a']);
+    expect(Number(list.resourceVersion)).toBeGreaterThanOrEqual(rv);
+    expect(cacher.stats().consistentReadFallbacks).toBe(0);
+  });
+});
+
+describe('revisions the store has not reached (e.g. one from before the embedded store restarted)', () => {
+  it('a watch from an RV beyond the store ends with an in-band 504 "Too large resource version" after 3 s, not silence', async () => {
+    const { clock, cacher } = await setup();
+    const target = cacher.revision + 100;
+    const watch = await settles('the watch', cacher.watch({ resourceVersion: String(target), allowWatchBookmarks: true }));
+    const events = readAll(watch);
+    await clock.advance(2_999);
+    await clock.advance(1);
+    expect(await events).toEqual([
+      {
+        type: 'ERROR',
+        name: undefined,
+        rv: 0,
+        code: 504,
+        reason: 'Timeout',
+        message: `Too large resource version: ${target}, current: ${cacher.revision}`,
+      },
+    ]);
+  });
+
+  it('a watch from an RV the store reaches within 3 s is served, from after that RV', async () => {
+    const { clock, pods, cacher } = await setup();
+    const target = cacher.revision + 2;
+    const watch = await settles('the watch', cacher.watch({ resourceVersion: String(target) }));
+    await pods.put({ name: 'a' });
+    await pods.put({ name: 'b' });
+    const late = await pods.put({ name: 'c' });
+    await clock.advance(5_000);
+    const events = await readUntil(watch, (e) => e.length === 1);
+    watch.stop();
+    expect(events).toEqual([{ type: 'ADDED', name: 'c', rv: late }]);
+  });
+
+  it.each([
+    ['trusted', true],
+    ['untrusted', false],
+  ])('on a store whose progress is %s, LIST and GET beyond the store fail with 504 after 3 s', async (_, trusted) => {
+    const storage = new BreakableStorage(new MemoryStorage());
+    storage.trustProgress = trusted;
+    const { clock, pods, cacher } = await setup({ storage });
+    await pods.put({ name: 'a' });
+    const target = (await storage.currentRevision()) + 10;
+    const list = rejection(cacher.list({ resourceVersion: String(target), resourceVersionMatch: 'NotOlderThan' }));
+    const get = rejection(cacher.get(pods.key('a'), { resourceVersion: String(target) }));
+    await clock.advance(3_000);
+    for (const err of [await list, await get]) {
+      expect(err.code).toBe(ErrorCodes.TOO_LARGE_RESOURCE_VERSION);
+      expect(err.details.retryAfterSeconds).toBe(1);
+    }
+  });
+});
+
 describe('bookmarks', () => {
   it('a watcher gets a BOOKMARK every 60 s, carrying the RV that progress notifications advanced', async () => {
     const { clock, storage, cacher } = await setup();

@@ -374,3 +374,35 @@ describe('client-node informer across a server restart on etcd', () => {
     }
   });
 });
+
+describe('client-node across an embedded-store restart', () => {
+  it('a Watch resumed from a pre-restart RV the new store has not reached gets an ERROR 504 "Too large resource version", then done', async () => {
+    const first = await startTestServer({ workers: 0 });
+    const api = kubeConfig(first.url).makeApiClient(CoreV1Api);
+    let oldRV = 0;
+    for (let i = 0; i < 6; i++) {
+      const created = await api.createNamespacedPod({ namespace: 'default', body: { metadata: { name: `before-${i}` }, spec: { containers: [] } } });
+      oldRV = Number(created.metadata?.resourceVersion);
+    }
+    await first.close();
+    // A new embedded store counts from 1 again: its revisions stay below the client's RV.
+    const second = await startTestServer({ workers: 0 });
+    try {
+      const kc = kubeConfig(second.url);
+      await kc.makeApiClient(CoreV1Api).createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'after' }, spec: { containers: [] } } });
+      const events: Array<{ type: string; object: { code?: number; reason?: string; message?: string } }> = [];
+      const done = new Promise<unknown>((resolve) => {
+        void new Watch(kc).watch('/api/v1/pods', { resourceVersion: String(oldRV), allowWatchBookmarks: true }, (type, object) => events.push({ type, object }), resolve);
+      });
+      expect(await bounded('the watch to end', done, 15_000)).toBeNull();
+      expect(events).toEqual([
+        {
+          type: 'ERROR',
+          object: expect.objectContaining({ code: 504, reason: 'Timeout', message: `Too large resource version: ${oldRV}, current: ${second.storage.revisionNow}` }),
+        },
+      ]);
+    } finally {
+      await second.close();
+    }
+  });
+});

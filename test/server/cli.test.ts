@@ -122,6 +122,8 @@ describe('watchcache serve', () => {
     [['serve', '--port'], /--port needs a value/],
     [['serve', '--workers', '-1'], /--workers needs a value|--workers must be an integer/],
     [['serve', '--etcd', 'localhost:2379'], /--etcd takes client URLs/],
+    [['serve', '--etcd-progress-notify-interval', '500'], /--etcd-progress-notify-interval goes with --etcd/],
+    [['serve', '--etcd', 'http://127.0.0.1:2379', '--etcd-progress-notify-interval', '0'], /--etcd-progress-notify-interval must be an integer/],
     [['serve', '--tls-cert', 'cert.pem'], /--tls-cert and --tls-key go together/],
     [['serve', '--prefix', 'registry'], /--prefix must start with/],
     [['frobnicate'], /unknown command/],

@@ -21,6 +21,7 @@ function gatedStorage(inner: MemoryStorage): { storage: Storage; open(): void } 
     watch: (prefix, options) => inner.watch(prefix, options),
     currentRevision: () => inner.currentRevision(),
     requestProgress: () => inner.requestProgress(),
+    progressTrusted: () => inner.progressTrusted(),
     compact: (revision) => inner.compact(revision),
     close: () => inner.close(),
   };

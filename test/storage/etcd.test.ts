@@ -170,6 +170,15 @@ describe('EtcdStorage helpers', () => {
     expect(progressRequestsAreOrdered('garbage')).toBe(false);
   });
 
+  it('a configured progress-notify interval makes progress trusted whatever the version; a bad one is WC_ERR_INVALID', async () => {
+    const storage = new EtcdStorage({ endpoints: ['http://127.0.0.1:1'], progressNotifyIntervalMs: 500 });
+    expect(storage.progressTrusted()).toBe(true);
+    await storage.close();
+    expect(() => new EtcdStorage({ endpoints: ['http://127.0.0.1:1'], progressNotifyIntervalMs: 0 })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INVALID }),
+    );
+  });
+
   it('keepalive pings more frequent than etcd allows are refused with WC_ERR_INVALID', () => {
     expect(() => new EtcdStorage({ endpoints: ['http://127.0.0.1:1'], keepaliveTimeMs: 1000 })).toThrow(
       expect.objectContaining({ code: ErrorCodes.INVALID }),
