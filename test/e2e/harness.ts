@@ -53,7 +53,7 @@ export class ServerProcess {
   private constructor(name: string, port: number, etcd: string, workers: number) {
     this.name = name;
     this.url = `http://127.0.0.1:${port}`;
-    this.#args = [CLI, 'serve', '--port', String(port), '--etcd', etcd, '--workers', String(workers), '--no-metrics'];
+    this.#args = [CLI, 'serve', '--port', String(port), '--etcd', etcd, '--workers', String(workers)];
   }
 
   static async start(name: string, etcd: string, workers = 1): Promise<ServerProcess> {
@@ -100,12 +100,14 @@ export class ServerProcess {
     await this.#exited;
   }
 
-  pause(): void {
-    this.#child?.kill('SIGSTOP');
-  }
-
-  resume(): void {
-    this.#child?.kill('SIGCONT');
+  /** The sum of a Prometheus gauge or counter over all its series (0 when absent). */
+  async metric(name: string): Promise<number> {
+    const reply = await httpCall(this.url, 'GET', '/metrics');
+    let sum = 0;
+    for (const line of reply.text.split('\n')) {
+      if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
   }
 }
 

@@ -13,6 +13,11 @@ import { StoreHistory, type JsonObject, type StoreEvent } from './history-checke
 
 const MARKER_KEY = '/e2e-history-marker';
 
+/** etcd batches up to 1000 revisions in one watch response; with big objects that is far over gRPC's 4 MiB default. */
+function client(endpoint: string): Etcd3 {
+  return new Etcd3({ hosts: endpoint, grpcOptions: { 'grpc.max_receive_message_length': 1024 * 1024 * 1024 } });
+}
+
 export class EtcdHistory {
   readonly #endpoint: string;
   readonly #prefix: string;
@@ -49,22 +54,22 @@ export class EtcdHistory {
   /** Reads history up to now, then compacts there: watchers behind it can no longer use etcd's. */
   async compact(): Promise<number> {
     const revision = await this.catchUp();
-    const client = new Etcd3({ hosts: this.#endpoint });
+    const etcd = client(this.#endpoint);
     try {
-      await client.kv.compact({ revision: String(revision), physical: true });
+      await etcd.kv.compact({ revision: String(revision), physical: true });
     } finally {
-      client.close();
+      etcd.close();
     }
     return revision;
   }
 
   async #readOnce(): Promise<number> {
-    const client = new Etcd3({ hosts: this.#endpoint });
+    const etcd = client(this.#endpoint);
     try {
-      const marker = await client.put(MARKER_KEY).value(String(Date.now())).exec();
+      const marker = await etcd.put(MARKER_KEY).value(String(Date.now())).exec();
       const target = Number(marker.header.revision);
       const collected: Array<{ rev: number; key: string; type: 'put' | 'delete'; value: Buffer }> = [];
-      const watcher = await client.watch().prefix('/').startRevision(String(this.#through + 1)).create();
+      const watcher = await etcd.watch().prefix('/').startRevision(String(this.#through + 1)).create();
       try {
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`store history: no marker event within 30 s (reading from ${this.#through + 1} to ${target})`)), 30_000);
@@ -108,7 +113,7 @@ export class EtcdHistory {
       this.#through = target;
       return target;
     } finally {
-      client.close();
+      etcd.close();
     }
   }
 }
