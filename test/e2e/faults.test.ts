@@ -11,7 +11,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEtcd, type EtcdHandle } from '../helpers/etcd.js';
-import { checkWatcher, diffStates, filterState, formatDefects, keyOf, type Defect, type JsonObject, type Selector } from './history-checker.js';
+import { checkWatcher, diffStates, filterState, formatDefects, keyOf, rvOf, type Defect, type JsonObject, type Selector, type StoreHistory, type WatcherLogEntry } from './history-checker.js';
 import { HttpWatcher, httpCall, ServerProcess, sleep, waitFor, Writer } from './harness.js';
 import { EtcdHistory } from './store-history.js';
 
@@ -42,6 +42,8 @@ interface ScenarioOptions {
   servers?: number;
   writes?: number;
   padBytes?: number;
+  /** The server the writer starts on (it fails over to the others). */
+  writerStartsOn?: number;
   /** Runs while the writer writes; the scenario ends when both are done. */
   fault(s: Scenario): Promise<void>;
 }
@@ -70,7 +72,8 @@ async function runScenario(label: string, options: ScenarioOptions): Promise<Sce
   });
   for (const w of watchers) w.start();
   await Promise.all(watchers.map((w) => w.ready()));
-  const writer = new Writer(urls, { namespace: NAMESPACE, names: 12, ...(options.padBytes === undefined ? {} : { padBytes: options.padBytes }) });
+  const first = options.writerStartsOn ?? 0;
+  const writer = new Writer([...urls.slice(first), ...urls.slice(0, first)], { namespace: NAMESPACE, names: 12, ...(options.padBytes === undefined ? {} : { padBytes: options.padBytes }) });
   const s: Scenario = { etcd, servers, watchers, writer, history };
   const writes = options.writes ?? 250;
   await Promise.all([writer.run(writes), options.fault(s)]);
@@ -119,9 +122,42 @@ async function verify(label: string, s: Scenario): Promise<void> {
     if (wrong !== null) defects.push({ watcher: 'writer', rv: write.rv, message: wrong });
   }
 
+  injectedDefectsAreCaught(watchers[1]!, truth);
+
   const summary = watchers.map((w) => `${w.name}: ${w.log.filter((e) => e.kind === 'event').length} events, ${w.relists} lists, ${w.log.filter((e) => e.kind === 'watch').length} watches, ${w.failovers} failovers`);
   console.log(`[${label}] ${writer.acked.length} acked writes (${writer.failures} failed tries), store at RV ${end}, ${truth.events.length} pod events\n  ${summary.join('\n  ')}`);
   expect(formatDefects(defects), `defects in "${label}"`).toBe('');
+}
+
+const isChange = (e: WatcherLogEntry | undefined): e is Extract<WatcherLogEntry, { kind: 'event' }> =>
+  e !== undefined && e.kind === 'event' && (e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED');
+
+/**
+ * The checker is not vacuous on this run: a dropped event, a duplicate, a reorder and a wrong type
+ * on a match flip injected into the watcher's real log are each caught.
+ */
+function injectedDefectsAreCaught(w: HttpWatcher, truth: StoreHistory): void {
+  const log = w.log;
+  const pairs = log.flatMap((e, i) => (isChange(e) && isChange(log[i + 1]) ? [i] : []));
+  expect(pairs.length, `${w.name} saw too few events to inject defects into`).toBeGreaterThan(0);
+  const i = pairs[Math.floor(pairs.length / 2)]!;
+  const flips = log.flatMap((e, j) => {
+    if (!isChange(e) || e.type === 'MODIFIED') return [];
+    // A flip: the store updated the object there (not a create, not a delete).
+    const change = truth.events.find((x) => x.rev === rvOf(e.object) && x.key === keyOf(e.object));
+    return change !== undefined && change.type === 'put' && change.prev !== null ? [j] : [];
+  });
+  expect(flips.length, `${w.name} saw no selector flip`).toBeGreaterThan(0);
+  const f = flips[Math.floor(flips.length / 2)]!;
+  const mutants: Record<string, WatcherLogEntry[]> = {
+    dropped: [...log.slice(0, i), ...log.slice(i + 1)],
+    duplicate: [...log.slice(0, i + 1), log[i]!, ...log.slice(i + 1)],
+    reorder: [...log.slice(0, i), log[i + 1]!, log[i]!, ...log.slice(i + 2)],
+    'wrong type on a flip': log.map((e, j) => (j === f ? { ...(e as Extract<WatcherLogEntry, { kind: 'event' }>), type: 'MODIFIED' as const } : e)),
+  };
+  for (const [name, mutant] of Object.entries(mutants)) {
+    expect(checkWatcher(w.name, w.selector, mutant, truth).defects.length, `injected ${name} not caught`).toBeGreaterThan(0);
+  }
 }
 
 describe('end-to-end fault suite: HTTP watchers against the store history', { timeout: 240_000 }, () => {
@@ -195,6 +231,30 @@ describe('end-to-end fault suite: HTTP watchers against the store history', { ti
     for (const [i, w] of s.watchers.entries()) if (i % 2 === 0) expect(w.failovers, w.name).toBeGreaterThanOrEqual(1);
   });
 
+  it('compaction while a server is frozen (SIGSTOP) far behind it: its cache relists, its watchers relist, nothing is lost', async () => {
+    const s = await runScenario('server frozen across a compaction', {
+      servers: 2,
+      writerStartsOn: 1,
+      writes: 320,
+      // Big objects fill the frozen server's gRPC stream, so etcd holds its watch back (unsynced)
+      // and the compaction passes it.
+      padBytes: 80_000,
+      async fault({ servers, writer, history }) {
+        await writer.untilAcked(30);
+        servers[0]!.pause();
+        try {
+          await writer.untilAcked(260);
+          await history.compact();
+          await writer.untilAcked(270);
+        } finally {
+          servers[0]!.resume();
+        }
+      },
+    });
+    // The frozen server's pods cache learnt of the compaction and listed again.
+    expect(await s.servers[0]!.metric('apiserver_watch_cache_initializations_total', 'resource="pods"')).toBeGreaterThanOrEqual(2);
+  });
+
   it('stalled watchers: the server stalls them on their own cursor, the others go on, and they catch up without loss', async () => {
     let stalledSeen = 0;
     await runScenario('stalled watchers', {
@@ -205,7 +265,7 @@ describe('end-to-end fault suite: HTTP watchers against the store history', { ti
         watchers[1]!.stall();
         watchers[2]!.stall();
         // Their socket buffers fill, the server stops acking their frames, and the dispatcher stalls them.
-        await waitFor('the server to report stalled watchers', async () => (stalledSeen = await servers[0]!.metric('watchcache_dispatcher_stalled_watchers')) >= 1, 120_000, () => `${writer.acked.length} writes so far`);
+        await waitFor('the server to report stalled watchers', async () => (stalledSeen = await servers[0]!.metric('watchcache_dispatcher_stalled_watchers', 'resource="pods"')) >= 1, 120_000, () => `${writer.acked.length} writes so far`);
         // The watcher of everything keeps up meanwhile.
         const rv = writer.acked[writer.acked.length - 1]!.rv;
         await waitFor('the watcher that reads to keep up', () => watchers[0]!.lastRV >= rv, 60_000);

@@ -100,12 +100,21 @@ export class ServerProcess {
     await this.#exited;
   }
 
-  /** The sum of a Prometheus gauge or counter over all its series (0 when absent). */
-  async metric(name: string): Promise<number> {
+  /** SIGSTOP: the process keeps its sockets but answers nothing. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
+  /** The sum of a Prometheus gauge or counter over its series that have `label` (0 when absent). */
+  async metric(name: string, label = ''): Promise<number> {
     const reply = await httpCall(this.url, 'GET', '/metrics');
     let sum = 0;
     for (const line of reply.text.split('\n')) {
-      if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(label)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
     }
     return sum;
   }
