@@ -90,12 +90,18 @@ async function verify(label: string, s: Scenario): Promise<void> {
   const truth = history.history();
   const finalState = truth.stateAt(end);
 
-  for (const w of watchers) {
-    const want = filterState(finalState, w.selector);
-    await waitFor(`${w.name} to reach the store's state at RV ${end}`, () => diffStates(want, w.state).length === 0, 60_000, () => diffStates(want, w.state).join('; '));
-  }
-
   const defects: Defect[] = [];
+  // A watcher that never gets there is reported with the rest, so the checker can say why.
+  await Promise.all(
+    watchers.map(async (w) => {
+      const want = filterState(finalState, w.selector);
+      try {
+        await waitFor(`${w.name} to reach the store's state at RV ${end}`, () => diffStates(want, w.state).length === 0, 60_000, () => diffStates(want, w.state).join('; '));
+      } catch (err) {
+        defects.push({ watcher: w.name, rv: end, message: (err as Error).message });
+      }
+    }),
+  );
   for (const server of servers.filter((x) => x.running)) {
     for (const { name, selector } of SELECTORS) {
       const path = `/api/v1/namespaces/${NAMESPACE}/pods${selector.query === '' ? '' : `?${selector.query}`}`;
@@ -122,11 +128,10 @@ async function verify(label: string, s: Scenario): Promise<void> {
     if (wrong !== null) defects.push({ watcher: 'writer', rv: write.rv, message: wrong });
   }
 
-  injectedDefectsAreCaught(watchers[1]!, truth);
-
   const summary = watchers.map((w) => `${w.name}: ${w.log.filter((e) => e.kind === 'event').length} events, ${w.relists} lists, ${w.log.filter((e) => e.kind === 'watch').length} watches, ${w.failovers} failovers`);
   console.log(`[${label}] ${writer.acked.length} acked writes (${writer.failures} failed tries), store at RV ${end}, ${truth.events.length} pod events\n  ${summary.join('\n  ')}`);
   expect(formatDefects(defects), `defects in "${label}"`).toBe('');
+  injectedDefectsAreCaught(watchers[1]!, truth);
 }
 
 const isChange = (e: WatcherLogEntry | undefined): e is Extract<WatcherLogEntry, { kind: 'event' }> =>
