@@ -4,6 +4,7 @@
  * that records every write the server acknowledged.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -57,6 +58,7 @@ export class ServerProcess {
   }
 
   static async start(name: string, etcd: string, workers = 1): Promise<ServerProcess> {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
     const server = new ServerProcess(name, await freePort(), etcd, workers);
     await server.restart();
     return server;
