@@ -30,6 +30,9 @@ const SELECTORS: ReadonlyArray<{ name: string; selector: Selector }> = [
   { name: 'spec.nodeName=node-1', selector: { query: `fieldSelector=${encodeURIComponent('spec.nodeName=node-1')}`, matches: (o) => (o['spec'] as JsonObject)['nodeName'] === 'node-1' } },
 ];
 
+/** The index of the watcher that asks for short watches (a bookmark ends each). */
+const BOOKMARKED = 3;
+
 interface Scenario {
   etcd: EtcdHandle;
   servers: ServerProcess[];
@@ -66,7 +69,10 @@ async function runScenario(label: string, options: ScenarioOptions): Promise<Sce
   const urls = servers.map((s) => s.url);
   const history = new EtcdHistory(etcd.endpoint);
   // With two servers, half the watchers start on each (each fails over to the other).
-  const watchers = SELECTORS.map(({ name, selector }, i) => new HttpWatcher(name, selector, [...urls.slice(i % urls.length), ...urls.slice(0, i % urls.length)], NAMESPACE));
+  // The sparse watcher's streams end every few seconds with a bookmark, so it resumes from bookmark RVs.
+  const watchers = SELECTORS.map(
+    ({ name, selector }, i) => new HttpWatcher(name, selector, [...urls.slice(i % urls.length), ...urls.slice(0, i % urls.length)], NAMESPACE, i === BOOKMARKED ? 3 : undefined),
+  );
   cleanup.push(async () => {
     await Promise.all(watchers.map((w) => w.stop()));
   });
@@ -128,7 +134,7 @@ async function verify(label: string, s: Scenario): Promise<void> {
     if (wrong !== null) defects.push({ watcher: 'writer', rv: write.rv, message: wrong });
   }
 
-  const summary = watchers.map((w) => `${w.name}: ${w.log.filter((e) => e.kind === 'event').length} events, ${w.relists} lists, ${w.log.filter((e) => e.kind === 'watch').length} watches, ${w.failovers} failovers`);
+  const summary = watchers.map((w) => `${w.name}: ${w.log.filter((e) => e.kind === 'event').length} events, ${w.relists} lists, ${w.log.filter((e) => e.kind === 'watch').length} watches, ${w.failovers} failovers, ${w.bookmarks} bookmarks`);
   console.log(`[${label}] ${writer.acked.length} acked writes (${writer.failures} failed tries), store at RV ${end}, ${truth.events.length} pod events\n  ${summary.join('\n  ')}`);
   expect(formatDefects(defects), `defects in "${label}"`).toBe('');
   injectedDefectsAreCaught(watchers[1]!, truth);

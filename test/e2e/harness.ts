@@ -188,11 +188,19 @@ export class HttpWatcher {
   #res: IncomingMessage | undefined;
   #stalled = false;
 
-  constructor(name: string, selector: Selector, servers: readonly string[], namespace: string) {
+  readonly #timeoutSeconds: number | undefined;
+
+  /** `timeoutSeconds`: ask the server to end each watch after this long (it sends a bookmark first). */
+  constructor(name: string, selector: Selector, servers: readonly string[], namespace: string, timeoutSeconds?: number) {
     this.name = name;
     this.selector = selector;
     this.namespace = namespace;
     this.#servers = [...servers];
+    this.#timeoutSeconds = timeoutSeconds;
+  }
+
+  get bookmarks(): number {
+    return this.log.filter((e) => e.kind === 'event' && e.type === 'BOOKMARK').length;
   }
 
   get server(): string {
@@ -231,7 +239,10 @@ export class HttpWatcher {
 
   #path(watchFrom?: number): string {
     const params = [this.selector.query];
-    if (watchFrom !== undefined) params.push('watch=true', `resourceVersion=${watchFrom}`, 'allowWatchBookmarks=true');
+    if (watchFrom !== undefined) {
+      params.push('watch=true', `resourceVersion=${watchFrom}`, 'allowWatchBookmarks=true');
+      if (this.#timeoutSeconds !== undefined) params.push(`timeoutSeconds=${this.#timeoutSeconds}`);
+    }
     return `/api/v1/namespaces/${this.namespace}/pods?${params.filter((p) => p !== '').join('&')}`;
   }
 
