@@ -178,7 +178,6 @@ export class HttpWatcher {
   lastRV = 0;
   relists = 0;
   failovers = 0;
-  connectionErrors = 0;
   readonly #servers: string[];
   #current = 0;
   #running = false;
@@ -263,7 +262,6 @@ export class HttpWatcher {
       } catch (err) {
         if (!this.#running) break;
         if ((err as { retryable?: boolean }).retryable !== true) {
-          this.connectionErrors++;
           this.#failover();
         }
         await sleep(backoff);
