@@ -9,7 +9,7 @@ import { statusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
 import { EncodePool } from '../encode/encode-pool.js';
 import { FRAME_ENCODINGS, encodedBookmark, type FrameEncoding } from '../encode/frames.js';
-import { matches, selectsEverything, type Predicate } from '../dispatch/predicate.js';
+import { matches, selectsEverything, type Predicate } from '../select/predicate.js';
 import { PARTITIONS, partitionOf } from '../dispatch/partitions.js';
 import { inlinePlacement, type Placement, type PlacementFactory } from '../dispatch/placement.js';
 import { WorkerPlacement } from '../dispatch/worker-placement.js';

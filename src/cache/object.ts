@@ -5,7 +5,7 @@
  * object version so LIST, initial events and watch filters never parse again.
  */
 import { ErrorCodes, WatchCacheError } from '../errors.js';
-import { AttributeReader, type Attributes } from '../dispatch/predicate.js';
+import { AttributeReader, type Attributes } from '../select/predicate.js';
 import { jsonFrameParts } from '../encode/json-frame.js';
 import { triggerHash } from '../ring/trigger-hash.js';
 

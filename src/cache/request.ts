@@ -3,9 +3,9 @@
  * with the API server's validation messages, and turned into what the cache works with.
  */
 import { ErrorCodes, WatchCacheError } from '../errors.js';
-import { parseFieldSelector, requiredFieldValue, type FieldSelector } from '../dispatch/field-selector.js';
-import { parseLabelSelector, type LabelSelector } from '../dispatch/label-selector.js';
-import type { Predicate } from '../dispatch/predicate.js';
+import { parseFieldSelector, requiredFieldValue, type FieldSelector } from '../select/field-selector.js';
+import { parseLabelSelector, type LabelSelector } from '../select/label-selector.js';
+import type { Predicate } from '../select/predicate.js';
 
 export type ResourceVersionMatch = 'NotOlderThan' | 'Exact';
 

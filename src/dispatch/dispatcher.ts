@@ -22,7 +22,7 @@ import { encodedBookmark, type FrameEncoding } from '../encode/frames.js';
 import { jsonEventFrame, type WatchEventType } from '../encode/json-frame.js';
 import { msgpackEventFrame } from '../encode/msgpack-frame.js';
 import { BookmarkBuckets, nextBookmarkTime } from './bookmarks.js';
-import { AttributeReader, matches, rewrite, selectsEverything, type Attributes, type Predicate } from './predicate.js';
+import { AttributeReader, matches, rewrite, selectsEverything, type Attributes, type Predicate } from '../select/predicate.js';
 import type { DispatcherConfig, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from './protocol.js';
 
 const DEFAULT_SLICE_RECORDS = 512;

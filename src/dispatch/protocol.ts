@@ -6,7 +6,7 @@
 import type { FrameEncoding } from '../encode/frames.js';
 import type { WireError } from '../errors.js';
 import type { RingBuffers } from '../ring/producer.js';
-import type { Predicate } from './predicate.js';
+import type { Predicate } from '../select/predicate.js';
 
 export interface DispatchLimits {
   /** Frames a watcher may have sent but not yet consumed before it stalls on its own cursor. */

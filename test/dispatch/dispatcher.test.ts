@@ -5,9 +5,10 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
-import { EVERYTHING_FIELDS, POD_SELECTABLE_FIELDS, parseFieldSelector } from '../../src/dispatch/field-selector.js';
-import { EVERYTHING_LABELS, parseLabelSelector } from '../../src/dispatch/label-selector.js';
-import type { Predicate } from '../../src/dispatch/predicate.js';
+import { EVERYTHING_FIELDS, parseFieldSelector } from '../../src/select/field-selector.js';
+import { POD_SELECTABLE_FIELDS } from '../../src/server/registry.js';
+import { EVERYTHING_LABELS, parseLabelSelector } from '../../src/select/label-selector.js';
+import type { Predicate } from '../../src/select/predicate.js';
 import type { DeliveryBatch, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from '../../src/dispatch/protocol.js';
 import { jsonEventFrame } from '../../src/encode/json-frame.js';
 import { ErrorCodes, type WireError } from '../../src/errors.js';

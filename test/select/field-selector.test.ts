@@ -3,7 +3,6 @@ import { seededRandom as rng } from '../helpers/random.js';
 import { ErrorCodes } from '../../src/errors.js';
 import {
   BASE_SELECTABLE_FIELDS,
-  POD_SELECTABLE_FIELDS,
   escapeFieldValue,
   extractFields,
   fieldExtractor,
@@ -14,8 +13,9 @@ import {
   selectableFields,
   unescapeFieldValue,
   type Fields,
-} from '../../src/dispatch/field-selector.js';
-import { SelectorError } from '../../src/dispatch/selector-error.js';
+} from '../../src/select/field-selector.js';
+import { SelectorError } from '../../src/select/selector-error.js';
+import { POD_SELECTABLE_FIELDS } from '../../src/server/registry.js';
 
 const POD = POD_SELECTABLE_FIELDS;
 const parse = (text: string) => parseFieldSelector(text, POD);

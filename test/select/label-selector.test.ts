@@ -9,8 +9,8 @@ import {
   parseLabelSelector,
   requiredLabelValue,
   type Labels,
-} from '../../src/dispatch/label-selector.js';
-import { SelectorError } from '../../src/dispatch/selector-error.js';
+} from '../../src/select/label-selector.js';
+import { SelectorError } from '../../src/select/selector-error.js';
 
 /** Whether `selector` (text) matches `labels`. */
 const sel = (selector: string, labels: Labels): boolean => matchesLabels(parseLabelSelector(selector), labels);

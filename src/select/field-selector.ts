@@ -4,7 +4,8 @@
  * `field!=value` terms, all of which must hold. A value escapes `\`, `,` and `=` with a
  * backslash. Unlike label selectors there is no blank skipping: `a = b` names the field "a ".
  *
- * Only a resource's selectable fields may be used; their values are precomputed per object
+ * Only a resource's selectable fields may be used (the registry says which; the parser takes them
+ * as a parameter); their values are precomputed per object
  * version as a flat `Record<string, string>` (see `fieldExtractor`), so matching is a lookup.
  */
 import { SelectorError, charAt } from './selector-error.js';
@@ -36,21 +37,6 @@ export const BASE_SELECTABLE_FIELDS: readonly string[] = Object.freeze(['metadat
 export function selectableFields(resourceFields: Iterable<string>): readonly string[] {
   return Object.freeze([...new Set([...BASE_SELECTABLE_FIELDS, ...resourceFields])].sort());
 }
-
-/**
- * Pod fields Kubernetes lets a field selector use that are plain strings in the v1 JSON.
- * `spec.hostNetwork` is left out: Kubernetes reports "false" when the JSON omits it, which a
- * generic path walk (missing → "") cannot reproduce.
- */
-export const POD_SELECTABLE_FIELDS: readonly string[] = selectableFields([
-  'spec.nodeName',
-  'spec.restartPolicy',
-  'spec.schedulerName',
-  'spec.serviceAccountName',
-  'status.phase',
-  'status.podIP',
-  'status.nominatedNodeName',
-]);
 
 // ---------------------------------------------------------------------------------------------
 // Escaping
