@@ -94,6 +94,41 @@ export class StorageError extends WatchCacheError {
   }
 }
 
+/** A command line that does not parse (`watchcache` and `watchcache bench` exit with 2). */
+export class UsageError extends Error {}
+
+/** 400 Bad Request: a request option or parameter that cannot be served as given. */
+export function badRequest(message: string): WatchCacheError {
+  return new WatchCacheError(ErrorCodes.BAD_REQUEST, message);
+}
+
+/** A bad option or argument from the embedding program (WC_ERR_INVALID), not from the wire. */
+export function invalidArgument(message: string): WatchCacheError {
+  return new WatchCacheError(ErrorCodes.INVALID, message);
+}
+
+/** The same from a storage backend: everything a backend throws is a StorageError. */
+export function invalidStorageArgument(message: string): StorageError {
+  return new StorageError(ErrorCodes.INVALID, message);
+}
+
+/**
+ * An optional positive, finite number option: `fallback` when unset. (Infinity is refused: the
+ * options are limits and timer periods, and a timer period past 2^31 - 1 ms fires at once.)
+ */
+export function positiveOption(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  invalid: (message: string) => WatchCacheError = invalidArgument,
+): number {
+  if (value === undefined) return fallback;
+  if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
+    throw invalid(`${name} must be a positive number, got ${String(value)}`);
+  }
+  return value;
+}
+
 /**
  * The revision asked for has been compacted away. `compactRevision` is the oldest revision the
  * store can still serve; a watcher must relist rather than retry the same start revision.

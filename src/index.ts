@@ -22,16 +22,16 @@ export type { ErrorCode, ErrorDetails, WireError } from './errors.js';
 export type {
   DeleteEvent,
   DeleteResult,
-  GetOptions as StorageGetOptions,
   GetResult,
   KeyValue,
-  ListOptions as StorageListOptions,
-  ListResult as StorageListResult,
   PutEvent,
   Storage,
+  StorageGetOptions,
+  StorageListOptions,
+  StorageListResult,
+  StorageWatchEvent,
+  StorageWatchOptions,
   WatchBatch,
-  WatchEvent as StorageWatchEvent,
-  WatchOptions as StorageWatchOptions,
   WriteOptions,
 } from './storage/storage.js';
 export { MemoryStorage } from './storage/memory.js';

@@ -4,7 +4,7 @@
  * (ring → watchers), and serves WATCH, LIST and GET with Kubernetes resourceVersion semantics.
  */
 import { availableParallelism } from 'node:os';
-import { ErrorCodes, WatchCacheError, isWatchCacheError, type WireError } from '../errors.js';
+import { badRequest, ErrorCodes, isWatchCacheError, positiveOption, WatchCacheError, type WireError } from '../errors.js';
 import { statusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
 import { EncodePool } from '../encode/encode-pool.js';
@@ -26,7 +26,6 @@ import { ProgressRequester } from './progress-requester.js';
 import { ReadyGate } from './ready.js';
 import { Reflector, type ReflectorStats } from './reflector.js';
 import {
-  badRequest,
   buildPredicate,
   parseMatch,
   parseResourceVersion,
@@ -205,9 +204,9 @@ class CacherImpl implements Cacher {
     this.#ready = new ReadyGate(this.#clock);
     this.#progress = new ProgressRequester(this.#storage, this.#clock);
     const limits: DispatchLimits = {
-      bufferEvents: positive('bufferEvents', options.bufferEvents, DEFAULT_LIMITS.bufferEvents),
-      bufferBytes: positive('bufferBytes', options.bufferBytes, DEFAULT_LIMITS.bufferBytes),
-      stallBudgetMs: positive('stallBudgetMs', options.stallBudgetMs, DEFAULT_LIMITS.stallBudgetMs),
+      bufferEvents: positiveOption('bufferEvents', options.bufferEvents, DEFAULT_LIMITS.bufferEvents),
+      bufferBytes: positiveOption('bufferBytes', options.bufferBytes, DEFAULT_LIMITS.bufferBytes),
+      stallBudgetMs: positiveOption('stallBudgetMs', options.stallBudgetMs, DEFAULT_LIMITS.stallBudgetMs),
     };
     this.#cache = new WatchCache({
       codec: this.#codec,
@@ -712,12 +711,12 @@ class CacherImpl implements Cacher {
       // A consistent GET reads the store, as kube-apiserver; so does any GET while the cache is not ready.
       if (this.#ready.state === 'stopped') this.#ready.check();
       const { item } = await this.#storage.get(key);
-      if (item === null) throw notFound(key);
+      if (item === null) throw keyNotFound(key);
       return this.#codec.cache(key, this.#codec.parse(key, item.value), item.modRevision).bytes;
     }
     if (rv !== 0) await this.#cache.waitUntilFresh(rv, options.signal);
     const object = this.#cache.get(key);
-    if (object === undefined) throw notFound(key);
+    if (object === undefined) throw keyNotFound(key);
     return object.bytes;
   }
 
@@ -754,18 +753,12 @@ function defaultWorkers(): number {
   return Math.min(4, Math.max(0, availableParallelism() - 1));
 }
 
-function notFound(key: string): WatchCacheError {
+function keyNotFound(key: string): WatchCacheError {
   return new WatchCacheError(ErrorCodes.NOT_FOUND, `${key} not found`);
 }
 
 function decodeJson(bytes: Uint8Array): KubeObject {
   return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as KubeObject;
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!(value > 0)) throw new WatchCacheError(ErrorCodes.INVALID, `${name} must be positive, got ${value}`);
-  return value;
 }
 
 export type { ListOptions, ReadOptions, WatchOptions };

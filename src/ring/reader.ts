@@ -24,7 +24,7 @@
  * In a worker, keep one ref'd handle (e.g. the parentPort 'message' listener): a pending
  * Atomics.waitAsync does not keep a worker's event loop alive.
  */
-import { ErrorCodes, WatchCacheError } from '../errors.js';
+import { ErrorCodes, invalidArgument, WatchCacheError } from '../errors.js';
 import type { RingBuffers } from './producer.js';
 import {
   CONTROL_BYTES,
@@ -143,10 +143,6 @@ const PARSED_PAD = 1;
 const PARSED_BAD = 2;
 type Parsed = typeof PARSED_RECORD | typeof PARSED_PAD | typeof PARSED_BAD;
 
-function invalid(message: string): WatchCacheError {
-  return new WatchCacheError(ErrorCodes.INVALID, message);
-}
-
 export class RingReader {
   readonly capacity: number;
   readonly maxRecordBytes: number;
@@ -165,9 +161,9 @@ export class RingReader {
   constructor(buffers: RingBuffers) {
     const { control, data } = buffers;
     if (!(control instanceof SharedArrayBuffer) || !(data instanceof SharedArrayBuffer)) {
-      throw invalid('ring buffers must be SharedArrayBuffers');
+      throw invalidArgument('ring buffers must be SharedArrayBuffers');
     }
-    if (control.byteLength < CONTROL_BYTES) throw invalid(`ring control block must have ${CONTROL_BYTES} bytes`);
+    if (control.byteLength < CONTROL_BYTES) throw invalidArgument(`ring control block must have ${CONTROL_BYTES} bytes`);
     const ctl = new Int32Array(control);
     // Plain reads: the producer wrote these constants before handing the buffers over, and the
     // hand-over (postMessage, workerData) orders everything written before it.
@@ -175,10 +171,10 @@ export class RingReader {
     const version = ctl[Ctl.VERSION];
     const capacity = ctl[Ctl.CAPACITY];
     if (magic !== RING_MAGIC || version !== LAYOUT_VERSION) {
-      throw invalid(`not a ring control block of layout version ${LAYOUT_VERSION}`);
+      throw invalidArgument(`not a ring control block of layout version ${LAYOUT_VERSION}`);
     }
     if (!isPowerOfTwo(capacity) || capacity !== data.byteLength) {
-      throw invalid(`ring data buffer has ${data.byteLength} bytes, the control block says ${capacity}`);
+      throw invalidArgument(`ring data buffer has ${data.byteLength} bytes, the control block says ${capacity}`);
     }
     this.capacity = capacity;
     this.maxRecordBytes = maxRecordBytes(capacity);
@@ -245,7 +241,7 @@ export class RingReader {
   read(pos: number, into?: RingRecord): RingRecord | null {
     let view = this.#readView;
     if (into !== undefined) {
-      if (!(into instanceof RecordView)) throw invalid('read() takes a view from createView()');
+      if (!(into instanceof RecordView)) throw invalidArgument('read() takes a view from createView()');
       view = into;
     }
     const start = pos >>> 0;

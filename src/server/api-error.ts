@@ -4,6 +4,9 @@
  * kind on NotFound/AlreadyExists/Conflict (kubectl prints them), the field causes of Invalid.
  */
 import { ErrorCodes, WatchCacheError, type ErrorCode, type ErrorDetails } from '../errors.js';
+
+/** 400 Bad Request carries no details: the one constructor in errors.ts serves the server too. */
+export { badRequest } from '../errors.js';
 import type { StatusCause, StatusDetails } from '../status.js';
 
 export class ApiError extends WatchCacheError {
@@ -54,14 +57,10 @@ export function conflict(ref: ObjectRef, why: string): ApiError {
 export const MODIFIED = 'the object has been modified; please apply your changes to the latest version and try again';
 
 /** 422 Invalid with one cause per offending field, worded as kube-apiserver's field errors. */
-export function invalid(kind: string, ref: ObjectRef, causes: StatusCause[]): ApiError {
+export function invalidObject(kind: string, ref: ObjectRef, causes: StatusCause[]): ApiError {
   const list = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
   const message = `${kind} "${ref.name}" is invalid: ${causes.length > 1 ? `[${list}]` : list}`;
   return new ApiError(ErrorCodes.INVALID_OBJECT, message, { ...refDetails(ref), kind, causes });
-}
-
-export function badRequest(message: string): ApiError {
-  return new ApiError(ErrorCodes.BAD_REQUEST, message);
 }
 
 export function pathNotFound(): ApiError {

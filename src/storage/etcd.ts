@@ -28,7 +28,7 @@ import {
   type ITxnResponse,
   type IWatchResponse,
 } from 'etcd3';
-import { CompactedError, ErrorCodes, StorageError, type ErrorDetails } from '../errors.js';
+import { CompactedError, ErrorCodes, type ErrorDetails, invalidStorageArgument, StorageError } from '../errors.js';
 import { requireLeaderInterceptor } from './etcd/grpc.js';
 import {
   EtcdWatch,
@@ -48,14 +48,14 @@ import {
 } from './etcd/wire.js';
 import type {
   DeleteResult,
-  GetOptions,
+  StorageGetOptions,
   GetResult,
   KeyValue,
-  ListOptions,
-  ListResult,
+  StorageListOptions,
+  StorageListResult,
   Storage,
   WatchBatch,
-  WatchOptions,
+  StorageWatchOptions,
   WriteOptions,
 } from './storage.js';
 
@@ -139,23 +139,19 @@ const COMPACT_PROBE_TIMEOUT_MS = 2_000;
 const COMPACTED_MESSAGE = 'required revision has been compacted';
 const FUTURE_MESSAGE = 'required revision is a future revision';
 
-function invalid(message: string): StorageError {
-  return new StorageError(ErrorCodes.INVALID, message);
-}
-
 function checkDuration(name: string, value: number, min: number): number {
-  if (!Number.isFinite(value) || value < min) throw invalid(`${name} must be a number >= ${min}, got ${value}`);
+  if (!Number.isFinite(value) || value < min) throw invalidStorageArgument(`${name} must be a number >= ${min}, got ${value}`);
   return value;
 }
 
 function checkRevision(name: string, value: number | undefined): void {
   if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
-    throw invalid(`${name} must be a positive integer, got ${value}`);
+    throw invalidStorageArgument(`${name} must be a positive integer, got ${value}`);
   }
 }
 
 function checkKey(key: string): void {
-  if (typeof key !== 'string' || key === '') throw invalid('key must be a non-empty string');
+  if (typeof key !== 'string' || key === '') throw invalidStorageArgument('key must be a non-empty string');
 }
 
 type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>['host']>>;
@@ -217,7 +213,7 @@ export class EtcdStorage implements Storage {
 
   constructor(options: EtcdStorageOptions) {
     if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
-      throw invalid('endpoints must list at least one etcd client URL');
+      throw invalidStorageArgument('endpoints must list at least one etcd client URL');
     }
     this.endpoints = [...options.endpoints];
     this.dialTimeoutMs = checkDuration('dialTimeoutMs', options.dialTimeoutMs ?? DEFAULTS.dialTimeoutMs, 1);
@@ -309,7 +305,7 @@ export class EtcdStorage implements Storage {
     };
   }
 
-  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
+  async get(key: string, options: StorageGetOptions = {}): Promise<GetResult> {
     this.checkOpen();
     checkKey(key);
     checkRevision('revision', options.revision);
@@ -324,17 +320,17 @@ export class EtcdStorage implements Storage {
     };
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+  async list(prefix: string, options: StorageListOptions = {}): Promise<StorageListResult> {
     this.checkOpen();
-    if (typeof prefix !== 'string') throw invalid('prefix must be a string');
+    if (typeof prefix !== 'string') throw invalidStorageArgument('prefix must be a string');
     checkRevision('revision', options.revision);
     const limit = options.limit ?? 0;
-    if (!Number.isSafeInteger(limit) || limit < 0) throw invalid(`limit must be a non-negative integer, got ${limit}`);
+    if (!Number.isSafeInteger(limit) || limit < 0) throw invalidStorageArgument(`limit must be a non-negative integer, got ${limit}`);
     const { key, rangeEnd } = prefixRange(prefix);
     let start = key;
     if (options.continueKey !== undefined) {
       if (!options.continueKey.startsWith(prefix)) {
-        throw invalid(`continueKey ${JSON.stringify(options.continueKey)} is not under prefix ${JSON.stringify(prefix)}`);
+        throw invalidStorageArgument(`continueKey ${JSON.stringify(options.continueKey)} is not under prefix ${JSON.stringify(prefix)}`);
       }
       start = keyBytes(options.continueKey);
     }
@@ -348,7 +344,7 @@ export class EtcdStorage implements Storage {
       options.revision,
     );
     const items = response.kvs.map(toKeyValue);
-    const result: ListResult = {
+    const result: StorageListResult = {
       items,
       // The first page pins the revision later pages must pass back.
       revision: options.revision ?? toNumber(response.header.revision),
@@ -418,13 +414,13 @@ export class EtcdStorage implements Storage {
     return { deleted: toKeyValue(prev), revision: toNumber(response.header.revision) };
   }
 
-  watch(prefix: string, options: WatchOptions): AsyncIterable<WatchBatch> {
+  watch(prefix: string, options: StorageWatchOptions): AsyncIterable<WatchBatch> {
     return iterableOf(() => {
       try {
         this.checkOpen();
-        if (typeof prefix !== 'string') throw invalid('prefix must be a string');
+        if (typeof prefix !== 'string') throw invalidStorageArgument('prefix must be a string');
         if (!Number.isSafeInteger(options.fromRevision) || options.fromRevision < 1) {
-          throw invalid(`fromRevision must be a positive integer, got ${options.fromRevision}`);
+          throw invalidStorageArgument(`fromRevision must be a positive integer, got ${options.fromRevision}`);
         }
       } catch (err) {
         return failedIterator(err);

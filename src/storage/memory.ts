@@ -8,18 +8,18 @@
  * etcd's revision-mode auto-compaction), and the current state is not copied per revision: the
  * history of a key and the revision log hold references to the same KeyValue objects.
  */
-import { CompactedError, ErrorCodes, StorageError } from '../errors.js';
+import { CompactedError, ErrorCodes, invalidStorageArgument, positiveOption, StorageError } from '../errors.js';
 import type {
   DeleteResult,
-  GetOptions,
+  StorageGetOptions,
   GetResult,
   KeyValue,
-  ListOptions,
-  ListResult,
+  StorageListOptions,
+  StorageListResult,
   Storage,
   WatchBatch,
-  WatchEvent,
-  WatchOptions,
+  StorageWatchEvent,
+  StorageWatchOptions,
   WriteOptions,
 } from './storage.js';
 
@@ -79,31 +79,32 @@ export class MemoryStorage implements Storage {
   #closed = false;
 
   constructor(options: MemoryStorageOptions = {}) {
-    this.#retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS);
+    this.#retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS, invalidStorageArgument);
     this.#progressNotifyIntervalMs = positiveOption(
       'progressNotifyIntervalMs',
       options.progressNotifyIntervalMs,
       DEFAULT_PROGRESS_NOTIFY_MS,
+      invalidStorageArgument,
     );
-    this.#maxBatchRevisions = positiveOption('maxBatchRevisions', options.maxBatchRevisions, DEFAULT_MAX_BATCH_REVISIONS);
+    this.#maxBatchRevisions = positiveOption('maxBatchRevisions', options.maxBatchRevisions, DEFAULT_MAX_BATCH_REVISIONS, invalidStorageArgument);
   }
 
   // ---- reads ---------------------------------------------------------------------------------
 
-  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
+  async get(key: string, options: StorageGetOptions = {}): Promise<GetResult> {
     this.#checkOpen();
     checkKey(key);
     const revision = this.#readRevision(options.revision);
     return { item: this.#valueAt(key, revision), revision };
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+  async list(prefix: string, options: StorageListOptions = {}): Promise<StorageListResult> {
     this.#checkOpen();
     const revision = this.#readRevision(options.revision);
     const limit = options.limit ?? 0;
-    if (!Number.isSafeInteger(limit) || limit < 0) invalid(`limit must be a non-negative integer, got ${limit}`);
+    if (!Number.isSafeInteger(limit) || limit < 0) throw invalidStorageArgument(`limit must be a non-negative integer, got ${limit}`);
     const start = options.continueKey ?? prefix;
-    if (!start.startsWith(prefix)) invalid(`continueKey ${JSON.stringify(start)} is outside prefix ${JSON.stringify(prefix)}`);
+    if (!start.startsWith(prefix)) throw invalidStorageArgument(`continueKey ${JSON.stringify(start)} is outside prefix ${JSON.stringify(prefix)}`);
 
     const keys = this.#orderedKeys();
     const items: KeyValue[] = [];
@@ -181,7 +182,7 @@ export class MemoryStorage implements Storage {
 
   // ---- watches -------------------------------------------------------------------------------
 
-  watch(prefix: string, options: WatchOptions): AsyncIterable<WatchBatch> {
+  watch(prefix: string, options: StorageWatchOptions): AsyncIterable<WatchBatch> {
     this.#checkOpen();
     checkRevision(options.fromRevision);
     const watch = new MemoryWatch(this, prefix, options);
@@ -361,7 +362,7 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
   #wakeUp: (() => void) | null = null;
   readonly #onAbort = (): void => this.end();
 
-  constructor(store: MemoryStorage, prefix: string, options: WatchOptions) {
+  constructor(store: MemoryStorage, prefix: string, options: StorageWatchOptions) {
     this.#store = store;
     this.#prefix = prefix;
     this.#prevKv = options.prevKv ?? false;
@@ -428,7 +429,7 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
     const store = this.#store;
     const now = store.revisionNow;
     const max = store.maxBatchRevisions;
-    const events: WatchEvent[] = [];
+    const events: StorageWatchEvent[] = [];
     let revision = this.#next;
     for (; revision <= now && events.length < max; revision++) {
       const entry = store.entryAt(revision);
@@ -440,7 +441,7 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
     return events.length === 0 ? null : { kind: 'events', events, revision: events[events.length - 1]!.kv.modRevision };
   }
 
-  #event(entry: LogEntry): WatchEvent {
+  #event(entry: LogEntry): StorageWatchEvent {
     if (this.#prevKv && entry.prevKv !== undefined) return { type: entry.type, kv: entry.kv, prevKv: entry.prevKv };
     return { type: entry.type, kv: entry.kv };
   }
@@ -469,26 +470,16 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
   }
 }
 
-function positiveOption(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!(value > 0)) invalid(`${name} must be a positive number, got ${value}`);
-  return value;
-}
-
 function checkKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0) invalid('key must be a non-empty string');
+  if (typeof key !== 'string' || key.length === 0) throw invalidStorageArgument('key must be a non-empty string');
 }
 
 function checkRevision(revision: number): void {
-  if (!Number.isSafeInteger(revision) || revision < 1) invalid(`revision must be a positive integer, got ${revision}`);
-}
-
-function invalid(message: string): never {
-  throw new StorageError(ErrorCodes.INVALID, message);
+  if (!Number.isSafeInteger(revision) || revision < 1) throw invalidStorageArgument(`revision must be a positive integer, got ${revision}`);
 }
 
 function copy(value: Uint8Array): Uint8Array {
-  if (!(value instanceof Uint8Array)) invalid('value must be a Uint8Array');
+  if (!(value instanceof Uint8Array)) throw invalidStorageArgument('value must be a Uint8Array');
   return Uint8Array.prototype.slice.call(value);
 }
 
