@@ -48,7 +48,7 @@ export { ManualClock, realClock } from './cache/clock.js';
 export type { Clock, Timer } from './cache/clock.js';
 
 // Delivery: in-process watches (decoded events) and frame watches (wire bytes).
-export type { Watch, WatchEvent } from './delivery/watch-stream.js';
+export type { Watch, WatchEvent } from './delivery/watch-iterator.js';
 export type { FrameSink, FrameWatch } from './delivery/frame-stream.js';
 
 // Kubernetes Status objects for errors.

@@ -4,7 +4,7 @@
  * (ring → watchers), and serves WATCH, LIST and GET with Kubernetes resourceVersion semantics.
  */
 import { availableParallelism } from 'node:os';
-import { badRequest, ErrorCodes, isWatchCacheError, positiveOption, WatchCacheError, type WireError } from '../errors.js';
+import { badRequest, ErrorCodes, fromWire, isWatchCacheError, positiveOption, WatchCacheError, type WireError } from '../errors.js';
 import { statusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
 import { EncodePool } from '../encode/encode-pool.js';
@@ -17,7 +17,7 @@ import type { DispatcherOutput, DispatcherStatus, DispatchLimits } from '../disp
 import { triggerHash } from '../ring/trigger-hash.js';
 import { FrameStream, type FrameSink, type FrameWatch } from '../delivery/frame-stream.js';
 import type { Subscriber, SubscriberHooks } from '../delivery/subscriber.js';
-import { WatchStream, type Watch } from '../delivery/watch-stream.js';
+import { WatchIterator, type Watch } from '../delivery/watch-iterator.js';
 import type { BackoffOptions } from './backoff.js';
 import { realClock, type Clock, type Timer } from './clock.js';
 import { decodeContinue, encodeContinue } from './continue-token.js';
@@ -282,7 +282,7 @@ class CacherImpl implements Cacher {
   // ---- WATCH ---------------------------------------------------------------------------------
 
   watch(options: WatchOptions = {}): Promise<Watch> {
-    return this.#watch(options, 'json', (id, hooks) => new WatchStream(id, hooks));
+    return this.#watch(options, 'json', (id, hooks) => new WatchIterator(id, hooks));
   }
 
   watchFrames(options: FrameWatchOptions, sink: FrameSink): Promise<FrameWatch> {
@@ -291,7 +291,8 @@ class CacherImpl implements Cacher {
     return this.#watch(options, encoding, (id, hooks) => new FrameStream(id, hooks, sink, encoding));
   }
 
-  async #watch<S extends Subscriber>(
+  /** `S` is also what the consumer holds: its `stop()` is what the consumer's abort signal calls. */
+  async #watch<S extends Subscriber & { stop(): void }>(
     options: WatchOptions,
     encoding: FrameEncoding,
     subscribe: (id: number, hooks: SubscriberHooks) => S,
@@ -344,7 +345,7 @@ class CacherImpl implements Cacher {
         await this.#cache.waitUntilFresh(waitFor, options.signal);
       } catch (err) {
         // Past validation, errors are in-band ERROR events (kube-apiserver's errWatcher).
-        stream.fail(statusFromError(err));
+        stream.failed(statusFromError(err));
         return stream;
       }
     }
@@ -353,7 +354,7 @@ class CacherImpl implements Cacher {
     if (initialEvents) await this.#snapshotTurn();
     if (this.#ready.state !== 'ready' || this.#ready.generation !== generation) {
       // The cache relisted while this watch waited: end at once (cleanly), the client re-watches.
-      stream.end();
+      stream.done();
       return stream;
     }
 
@@ -377,7 +378,7 @@ class CacherImpl implements Cacher {
       try {
         start = cache.startPosition(floor!);
       } catch (err) {
-        stream.fail(statusFromError(err));
+        stream.failed(statusFromError(err));
         return stream;
       }
     }
@@ -441,7 +442,7 @@ class CacherImpl implements Cacher {
   async #sendInitial(stream: Subscriber, snapshot: CachedObject[], encoding: FrameEncoding, endBookmark: number | undefined): Promise<void> {
     try {
       for (let i = 0; i < snapshot.length; i += INITIAL_CHUNK) {
-        if (stream.done) return;
+        if (stream.ended) return;
         const chunk = snapshot.slice(i, i + INITIAL_CHUNK);
         const frames =
           encoding === 'json'
@@ -456,13 +457,13 @@ class CacherImpl implements Cacher {
       if (endBookmark !== undefined) stream.pushInitial(encodedBookmark(encoding, this.#schema, endBookmark, true));
       stream.endInitial();
     } catch (err) {
-      stream.fail(statusFromError(err));
+      stream.failed(statusFromError(err));
     }
   }
 
   /** A watch reached its deadline: it ends after its queued events, like a server-side timeout. */
   #end(id: number): void {
-    this.#streams.get(id)?.end();
+    this.#streams.get(id)?.done();
   }
 
   #onDispatcherOutput(message: DispatcherOutput, dispatcher: number): void {
@@ -484,7 +485,8 @@ class CacherImpl implements Cacher {
         this.#partitionOf.delete(message.id);
         const reason = message.error?.reason;
         if (reason !== undefined) this.#terminated[reason] = (this.#terminated[reason] ?? 0) + 1;
-        stream?.close(message.error);
+        if (message.error === undefined) stream?.done();
+        else stream?.failed(statusFromError(fromWire(message.error)));
         return;
       }
       case 'status':
@@ -538,7 +540,7 @@ class CacherImpl implements Cacher {
       this.#partitionOf.delete(id);
       const stream = this.#streams.get(id);
       this.#streams.delete(id);
-      stream?.close(error);
+      stream?.failed(statusFromError(fromWire(error)));
     }
   }
 
@@ -734,9 +736,10 @@ class CacherImpl implements Cacher {
     await this.#reflector.stop();
     await this.#placement.stop();
     await this.#encoder.release();
-    for (const stream of this.#streams.values()) stream.close();
+    const streams = [...this.#streams.values()];
     this.#streams.clear();
     this.#partitionOf.clear();
+    for (const stream of streams) stream.done();
   }
 
   #scheduleTick(): void {

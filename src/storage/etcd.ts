@@ -3,7 +3,7 @@
  *
  * KV calls go through one etcd3 client over all endpoints. Watches do not use etcd3's Watcher
  * (it resumes from header revisions and loses events on reconnect, and hides compaction): each
- * watch drives its own raw Watch stream (see etcd/watch-stream.ts) through a client pinned to one
+ * watch drives its own raw Watch stream (see etcd/etcd-watch-stream.ts) through a client pinned to one
  * endpoint, so that a reconnect can pick the member, and a stream failure resets only that
  * member's watch channel.
  *
@@ -36,7 +36,7 @@ import {
   type RawWatchStream,
   type WatchStreamHost,
   type WatchTiming,
-} from './etcd/watch-stream.js';
+} from './etcd/etcd-watch-stream.js';
 import {
   errorMessage,
   keyBytes,
@@ -59,7 +59,7 @@ import type {
   WriteOptions,
 } from './storage.js';
 
-export type { EtcdWatchRestartReason, EtcdWatchStreamEvent } from './etcd/watch-stream.js';
+export type { EtcdWatchRestartReason, EtcdWatchStreamEvent } from './etcd/etcd-watch-stream.js';
 
 export interface EtcdStorageOptions {
   /**

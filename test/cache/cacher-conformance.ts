@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCacher, type Cacher, type CacherOptions } from '../../src/cache/cacher.js';
 import { ErrorCodes, type WatchCacheError } from '../../src/errors.js';
 import type { Storage, WatchBatch, StorageWatchOptions } from '../../src/storage/storage.js';
-import type { Watch } from '../../src/delivery/watch-stream.js';
+import type { Watch } from '../../src/delivery/watch-iterator.js';
 import { POD_SCHEMA, Pods, readAll, readUntil, summary } from '../helpers/pods.js';
 
 async function rejects(promise: Promise<unknown>, code: string): Promise<WatchCacheError> {
