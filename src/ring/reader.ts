@@ -63,12 +63,6 @@ export interface RingRecord {
   object(): Uint8Array;
   /** A view of the previous object's bytes in shared memory; valid only until validation. */
   prevObject(): Uint8Array;
-  /** The object bytes copied into a new array. */
-  copyObject(): Uint8Array;
-  /** The previous object's bytes copied into a new array. */
-  copyPrevObject(): Uint8Array;
-  /** Copy the object bytes into `target` at `targetOffset` (no allocation); returns bytes copied. */
-  copyObjectTo(target: Uint8Array, targetOffset?: number): number;
 }
 
 /** What scan() returns when the slice was overwritten while it was read: drop it and resync. */
@@ -98,9 +92,9 @@ class RecordView implements RingRecord {
   prevObjectLength = 0;
   /** Offset of the key bytes in the data buffer; the object and prev bytes follow. */
   keyOffset = 0;
-  /** For utf8 decoding and copies without temporaries. */
+  /** For utf8 decoding of keys. */
   readonly #bytes: Buffer;
-  /** For views and copies: a Buffer's slice() would be a view, not a copy. */
+  /** For views of the object bytes as plain Uint8Arrays (their slice() copies, a Buffer's does not). */
   readonly #array: Uint8Array;
 
   constructor(bytes: Buffer) {
@@ -120,19 +114,6 @@ class RecordView implements RingRecord {
   prevObject(): Uint8Array {
     const start = this.keyOffset + this.keyLength + this.objectLength;
     return this.#array.subarray(start, start + this.prevObjectLength);
-  }
-
-  copyObject(): Uint8Array {
-    return this.object().slice();
-  }
-
-  copyPrevObject(): Uint8Array {
-    return this.prevObject().slice();
-  }
-
-  copyObjectTo(target: Uint8Array, targetOffset = 0): number {
-    const start = this.keyOffset + this.keyLength;
-    return this.#bytes.copy(target, targetOffset, start, start + this.objectLength);
   }
 }
 

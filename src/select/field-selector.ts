@@ -223,24 +223,6 @@ export function isEverythingFields(selector: FieldSelector): boolean {
 }
 
 /**
- * The canonical text of a selector: terms sorted, duplicates dropped, `==` written `=`, values
- * escaped the Kubernetes way. Equal strings mean equal selections; the string parses back to an
- * equivalent selector, here and in Kubernetes.
- */
-export function fieldSelectorToString(selector: FieldSelector): string {
-  const sorted = [...selector.requirements].sort(compareRequirements);
-  let out = '';
-  let previous: string | undefined;
-  for (const r of sorted) {
-    const text = `${r.field}${r.op}${escapeFieldValue(r.value)}`;
-    if (text === previous) continue;
-    out = out === '' ? text : `${out},${text}`;
-    previous = text;
-  }
-  return out;
-}
-
-/**
  * The single value `field` must have for an object to match, when a `field=value` term pins it
  * (e.g. `spec.nodeName=node-1` → "node-1"); undefined otherwise. This routes a watcher to an
  * indexed trigger, like kube-apiserver's indexedTrigger. `spec.nodeName=` pins "" (unscheduled
@@ -297,9 +279,4 @@ export function fieldExtractor(paths: readonly string[]): FieldExtractor {
     }
     return out;
   };
-}
-
-/** One-off form of fieldExtractor. */
-export function extractFields(object: unknown, paths: readonly string[]): Record<string, string> {
-  return fieldExtractor(paths)(object);
 }

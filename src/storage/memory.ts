@@ -52,6 +52,18 @@ interface LogEntry {
   readonly prevKv: KeyValue | undefined;
 }
 
+/** What a MemoryWatch reads of its store: a narrow view, not public members of MemoryStorage. */
+interface WatchedLog {
+  readonly revision: () => number;
+  readonly compactRevision: () => number;
+  /** The log entry of `revision`; undefined for revision 1 (the empty store) and compacted ones. */
+  readonly entryAt: (revision: number) => LogEntry | undefined;
+  readonly progressNotifyIntervalMs: number;
+  readonly maxBatchRevisions: number;
+  /** The watch ended: the store forgets it. */
+  readonly forget: (watch: MemoryWatch) => void;
+}
+
 /** A version of a key since the compaction point; `kv === null` is a tombstone. */
 interface KeyVersion {
   readonly revision: number;
@@ -185,7 +197,7 @@ export class MemoryStorage implements Storage {
   watch(prefix: string, options: StorageWatchOptions): AsyncIterable<WatchBatch> {
     this.#checkOpen();
     checkRevision(options.fromRevision);
-    const watch = new MemoryWatch(this, prefix, options);
+    const watch = new MemoryWatch(this.#watchedLog(), prefix, options);
     this.#watches.add(watch);
     return watch;
   }
@@ -202,39 +214,23 @@ export class MemoryStorage implements Storage {
     this.#watches.clear();
   }
 
-  // ---- what MemoryWatch reads (package-internal) ---------------------------------------------
+  // ---- internals -----------------------------------------------------------------------------
 
-  /** @internal */
-  get revisionNow(): number {
-    return this.#revision;
-  }
-
-  /** @internal */
-  get compactRevisionNow(): number {
-    return this.#compactRevision;
-  }
-
-  /** @internal */
-  get progressNotifyIntervalMs(): number {
-    return this.#progressNotifyIntervalMs;
-  }
-
-  /** @internal */
-  get maxBatchRevisions(): number {
-    return this.#maxBatchRevisions;
-  }
-
-  /** @internal The log entry of `revision`; undefined for revision 1 (the empty store) and compacted ones. */
-  entryAt(revision: number): LogEntry | undefined {
+  #entryAt(revision: number): LogEntry | undefined {
     return revision < this.#logStart ? undefined : this.#log[this.#logHead + revision - this.#logStart];
   }
 
-  /** @internal */
-  forget(watch: MemoryWatch): void {
-    this.#watches.delete(watch);
+  /** The view of this store its watches read. */
+  #watchedLog(): WatchedLog {
+    return {
+      revision: () => this.#revision,
+      compactRevision: () => this.#compactRevision,
+      entryAt: (revision) => this.#entryAt(revision),
+      progressNotifyIntervalMs: this.#progressNotifyIntervalMs,
+      maxBatchRevisions: this.#maxBatchRevisions,
+      forget: (watch) => this.#watches.delete(watch),
+    };
   }
-
-  // ---- internals -----------------------------------------------------------------------------
 
   #checkOpen(): void {
     if (this.#closed) throw new StorageError(ErrorCodes.CLOSED, 'storage is closed');
@@ -306,7 +302,7 @@ export class MemoryStorage implements Storage {
   #compactTo(revision: number): void {
     // Only keys written since the previous compaction can hold more than one old version.
     const touched = new Set<string>();
-    for (let r = Math.max(this.#compactRevision, this.#logStart); r <= revision; r++) touched.add(this.entryAt(r)!.kv.key);
+    for (let r = Math.max(this.#compactRevision, this.#logStart); r <= revision; r++) touched.add(this.#entryAt(r)!.kv.key);
     this.#compactRevision = revision;
     for (const key of touched) {
       const versions = this.#keys.get(key)!;
@@ -348,7 +344,7 @@ export class MemoryStorage implements Storage {
  * position ends it with WC_ERR_COMPACTED, as etcd cancels a watcher that cannot catch up.
  */
 class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch> {
-  readonly #store: MemoryStorage;
+  readonly #store: WatchedLog;
   readonly #prefix: string;
   readonly #prevKv: boolean;
   readonly #progressNotify: boolean;
@@ -362,7 +358,7 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
   #wakeUp: (() => void) | null = null;
   readonly #onAbort = (): void => this.end();
 
-  constructor(store: MemoryStorage, prefix: string, options: StorageWatchOptions) {
+  constructor(store: WatchedLog, prefix: string, options: StorageWatchOptions) {
     this.#store = store;
     this.#prefix = prefix;
     this.#prevKv = options.prevKv ?? false;
@@ -382,15 +378,15 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
     for (;;) {
       if (this.#ended) return this.#finish();
       const store = this.#store;
-      if (this.#next < store.compactRevisionNow) {
-        const err = new CompactedError(this.#next, store.compactRevisionNow);
+      if (this.#next < store.compactRevision()) {
+        const err = new CompactedError(this.#next, store.compactRevision());
         this.#finish();
         throw err;
       }
       const batch = this.#collect();
       if (batch !== null) return this.#hand(batch);
       // Caught up: the consumer is owed a progress notification if it asked or stayed idle.
-      const now = store.revisionNow;
+      const now = store.revision();
       if (this.#progressRequested && now >= this.#delivered) {
         this.#progressRequested = false;
         return this.#hand({ kind: 'progress', revision: now });
@@ -427,7 +423,7 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
   /** The events from `#next` on, at most `maxBatchRevisions` of them; null when there is nothing new. */
   #collect(): WatchBatch | null {
     const store = this.#store;
-    const now = store.revisionNow;
+    const now = store.revision();
     const max = store.maxBatchRevisions;
     const events: StorageWatchEvent[] = [];
     let revision = this.#next;

@@ -224,7 +224,7 @@ class Harness {
     const bytes = this.frames(id)
       .slice(0, events)
       .reduce((n, f) => n + f.byteLength, 0);
-    this.send({ type: 'ack', id, events, bytes });
+    this.send({ type: 'acks', ids: [id], events: [events], bytes: [bytes] });
   }
 
   // -- what came out --
@@ -1280,7 +1280,7 @@ describe('dispatcher: cancel and stop', () => {
   it('cancel and ack of an unknown watcher are ignored', () => {
     const h = new Harness();
     h.send({ type: 'cancel', id: 42 });
-    h.send({ type: 'ack', id: 42, events: 1, bytes: 1 });
+    h.send({ type: 'acks', ids: [42], events: [1], bytes: [1] });
     h.settle();
     expect(h.outputs).toEqual([]);
   });
