@@ -46,7 +46,7 @@ export const DEFAULT_LIMITS: DispatchLimits = {
 /** Initial events go out in chunks of this many objects, yielding to the event loop in between. */
 const INITIAL_CHUNK = 1000;
 
-/** The dispatch tick that drives bookmarks and stall budgets: 1 s with ±25 % jitter. */
+/** The dispatch tick that drives bookmarks and stall budgets: every 1 to 1.25 s (1 s + up to 25 % jitter). */
 const TICK_MS = 1000;
 const TICK_JITTER = 0.25;
 
@@ -305,7 +305,8 @@ class CacherImpl implements Cacher {
     const bookmarks = options.allowWatchBookmarks === true;
     const sendInitialEvents = options.sendInitialEvents;
 
-    // The table of kube-apiserver's Cacher.Watch (research k8s-cacher §1.6).
+    // The table of kube-apiserver's Cacher.Watch (k8s.io/apiserver/pkg/storage/cacher/cacher.go:
+    // Cacher.Watch, getWatchCacheResourceVersion, waitUntilWatchCacheFreshAndForceAllEvents).
     let initialEvents: boolean;
     let waitFor: number | undefined;
     let floor: number | undefined;

@@ -257,8 +257,8 @@ export class RingReader {
    *
    * `visit` gets one reused view: it must copy what it keeps. It may see torn data in a slice that
    * ends up lapped; an exception it throws then is swallowed (the slice is lapped anyway),
-   * otherwise rethrown. Records within a slice are checked for consecutive seqs; the caller checks
-   * continuity across slices with `record.seq`.
+   * otherwise rethrown. Records within a slice are checked for consecutive seqs (across slices,
+   * nothing checks them; see layout.ts).
    */
   scan(pos: number, maxRecords: number, visit: (record: RingRecord) => void): number {
     const start = pos >>> 0;

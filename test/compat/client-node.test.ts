@@ -3,9 +3,9 @@
  * as its users use it: a KubeConfig pointing at the server, CoreV1Api, Watch and makeInformer.
  * Nothing in the client is patched or mocked; the server is a real HTTP listener.
  *
- * What client-node's informer does (research etcd-and-clients §4.4): list, then watch from the
- * list's RV; on a 410 (status or in-band ERROR) it relists; on a clean end it re-watches from its
- * last RV; on any other error it emits `error` and stops, and the application restarts it (as
+ * What client-node's informer does (kubernetes-client/javascript src/cache.ts, ListWatch): list,
+ * then watch from the list's RV; on a 410 (status or in-band ERROR) it relists; on a clean end it
+ * re-watches from its last RV; on any other error it emits `error` and stops, and the application restarts it (as
  * client-node's own informer example does). The tests check that the informer's cache converges
  * to the server's LIST through churn, a relist forced by a 410, and a server restart on etcd.
  */
