@@ -43,7 +43,8 @@ export type { EtcdStorageOptions, EtcdWatchRestartReason, EtcdWatchStreamEvent }
 export { createCacher, DEFAULT_LIMITS } from './cache/cacher.js';
 export type { Cacher, CacherOptions, CacherStats, GetOptions, ListResult } from './cache/cacher.js';
 export type { ListOptions, ReadOptions, ResourceVersionMatch, WatchOptions } from './cache/request.js';
-export type { KubeObject, ObjectMeta, ResourceSchema } from './cache/object.js';
+export type { KubeObject, ObjectMeta } from './kube-object.js';
+export type { ResourceSchema } from './cache/object.js';
 export { ManualClock, realClock } from './cache/clock.js';
 export type { Clock, Timer } from './cache/clock.js';
 

@@ -18,7 +18,8 @@ import { RecordKind } from '../ring/layout.js';
 import { RingProducer, type RingRecordInput } from '../ring/producer.js';
 import type { KeyValue, StorageWatchEvent } from '../storage/storage.js';
 import type { Clock } from './clock.js';
-import type { CachedObject, KubeObject, ObjectCodec } from './object.js';
+import type { KubeObject } from '../kube-object.js';
+import type { CachedObject, ObjectCodec } from './object.js';
 import type { ProgressRequester } from './progress-requester.js';
 
 /** kube-apiserver's floor for the history window: one bookmark period (60 s) plus 15 s. */

@@ -4,7 +4,7 @@
  * is what lets a slow consumer stall on its own cursor instead of buffering without bound.
  */
 import type { Status } from '../status.js';
-import type { KubeObject } from '../cache/object.js';
+import type { KubeObject } from '../kube-object.js';
 import type { WatchEventType } from '../encode/json-frame.js';
 import type { Subscriber, SubscriberHooks } from './subscriber.js';
 

@@ -5,9 +5,10 @@
  *
  * What client-node's informer does (kubernetes-client/javascript src/cache.ts, ListWatch): list,
  * then watch from the list's RV; on a 410 (status or in-band ERROR) it relists; on a clean end it
- * re-watches from its last RV; on any other error it emits `error` and stops, and the application restarts it (as
- * client-node's own informer example does). The tests check that the informer's cache converges
- * to the server's LIST through churn, a relist forced by a 410, and a server restart on etcd.
+ * re-watches from its last RV; on any other error it emits `error` and stops, and the application
+ * restarts it (as client-node's own informer example does). The tests check that the informer's
+ * cache converges to the server's LIST through churn, a relist forced by a 410, and a server
+ * restart on etcd.
  */
 import {
   ApiException,
