@@ -113,18 +113,19 @@ export function invalidStorageArgument(message: string): StorageError {
 }
 
 /**
- * An optional positive, finite number option: `fallback` when unset. (Infinity is refused: the
- * options are limits and timer periods, and a timer period past 2^31 - 1 ms fires at once.)
+ * An optional positive number option: `fallback` when unset. Infinity ("no limit") only where the
+ * option is `unbounded`, a count or budget; a timer period must be finite (past 2^31 - 1 ms a
+ * timer fires at once).
  */
 export function positiveOption(
   name: string,
   value: number | undefined,
   fallback: number,
-  invalid: (message: string) => WatchCacheError = invalidArgument,
+  rules: { unbounded?: boolean; invalid?: (message: string) => WatchCacheError } = {},
 ): number {
   if (value === undefined) return fallback;
-  if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
-    throw invalid(`${name} must be a positive number, got ${String(value)}`);
+  if (!(typeof value === 'number' && value > 0 && (rules.unbounded === true || Number.isFinite(value)))) {
+    throw (rules.invalid ?? invalidArgument)(`${name} must be a positive${rules.unbounded === true ? '' : ', finite'} number, got ${String(value)}`);
   }
   return value;
 }

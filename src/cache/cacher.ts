@@ -205,9 +205,9 @@ class CacherImpl implements Cacher {
     this.#ready = new ReadyGate(this.#clock);
     this.#progress = new ProgressRequester(this.#storage, this.#clock);
     const limits: DispatchLimits = {
-      bufferEvents: positiveOption('bufferEvents', options.bufferEvents, DEFAULT_LIMITS.bufferEvents),
-      bufferBytes: positiveOption('bufferBytes', options.bufferBytes, DEFAULT_LIMITS.bufferBytes),
-      stallBudgetMs: positiveOption('stallBudgetMs', options.stallBudgetMs, DEFAULT_LIMITS.stallBudgetMs),
+      bufferEvents: positiveOption('bufferEvents', options.bufferEvents, DEFAULT_LIMITS.bufferEvents, { unbounded: true }),
+      bufferBytes: positiveOption('bufferBytes', options.bufferBytes, DEFAULT_LIMITS.bufferBytes, { unbounded: true }),
+      stallBudgetMs: positiveOption('stallBudgetMs', options.stallBudgetMs, DEFAULT_LIMITS.stallBudgetMs, { unbounded: true }),
     };
     this.#cache = new WatchCache({
       codec: this.#codec,

@@ -91,14 +91,10 @@ export class MemoryStorage implements Storage {
   #closed = false;
 
   constructor(options: MemoryStorageOptions = {}) {
-    this.#retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS, invalidStorageArgument);
-    this.#progressNotifyIntervalMs = positiveOption(
-      'progressNotifyIntervalMs',
-      options.progressNotifyIntervalMs,
-      DEFAULT_PROGRESS_NOTIFY_MS,
-      invalidStorageArgument,
-    );
-    this.#maxBatchRevisions = positiveOption('maxBatchRevisions', options.maxBatchRevisions, DEFAULT_MAX_BATCH_REVISIONS, invalidStorageArgument);
+    const invalid = invalidStorageArgument;
+    this.#retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS, { unbounded: true, invalid });
+    this.#progressNotifyIntervalMs = positiveOption('progressNotifyIntervalMs', options.progressNotifyIntervalMs, DEFAULT_PROGRESS_NOTIFY_MS, { invalid });
+    this.#maxBatchRevisions = positiveOption('maxBatchRevisions', options.maxBatchRevisions, DEFAULT_MAX_BATCH_REVISIONS, { unbounded: true, invalid });
   }
 
   // ---- reads ---------------------------------------------------------------------------------
