@@ -1,4 +1,5 @@
 /** Command-line options of `watchcache bench` (and `node dist/bench/index.js`). */
+import { UsageError } from '../src/errors.js';
 import { SCENARIOS, type Profile, type ScenarioName } from './types.js';
 
 export const USAGE = `Usage: watchcache bench [options]
@@ -27,8 +28,6 @@ export interface BenchOptions {
   quiet: boolean;
   help: boolean;
 }
-
-export class UsageError extends Error {}
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const options: BenchOptions = { profile: 'full', scenarios: [], workers: [0, 1, 2], micro: true, out: undefined, quiet: false, help: false };

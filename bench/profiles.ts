@@ -1,8 +1,9 @@
 /**
  * The sizes of every scenario per profile. `full` is the issue's workload; `quick` keeps the
  * whole run (three modes of three scenarios plus the micro-benchmarks) under two minutes on a
- * 2-core machine; `smoke` only proves the harness end to end (the test suite runs it). Every
- * load is bounded both in count and in time.
+ * 2-core machine (test/bench/bench.test.ts runs it); `smoke` only proves the harness end to end
+ * (test/packaging.test.ts runs it from the installed package). Every load is bounded both in
+ * count and in time.
  */
 import type { Profile } from './types.js';
 

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
+import { UsageError } from './errors.js';
 import { TokenTable } from './server/auth.js';
 import { createMetrics } from './server/prometheus.js';
 import { BUILTIN_RESOURCES, loadResourcesFile } from './server/registry.js';
@@ -42,8 +43,6 @@ watchcache serve [options]
 It prints "watchcache serving on URL" once every cache is ready, and stops cleanly on
 SIGINT or SIGTERM. See docs/server.md for the endpoints and the file formats.
 `;
-
-class UsageError extends Error {}
 
 interface ServeArgs {
   port: number;

@@ -97,6 +97,42 @@ export class StorageError extends WatchCacheError {
   }
 }
 
+/** A command line that does not parse (`watchcache` and `watchcache bench` exit with 2). */
+export class UsageError extends Error {}
+
+/** 400 Bad Request: a request option or parameter that cannot be served as given. */
+export function badRequest(message: string): WatchCacheError {
+  return new WatchCacheError(ErrorCodes.BAD_REQUEST, message);
+}
+
+/** A bad option or argument from the embedding program (WC_ERR_INVALID), not from the wire. */
+export function invalidArgument(message: string): WatchCacheError {
+  return new WatchCacheError(ErrorCodes.INVALID, message);
+}
+
+/** The same from a storage backend: everything a backend throws is a StorageError. */
+export function invalidStorageArgument(message: string): StorageError {
+  return new StorageError(ErrorCodes.INVALID, message);
+}
+
+/**
+ * An optional positive number option: `fallback` when unset. Infinity ("no limit") only where the
+ * option is `unbounded`, a count or budget; a timer period must be finite (past 2^31 - 1 ms a
+ * timer fires at once).
+ */
+export function positiveOption(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  rules: { unbounded?: boolean; invalid?: (message: string) => WatchCacheError } = {},
+): number {
+  if (value === undefined) return fallback;
+  if (!(typeof value === 'number' && value > 0 && (rules.unbounded === true || Number.isFinite(value)))) {
+    throw (rules.invalid ?? invalidArgument)(`${name} must be a positive${rules.unbounded === true ? '' : ', finite'} number, got ${String(value)}`);
+  }
+  return value;
+}
+
 /**
  * The revision asked for has been compacted away. `compactRevision` is the oldest revision the
  * store can still serve; a watcher must relist rather than retry the same start revision.

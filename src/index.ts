@@ -22,16 +22,16 @@ export type { ErrorCode, ErrorDetails, WireError } from './errors.js';
 export type {
   DeleteEvent,
   DeleteResult,
-  GetOptions as StorageGetOptions,
   GetResult,
   KeyValue,
-  ListOptions as StorageListOptions,
-  ListResult as StorageListResult,
   PutEvent,
   Storage,
+  StorageGetOptions,
+  StorageListOptions,
+  StorageListResult,
+  StorageWatchEvent,
+  StorageWatchOptions,
   WatchBatch,
-  WatchEvent as StorageWatchEvent,
-  WatchOptions as StorageWatchOptions,
   WriteOptions,
 } from './storage/storage.js';
 export { MemoryStorage } from './storage/memory.js';
@@ -43,12 +43,13 @@ export type { EtcdStorageOptions, EtcdWatchRestartReason, EtcdWatchStreamEvent }
 export { createCacher, DEFAULT_LIMITS } from './cache/cacher.js';
 export type { Cacher, CacherOptions, CacherStats, GetOptions, ListResult } from './cache/cacher.js';
 export type { ListOptions, ReadOptions, ResourceVersionMatch, WatchOptions } from './cache/request.js';
-export type { KubeObject, ObjectMeta, ResourceSchema } from './cache/object.js';
+export type { KubeObject, ObjectMeta } from './kube-object.js';
+export type { ResourceSchema } from './cache/object.js';
 export { ManualClock, realClock } from './cache/clock.js';
 export type { Clock, Timer } from './cache/clock.js';
 
 // Delivery: in-process watches (decoded events) and frame watches (wire bytes).
-export type { Watch, WatchEvent } from './delivery/watch-stream.js';
+export type { Watch, WatchEvent } from './delivery/watch-iterator.js';
 export type { FrameSink, FrameWatch } from './delivery/frame-stream.js';
 
 // Kubernetes Status objects for errors.

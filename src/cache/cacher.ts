@@ -4,12 +4,12 @@
  * (ring → watchers), and serves WATCH, LIST and GET with Kubernetes resourceVersion semantics.
  */
 import { availableParallelism } from 'node:os';
-import { ErrorCodes, WatchCacheError, isWatchCacheError, type WireError } from '../errors.js';
+import { badRequest, ErrorCodes, fromWire, isWatchCacheError, positiveOption, WatchCacheError, type WireError } from '../errors.js';
 import { statusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
 import { EncodePool } from '../encode/encode-pool.js';
 import { FRAME_ENCODINGS, encodedBookmark, type FrameEncoding } from '../encode/frames.js';
-import { matches, selectsEverything, type Predicate } from '../dispatch/predicate.js';
+import { matches, selectsEverything, type Predicate } from '../select/predicate.js';
 import { PARTITIONS, partitionOf } from '../dispatch/partitions.js';
 import { inlinePlacement, type Placement, type PlacementFactory } from '../dispatch/placement.js';
 import { WorkerPlacement } from '../dispatch/worker-placement.js';
@@ -17,16 +17,16 @@ import type { DispatcherOutput, DispatcherStatus, DispatchLimits } from '../disp
 import { triggerHash } from '../ring/trigger-hash.js';
 import { FrameStream, type FrameSink, type FrameWatch } from '../delivery/frame-stream.js';
 import type { Subscriber, SubscriberHooks } from '../delivery/subscriber.js';
-import { WatchStream, type Watch } from '../delivery/watch-stream.js';
+import { WatchIterator, type Watch } from '../delivery/watch-iterator.js';
 import type { BackoffOptions } from './backoff.js';
 import { realClock, type Clock, type Timer } from './clock.js';
 import { decodeContinue, encodeContinue } from './continue-token.js';
-import { ObjectCodec, type CachedObject, type KubeObject, type ResourceSchema } from './object.js';
+import type { KubeObject } from '../kube-object.js';
+import { ObjectCodec, type CachedObject, type ResourceSchema } from './object.js';
 import { ProgressRequester } from './progress-requester.js';
 import { ReadyGate } from './ready.js';
 import { Reflector, type ReflectorStats } from './reflector.js';
 import {
-  badRequest,
   buildPredicate,
   parseMatch,
   parseResourceVersion,
@@ -51,7 +51,7 @@ const WATCH_LIST_UNSUPPORTED =
 /** Initial events go out in chunks of this many objects, yielding to the event loop in between. */
 const INITIAL_CHUNK = 1000;
 
-/** The dispatch tick that drives bookmarks and stall budgets: 1 s with ±25 % jitter. */
+/** The dispatch tick that drives bookmarks and stall budgets: every 1 to 1.25 s (1 s + up to 25 % jitter). */
 const TICK_MS = 1000;
 const TICK_JITTER = 0.25;
 
@@ -213,9 +213,9 @@ class CacherImpl implements Cacher {
     this.#ready = new ReadyGate(this.#clock);
     this.#progress = new ProgressRequester(this.#storage, this.#clock);
     const limits: DispatchLimits = {
-      bufferEvents: positive('bufferEvents', options.bufferEvents, DEFAULT_LIMITS.bufferEvents),
-      bufferBytes: positive('bufferBytes', options.bufferBytes, DEFAULT_LIMITS.bufferBytes),
-      stallBudgetMs: positive('stallBudgetMs', options.stallBudgetMs, DEFAULT_LIMITS.stallBudgetMs),
+      bufferEvents: positiveOption('bufferEvents', options.bufferEvents, DEFAULT_LIMITS.bufferEvents, { unbounded: true }),
+      bufferBytes: positiveOption('bufferBytes', options.bufferBytes, DEFAULT_LIMITS.bufferBytes, { unbounded: true }),
+      stallBudgetMs: positiveOption('stallBudgetMs', options.stallBudgetMs, DEFAULT_LIMITS.stallBudgetMs, { unbounded: true }),
     };
     this.#cache = new WatchCache({
       codec: this.#codec,
@@ -291,7 +291,7 @@ class CacherImpl implements Cacher {
   // ---- WATCH ---------------------------------------------------------------------------------
 
   watch(options: WatchOptions = {}): Promise<Watch> {
-    return this.#watch(options, 'json', (id, hooks) => new WatchStream(id, hooks));
+    return this.#watch(options, 'json', (id, hooks) => new WatchIterator(id, hooks));
   }
 
   watchFrames(options: FrameWatchOptions, sink: FrameSink): Promise<FrameWatch> {
@@ -300,7 +300,8 @@ class CacherImpl implements Cacher {
     return this.#watch(options, encoding, (id, hooks) => new FrameStream(id, hooks, sink, encoding));
   }
 
-  async #watch<S extends Subscriber>(
+  /** `S` is also what the consumer holds: its `stop()` is what the consumer's abort signal calls. */
+  async #watch<S extends Subscriber & { stop(): void }>(
     options: WatchOptions,
     encoding: FrameEncoding,
     subscribe: (id: number, hooks: SubscriberHooks) => S,
@@ -313,7 +314,8 @@ class CacherImpl implements Cacher {
     const bookmarks = options.allowWatchBookmarks === true;
     const sendInitialEvents = options.sendInitialEvents;
 
-    // The table of kube-apiserver's Cacher.Watch (research k8s-cacher §1.6).
+    // The table of kube-apiserver's Cacher.Watch (k8s.io/apiserver/pkg/storage/cacher/cacher.go:
+    // Cacher.Watch, getWatchCacheResourceVersion, waitUntilWatchCacheFreshAndForceAllEvents).
     let initialEvents: boolean;
     let waitFor: number | undefined;
     let floor: number | undefined;
@@ -360,7 +362,7 @@ class CacherImpl implements Cacher {
     });
 
     if (refuseInitial) {
-      stream.fail(statusFromError(new WatchCacheError(ErrorCodes.INTERNAL, WATCH_LIST_UNSUPPORTED)));
+      stream.failed(statusFromError(new WatchCacheError(ErrorCodes.INTERNAL, WATCH_LIST_UNSUPPORTED)));
       return stream;
     }
     if (waitFor !== undefined) {
@@ -368,7 +370,7 @@ class CacherImpl implements Cacher {
         await this.#cache.waitUntilFresh(waitFor, options.signal);
       } catch (err) {
         // Past validation, errors are in-band ERROR events (kube-apiserver's errWatcher).
-        stream.fail(statusFromError(err));
+        stream.failed(statusFromError(err));
         return stream;
       }
     }
@@ -377,7 +379,7 @@ class CacherImpl implements Cacher {
     if (initialEvents) await this.#snapshotTurn();
     if (this.#ready.state !== 'ready' || this.#ready.generation !== generation) {
       // The cache relisted while this watch waited: end at once (cleanly), the client re-watches.
-      stream.end();
+      stream.done();
       return stream;
     }
 
@@ -401,7 +403,7 @@ class CacherImpl implements Cacher {
       try {
         start = cache.startPosition(floor!);
       } catch (err) {
-        stream.fail(statusFromError(err));
+        stream.failed(statusFromError(err));
         return stream;
       }
     }
@@ -442,7 +444,7 @@ class CacherImpl implements Cacher {
     if (future !== undefined) {
       // Registered at once (a watch from the near future is allowed), so events at the RV it
       // waits for are not missed; its floor drops everything up to it meanwhile.
-      this.#cache.waitUntilFresh(future, options.signal).catch((err: unknown) => stream.fail(statusFromError(err)));
+      this.#cache.waitUntilFresh(future, options.signal).catch((err: unknown) => stream.failed(statusFromError(err)));
     }
     if (deadline !== undefined) {
       const timer = this.#clock.setTimer(deadline - now, () => this.#end(id));
@@ -470,7 +472,7 @@ class CacherImpl implements Cacher {
   async #sendInitial(stream: Subscriber, snapshot: CachedObject[], encoding: FrameEncoding, endBookmark: number | undefined): Promise<void> {
     try {
       for (let i = 0; i < snapshot.length; i += INITIAL_CHUNK) {
-        if (stream.done) return;
+        if (stream.ended) return;
         const chunk = snapshot.slice(i, i + INITIAL_CHUNK);
         const frames =
           encoding === 'json'
@@ -485,13 +487,13 @@ class CacherImpl implements Cacher {
       if (endBookmark !== undefined) stream.pushInitial(encodedBookmark(encoding, this.#schema, endBookmark, true));
       stream.endInitial();
     } catch (err) {
-      stream.fail(statusFromError(err));
+      stream.failed(statusFromError(err));
     }
   }
 
   /** A watch reached its deadline: it ends after its queued events, like a server-side timeout. */
   #end(id: number): void {
-    this.#streams.get(id)?.end();
+    this.#streams.get(id)?.done();
   }
 
   #onDispatcherOutput(message: DispatcherOutput, dispatcher: number): void {
@@ -513,7 +515,8 @@ class CacherImpl implements Cacher {
         this.#partitionOf.delete(message.id);
         const reason = message.error?.reason;
         if (reason !== undefined) this.#terminated[reason] = (this.#terminated[reason] ?? 0) + 1;
-        stream?.close(message.error);
+        if (message.error === undefined) stream?.done();
+        else stream?.failed(statusFromError(fromWire(message.error)));
         return;
       }
       case 'status':
@@ -567,7 +570,7 @@ class CacherImpl implements Cacher {
       this.#partitionOf.delete(id);
       const stream = this.#streams.get(id);
       this.#streams.delete(id);
-      stream?.close(error);
+      stream?.failed(statusFromError(fromWire(error)));
     }
   }
 
@@ -748,13 +751,13 @@ class CacherImpl implements Cacher {
     }
     if (rv !== 0 && (await this.#catchUp(rv, options.signal)) === 'store') return this.#getFromStorage(key);
     const object = this.#cache.get(key);
-    if (object === undefined) throw notFound(key);
+    if (object === undefined) throw keyNotFound(key);
     return object.bytes;
   }
 
   async #getFromStorage(key: string): Promise<Uint8Array> {
     const { item } = await this.#storage.get(key);
-    if (item === null) throw notFound(key);
+    if (item === null) throw keyNotFound(key);
     return this.#codec.cache(key, this.#codec.parse(key, item.value), item.modRevision).bytes;
   }
 
@@ -786,9 +789,10 @@ class CacherImpl implements Cacher {
     await this.#reflector.stop();
     await this.#placement.stop();
     await this.#encoder.release();
-    for (const stream of this.#streams.values()) stream.close();
+    const streams = [...this.#streams.values()];
     this.#streams.clear();
     this.#partitionOf.clear();
+    for (const stream of streams) stream.done();
   }
 
   #scheduleTick(): void {
@@ -805,18 +809,12 @@ function defaultWorkers(): number {
   return Math.min(4, Math.max(0, availableParallelism() - 1));
 }
 
-function notFound(key: string): WatchCacheError {
+function keyNotFound(key: string): WatchCacheError {
   return new WatchCacheError(ErrorCodes.NOT_FOUND, `${key} not found`);
 }
 
 function decodeJson(bytes: Uint8Array): KubeObject {
   return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as KubeObject;
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!(value > 0)) throw new WatchCacheError(ErrorCodes.INVALID, `${name} must be positive, got ${value}`);
-  return value;
 }
 
 export type { ListOptions, ReadOptions, WatchOptions };

@@ -5,26 +5,10 @@
  * object version so LIST, initial events and watch filters never parse again.
  */
 import { ErrorCodes, WatchCacheError } from '../errors.js';
-import { AttributeReader, type Attributes } from '../dispatch/predicate.js';
+import { AttributeReader, type Attributes } from '../select/predicate.js';
 import { jsonFrameParts } from '../encode/json-frame.js';
+import type { KubeObject } from '../kube-object.js';
 import { triggerHash } from '../ring/trigger-hash.js';
-
-/** A Kubernetes object as JSON. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: ObjectMeta;
-  [field: string]: unknown;
-}
-
-export interface ObjectMeta {
-  name?: string;
-  namespace?: string;
-  resourceVersion?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  [field: string]: unknown;
-}
 
 /** How the cache reads one resource's objects. */
 export interface ResourceSchema {

@@ -2,10 +2,10 @@
  * Request options as Kubernetes clients send them (strings, as in a query string), checked once
  * with the API server's validation messages, and turned into what the cache works with.
  */
-import { ErrorCodes, WatchCacheError } from '../errors.js';
-import { parseFieldSelector, requiredFieldValue, type FieldSelector } from '../dispatch/field-selector.js';
-import { parseLabelSelector, type LabelSelector } from '../dispatch/label-selector.js';
-import type { Predicate } from '../dispatch/predicate.js';
+import { badRequest } from '../errors.js';
+import { parseFieldSelector, requiredFieldValue, type FieldSelector } from '../select/field-selector.js';
+import { parseLabelSelector, type LabelSelector } from '../select/label-selector.js';
+import type { Predicate } from '../select/predicate.js';
 
 export type ResourceVersionMatch = 'NotOlderThan' | 'Exact';
 
@@ -37,10 +37,6 @@ export interface ListOptions extends ReadOptions {
 
 /** A parsed resourceVersion: undefined (unset or ""), 0, or a revision. */
 export type ParsedRV = number | undefined;
-
-export function badRequest(message: string): WatchCacheError {
-  return new WatchCacheError(ErrorCodes.BAD_REQUEST, message);
-}
 
 export function parseResourceVersion(value: string | undefined): ParsedRV {
   if (value === undefined || value === '') return undefined;

@@ -16,9 +16,10 @@
 import { ErrorCodes, WatchCacheError } from '../errors.js';
 import { RecordKind } from '../ring/layout.js';
 import { RingProducer, type RingRecordInput } from '../ring/producer.js';
-import type { KeyValue, WatchEvent } from '../storage/storage.js';
+import type { KeyValue, StorageWatchEvent } from '../storage/storage.js';
 import type { Clock } from './clock.js';
-import type { CachedObject, KubeObject, ObjectCodec } from './object.js';
+import type { KubeObject } from '../kube-object.js';
+import type { CachedObject, ObjectCodec } from './object.js';
 import type { ProgressRequester } from './progress-requester.js';
 
 /** kube-apiserver's floor for the history window: one bookmark period (60 s) plus 15 s. */
@@ -123,7 +124,7 @@ export class WatchCache {
   }
 
   /** Apply a batch of whole revisions from the store's watch. */
-  apply(events: readonly WatchEvent[]): void {
+  apply(events: readonly StorageWatchEvent[]): void {
     let last = this.#revision;
     for (const event of events) {
       const rv = event.kv.modRevision;

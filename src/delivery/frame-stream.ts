@@ -4,9 +4,8 @@
  * the frames (`ack()`), e.g. when a socket has drained; until then the dispatcher counts them
  * against the watcher's buffer.
  */
-import { fromWire, type WireError } from '../errors.js';
 import { encodedError, type FrameEncoding } from '../encode/frames.js';
-import { statusFromError, type Status } from '../status.js';
+import type { Status } from '../status.js';
 import type { Subscriber, SubscriberHooks } from './subscriber.js';
 
 export interface FrameSink {
@@ -49,7 +48,7 @@ export class FrameStream implements Subscriber, FrameWatch {
     this.#encoding = encoding;
   }
 
-  get done(): boolean {
+  get ended(): boolean {
     return this.#ended;
   }
 
@@ -88,18 +87,12 @@ export class FrameStream implements Subscriber, FrameWatch {
     this.#hooks.ack(this.#pushedEvents, this.#pushedBytes);
   }
 
-  close(error?: WireError): void {
-    this.#finish(error === undefined ? undefined : statusFromError(fromWire(error)));
-  }
-
-  fail(status: Status): void {
-    this.#hooks.cancel();
-    this.#finish(status);
-  }
-
-  end(): void {
-    this.#hooks.cancel();
+  done(): void {
     this.#finish(undefined);
+  }
+
+  failed(status: Status): void {
+    this.#finish(status);
   }
 
   stop(): void {
@@ -111,6 +104,7 @@ export class FrameStream implements Subscriber, FrameWatch {
   #finish(status: Status | undefined): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#hooks.cancel();
     this.#sink.end(status === undefined ? undefined : encodedError(this.#encoding, status));
   }
 }

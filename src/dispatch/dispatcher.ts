@@ -22,16 +22,15 @@ import { encodedBookmark, type FrameEncoding } from '../encode/frames.js';
 import { jsonEventFrame, type WatchEventType } from '../encode/json-frame.js';
 import { msgpackEventFrame } from '../encode/msgpack-frame.js';
 import { BookmarkBuckets, nextBookmarkTime } from './bookmarks.js';
-import { AttributeReader, matches, rewrite, selectsEverything, type Attributes, type Predicate } from './predicate.js';
+import { AttributeReader, matches, rewrite, selectsEverything, type Attributes, type Predicate } from '../select/predicate.js';
 import type { DispatcherConfig, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from './protocol.js';
 
-const DEFAULT_SLICE_RECORDS = 512;
 /**
- * Slices per event-loop turn before yielding, so one busy resource cannot starve the loop. One
- * slice (512 records) stays under the default watcher buffer (1,000 frames): a watcher whose
+ * Records read per event-loop turn (one slice) before yielding, so one busy resource cannot
+ * starve the loop. A slice stays under the default watcher buffer (1,000 frames): a watcher whose
  * consumer keeps up between turns never stalls just because a turn read a long backlog.
  */
-const SLICES_PER_TURN = 1;
+const DEFAULT_SLICE_RECORDS = 512;
 
 export type Post = (message: DispatcherOutput) => void;
 export type Schedule = (fn: () => void) => void;
@@ -170,9 +169,6 @@ export class Dispatcher {
       case 'cancel':
         this.#remove(message.id);
         break;
-      case 'ack':
-        this.#ack(message.id, message.events, message.bytes);
-        return;
       case 'acks':
         for (let i = 0; i < message.ids.length; i++) this.#ack(message.ids[i]!, message.events[i]!, message.bytes[i]!);
         return;
@@ -193,25 +189,23 @@ export class Dispatcher {
     this.#scheduled = false;
     if (this.#stopped) return;
     this.#syncEpoch();
+    // One slice per turn; what is left is read in the next one.
     let caughtUp = false;
-    for (let slices = 0; slices < SLICES_PER_TURN; slices++) {
-      const next = this.#reader.scan(this.#livePos, this.#slice, this.#visitLive);
-      if (next === SCAN_LAPPED) {
-        this.#discard();
-        this.#liveLapped();
-        caughtUp = true;
-        break;
-      }
+    const next = this.#reader.scan(this.#livePos, this.#slice, this.#visitLive);
+    if (next === SCAN_LAPPED) {
+      this.#discard();
+      this.#liveLapped();
+      caughtUp = true;
+    } else {
       this.#commit();
-      if (next === this.#livePos) {
-        caughtUp = true;
-        break;
+      if (next === this.#livePos) caughtUp = true;
+      else {
+        this.#livePos = next;
+        // The producer publishes whole revisions, so a slice that reached the write position ends
+        // on one; a slice cut by its record count may end inside a revision, and a bookmark must
+        // not claim that revision before all of its records are out.
+        this.#liveRV = next === this.#reader.writePosition() ? this.#sliceRV : Math.max(this.#liveRV, this.#sliceRV - 1);
       }
-      this.#livePos = next;
-      // The producer publishes whole revisions, so a slice that reached the write position ends
-      // on one; a slice cut by its record count may end inside a revision, and a bookmark must
-      // not claim that revision before all of its records are out.
-      this.#liveRV = next === this.#reader.writePosition() ? this.#sliceRV : Math.max(this.#liveRV, this.#sliceRV - 1);
     }
     const behindLeft = this.#catchUpBehind();
     this.#flush();

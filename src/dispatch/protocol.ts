@@ -6,7 +6,7 @@
 import type { FrameEncoding } from '../encode/frames.js';
 import type { WireError } from '../errors.js';
 import type { RingBuffers } from '../ring/producer.js';
-import type { Predicate } from './predicate.js';
+import type { Predicate } from '../select/predicate.js';
 
 export interface DispatchLimits {
   /** Frames a watcher may have sent but not yet consumed before it stalls on its own cursor. */
@@ -54,9 +54,10 @@ export interface WatcherSpec {
 export type DispatcherInput =
   | { type: 'register'; watcher: WatcherSpec }
   | { type: 'cancel'; id: number }
-  /** Cumulative frames and bytes the consumer has taken: frees buffer space. */
-  | { type: 'ack'; id: number; events: number; bytes: number }
-  /** The same for many watchers at once: `events[i]` and `bytes[i]` are watcher `ids[i]`'s. */
+  /**
+   * Cumulative frames and bytes the consumers have taken (frees buffer space), for many watchers
+   * at once: `events[i]` and `bytes[i]` are watcher `ids[i]`'s.
+   */
   | { type: 'acks'; ids: number[]; events: number[]; bytes: number[] }
   /** The bookmark and budget clock, driven by the cacher's injectable clock. */
   | { type: 'tick'; now: number }

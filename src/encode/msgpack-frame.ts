@@ -1,7 +1,8 @@
 /**
  * msgpack watch frames: each event is one msgpack map `{type, object}`, self-delimiting, so a
  * stream is the frames one after another. Plain maps (`useRecords: false`), so any msgpack
- * decoder reads them; about 14 % smaller than JSON for a typical Pod (research §3.2).
+ * decoder reads them; about 14 % smaller than JSON for a typical Pod (a 2.9 KB Pod event: 2,453
+ * bytes against 2,863).
  */
 import { Packr } from 'msgpackr';
 import type { Status } from '../status.js';

@@ -29,8 +29,9 @@
  * `pos & (CAP - 1)`. Distances are taken in uint32/int32 modular arithmetic (`distance()`), so
  * comparisons stay right across the 2^32 wrap as long as the two positions are less than 2^31
  * apart (CAP <= 2^30 keeps every in-window distance far below that; a reader that sleeps through
- * 2 GiB of traffic cannot be told apart from a current one by position alone, which is why
- * records carry a sequence number: a cursor's owner checks that the seqs it sees are consecutive).
+ * 2 GiB of traffic cannot be told apart from a current one by position alone. Records carry a
+ * sequence number, and scan() checks that the seqs within one slice are consecutive; nothing
+ * checks them across slices, so that one case, a cursor left unread through 2 GiB, goes unseen).
  *
  * Record (little-endian, 8-byte aligned; every record length is a multiple of 8):
  *
@@ -44,7 +45,7 @@
  *   length   u32  the whole record: header + key + object + prev, rounded up to 8
  *   kind     u16  RecordKind (1..4) or PAD_KIND
  *   flags    u16  RecordFlags (payload encoding in the low bits; the rest reserved)
- *   seq      u32  record sequence, +1 per non-PAD record (free-running, wraps); for gap checks
+ *   seq      u32  record sequence, +1 per non-PAD record (free-running, wraps); scan() checks gaps
  *   trigger  u32  triggerHash() of the new object's trigger value, 0 = none
  *   prevTrig u32  triggerHash() of the previous object's trigger value, 0 = none
  *   rv       f64  resourceVersion; exact for integers up to 2^53 - 1

@@ -3,7 +3,7 @@
  * them in batches and never waits for a reader; room for a new record is made by evicting the
  * oldest records from the window. See layout.ts for the format and the ordering rules.
  */
-import { ErrorCodes, WatchCacheError } from '../errors.js';
+import { ErrorCodes, invalidArgument, WatchCacheError } from '../errors.js';
 import {
   CONTROL_BYTES,
   Ctl,
@@ -70,10 +70,6 @@ export interface RingRecordInput {
 
 const UINT32_LIMIT = 2 ** 32;
 
-function invalid(message: string): WatchCacheError {
-  return new WatchCacheError(ErrorCodes.INVALID, message);
-}
-
 export class RingProducer {
   readonly buffers: RingBuffers;
   /** Bytes of record storage. */
@@ -100,15 +96,15 @@ export class RingProducer {
   constructor(options: RingProducerOptions) {
     const { capacity } = options;
     if (!isPowerOfTwo(capacity) || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
-      throw invalid(`ring capacity must be a power of two in [${MIN_CAPACITY}, ${MAX_CAPACITY}], got ${capacity}`);
+      throw invalidArgument(`ring capacity must be a power of two in [${MIN_CAPACITY}, ${MAX_CAPACITY}], got ${capacity}`);
     }
     const start = options.initialPosition ?? 0;
     if (!Number.isInteger(start) || start < 0 || start >= UINT32_LIMIT || start % 8 !== 0) {
-      throw invalid(`ring initialPosition must be a multiple of 8 below 2^32, got ${start}`);
+      throw invalidArgument(`ring initialPosition must be a multiple of 8 below 2^32, got ${start}`);
     }
     const seq = options.initialSeq ?? 0;
     if (!Number.isInteger(seq) || seq < 0 || seq >= UINT32_LIMIT) {
-      throw invalid(`ring initialSeq must be a uint32, got ${seq}`);
+      throw invalidArgument(`ring initialSeq must be a uint32, got ${seq}`);
     }
 
     this.capacity = capacity;
@@ -200,18 +196,18 @@ export class RingProducer {
   append(record: RingRecordInput): number {
     const kind = record.kind;
     if (!(kind >= RecordKind.ADDED && kind <= RecordKind.PROGRESS && Number.isInteger(kind))) {
-      throw invalid(`ring record kind must be 1..4, got ${String(kind)}`);
+      throw invalidArgument(`ring record kind must be 1..4, got ${String(kind)}`);
     }
     const rv = record.rv;
     if (!Number.isSafeInteger(rv) || rv < 0) {
-      throw invalid(`ring record rv must be a non-negative safe integer, got ${rv}`);
+      throw invalidArgument(`ring record rv must be a non-negative safe integer, got ${rv}`);
     }
     const flags = record.flags ?? 0;
     const trigger = record.triggerHash ?? 0;
     const prevTrigger = record.prevTriggerHash ?? 0;
-    if ((flags & 0xffff) !== flags) throw invalid(`ring record flags must be a u16, got ${flags}`);
+    if ((flags & 0xffff) !== flags) throw invalidArgument(`ring record flags must be a u16, got ${flags}`);
     if (trigger >>> 0 !== trigger || prevTrigger >>> 0 !== prevTrigger) {
-      throw invalid(`ring record trigger hashes must be uint32, got ${trigger} / ${prevTrigger}`);
+      throw invalidArgument(`ring record trigger hashes must be uint32, got ${trigger} / ${prevTrigger}`);
     }
 
     const key = record.key;

@@ -24,7 +24,7 @@
  * In a worker, keep one ref'd handle (e.g. the parentPort 'message' listener): a pending
  * Atomics.waitAsync does not keep a worker's event loop alive.
  */
-import { ErrorCodes, WatchCacheError } from '../errors.js';
+import { ErrorCodes, invalidArgument, WatchCacheError } from '../errors.js';
 import type { RingBuffers } from './producer.js';
 import {
   CONTROL_BYTES,
@@ -63,12 +63,6 @@ export interface RingRecord {
   object(): Uint8Array;
   /** A view of the previous object's bytes in shared memory; valid only until validation. */
   prevObject(): Uint8Array;
-  /** The object bytes copied into a new array. */
-  copyObject(): Uint8Array;
-  /** The previous object's bytes copied into a new array. */
-  copyPrevObject(): Uint8Array;
-  /** Copy the object bytes into `target` at `targetOffset` (no allocation); returns bytes copied. */
-  copyObjectTo(target: Uint8Array, targetOffset?: number): number;
 }
 
 /** What scan() returns when the slice was overwritten while it was read: drop it and resync. */
@@ -98,9 +92,9 @@ class RecordView implements RingRecord {
   prevObjectLength = 0;
   /** Offset of the key bytes in the data buffer; the object and prev bytes follow. */
   keyOffset = 0;
-  /** For utf8 decoding and copies without temporaries. */
+  /** For utf8 decoding of keys. */
   readonly #bytes: Buffer;
-  /** For views and copies: a Buffer's slice() would be a view, not a copy. */
+  /** For views of the object bytes as plain Uint8Arrays (their slice() copies, a Buffer's does not). */
   readonly #array: Uint8Array;
 
   constructor(bytes: Buffer) {
@@ -121,19 +115,6 @@ class RecordView implements RingRecord {
     const start = this.keyOffset + this.keyLength + this.objectLength;
     return this.#array.subarray(start, start + this.prevObjectLength);
   }
-
-  copyObject(): Uint8Array {
-    return this.object().slice();
-  }
-
-  copyPrevObject(): Uint8Array {
-    return this.prevObject().slice();
-  }
-
-  copyObjectTo(target: Uint8Array, targetOffset = 0): number {
-    const start = this.keyOffset + this.keyLength;
-    return this.#bytes.copy(target, targetOffset, start, start + this.objectLength);
-  }
 }
 
 /** What #parse() found at a position. */
@@ -142,10 +123,6 @@ const PARSED_PAD = 1;
 /** Not a record: torn by a concurrent overwrite (lapped), or a bug. */
 const PARSED_BAD = 2;
 type Parsed = typeof PARSED_RECORD | typeof PARSED_PAD | typeof PARSED_BAD;
-
-function invalid(message: string): WatchCacheError {
-  return new WatchCacheError(ErrorCodes.INVALID, message);
-}
 
 export class RingReader {
   readonly capacity: number;
@@ -165,9 +142,9 @@ export class RingReader {
   constructor(buffers: RingBuffers) {
     const { control, data } = buffers;
     if (!(control instanceof SharedArrayBuffer) || !(data instanceof SharedArrayBuffer)) {
-      throw invalid('ring buffers must be SharedArrayBuffers');
+      throw invalidArgument('ring buffers must be SharedArrayBuffers');
     }
-    if (control.byteLength < CONTROL_BYTES) throw invalid(`ring control block must have ${CONTROL_BYTES} bytes`);
+    if (control.byteLength < CONTROL_BYTES) throw invalidArgument(`ring control block must have ${CONTROL_BYTES} bytes`);
     const ctl = new Int32Array(control);
     // Plain reads: the producer wrote these constants before handing the buffers over, and the
     // hand-over (postMessage, workerData) orders everything written before it.
@@ -175,10 +152,10 @@ export class RingReader {
     const version = ctl[Ctl.VERSION];
     const capacity = ctl[Ctl.CAPACITY];
     if (magic !== RING_MAGIC || version !== LAYOUT_VERSION) {
-      throw invalid(`not a ring control block of layout version ${LAYOUT_VERSION}`);
+      throw invalidArgument(`not a ring control block of layout version ${LAYOUT_VERSION}`);
     }
     if (!isPowerOfTwo(capacity) || capacity !== data.byteLength) {
-      throw invalid(`ring data buffer has ${data.byteLength} bytes, the control block says ${capacity}`);
+      throw invalidArgument(`ring data buffer has ${data.byteLength} bytes, the control block says ${capacity}`);
     }
     this.capacity = capacity;
     this.maxRecordBytes = maxRecordBytes(capacity);
@@ -245,7 +222,7 @@ export class RingReader {
   read(pos: number, into?: RingRecord): RingRecord | null {
     let view = this.#readView;
     if (into !== undefined) {
-      if (!(into instanceof RecordView)) throw invalid('read() takes a view from createView()');
+      if (!(into instanceof RecordView)) throw invalidArgument('read() takes a view from createView()');
       view = into;
     }
     const start = pos >>> 0;
@@ -280,8 +257,8 @@ export class RingReader {
    *
    * `visit` gets one reused view: it must copy what it keeps. It may see torn data in a slice that
    * ends up lapped; an exception it throws then is swallowed (the slice is lapped anyway),
-   * otherwise rethrown. Records within a slice are checked for consecutive seqs; the caller checks
-   * continuity across slices with `record.seq`.
+   * otherwise rethrown. Records within a slice are checked for consecutive seqs (across slices,
+   * nothing checks them; see layout.ts).
    */
   scan(pos: number, maxRecords: number, visit: (record: RingRecord) => void): number {
     const start = pos >>> 0;

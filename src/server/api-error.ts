@@ -4,6 +4,9 @@
  * kind on NotFound/AlreadyExists/Conflict (kubectl prints them), the field causes of Invalid.
  */
 import { ErrorCodes, WatchCacheError, type ErrorCode, type ErrorDetails } from '../errors.js';
+
+/** 400 Bad Request carries no details: the one constructor in errors.ts serves the server too. */
+export { badRequest } from '../errors.js';
 import type { StatusCause, StatusDetails } from '../status.js';
 
 export class ApiError extends WatchCacheError {
@@ -58,16 +61,12 @@ export const MODIFIED = 'the object has been modified; please apply your changes
  * message names the group-qualified kind (`Widget.example.com "w" is invalid: ...`) and lists
  * each distinct error once, as Go's ErrorList.ToAggregate.
  */
-export function invalid(kind: string, ref: ObjectRef, causes: StatusCause[]): ApiError {
+export function invalidObject(kind: string, ref: ObjectRef, causes: StatusCause[]): ApiError {
   const errors = [...new Set(causes.map((c) => `${c.field}: ${c.message}`))];
   const list = errors.join(', ');
   const qualifiedKind = ref.group === '' ? kind : `${kind}.${ref.group}`;
   const message = `${qualifiedKind} "${ref.name}" is invalid: ${errors.length > 1 ? `[${list}]` : list}`;
   return new ApiError(ErrorCodes.INVALID_OBJECT, message, { ...refDetails(ref), kind, causes });
-}
-
-export function badRequest(message: string): ApiError {
-  return new ApiError(ErrorCodes.BAD_REQUEST, message);
 }
 
 export function pathNotFound(): ApiError {

@@ -5,7 +5,7 @@
  * the annotations' total size. Every problem becomes one cause of a single 422 Invalid, so a
  * client sees all of them at once, worded as kubectl shows them.
  */
-import { badRequest, invalid } from './api-error.js';
+import { badRequest, invalidObject } from './api-error.js';
 import type { JsonObject } from './body.js';
 import { nameErrors } from './names.js';
 import { refOf } from './object-meta.js';
@@ -69,5 +69,5 @@ export function validateMetadata(def: ResourceDefinition, meta: JsonObject, chec
     return;
   }
   const causes = metadataCauses(def, meta, check);
-  if (causes.length > 0) throw invalid(def.kind, refOf(def, name), causes);
+  if (causes.length > 0) throw invalidObject(def.kind, refOf(def, name), causes);
 }

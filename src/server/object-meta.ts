@@ -2,7 +2,7 @@
  * The checks and defaults every write applies to an object's type and metadata, as
  * kube-apiserver's rest.BeforeCreate / BeforeUpdate do for the fields this server owns.
  */
-import { badRequest, conflict, invalid, type ObjectRef } from './api-error.js';
+import { badRequest, conflict, invalidObject, type ObjectRef } from './api-error.js';
 import { isJsonObject, type JsonObject } from './body.js';
 import { groupVersion, type ResourceDefinition } from './registry.js';
 
@@ -63,7 +63,7 @@ export function checkPathName(meta: JsonObject, pathName: string): void {
 }
 
 export function requireName(def: ResourceDefinition): never {
-  throw invalid(def.kind, refOf(def, ''), [
+  throw invalidObject(def.kind, refOf(def, ''), [
     { reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' },
   ]);
 }

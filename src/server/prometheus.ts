@@ -9,7 +9,8 @@
  * - cache series, read from every cacher's stats() when /metrics is scraped (prom-client's
  *   `collect`), so that the dispatch path pays nothing for them.
  *
- * Names follow kube-apiserver where the meaning is the same (research k8s-cacher §2);
+ * Names follow kube-apiserver where the meaning is the same
+ * (k8s.io/apiserver/pkg/storage/cacher/metrics/metrics.go);
  * watchcache's own series are prefixed `watchcache_`. docs/server.md lists them all.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ErrorCodes, WatchCacheError } from '../errors.js';
-import { POD_SELECTABLE_FIELDS } from '../dispatch/field-selector.js';
+import { selectableFields } from '../select/field-selector.js';
 import { nameErrors, type NameRule } from './names.js';
 import { parsePrinterColumn, type PrinterColumn } from './table/custom-columns.js';
 
@@ -57,6 +57,21 @@ export interface ResourceConfig {
   /** As in a CRD version: `{name, type, jsonPath, description?, format?, priority?}`. */
   additionalPrinterColumns?: unknown[];
 }
+
+/**
+ * Pod fields Kubernetes lets a field selector use that are plain strings in the v1 JSON.
+ * `spec.hostNetwork` is left out: Kubernetes reports "false" when the JSON omits it, which a
+ * generic path walk (missing → "") cannot reproduce.
+ */
+export const POD_SELECTABLE_FIELDS: readonly string[] = selectableFields([
+  'spec.nodeName',
+  'spec.restartPolicy',
+  'spec.schedulerName',
+  'spec.serviceAccountName',
+  'status.phase',
+  'status.podIP',
+  'status.nominatedNodeName',
+]);
 
 function core(
   plural: string,

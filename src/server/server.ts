@@ -10,7 +10,7 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { ErrorCodes, WatchCacheError } from '../errors.js';
+import { ErrorCodes, positiveOption, WatchCacheError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import type { TokenTable } from './auth.js';
 import { DEFAULT_MAX_OBJECT_BYTES } from './body.js';
@@ -108,14 +108,6 @@ const DEFAULTS = {
   shutdownGraceMs: 5_000,
 } as const;
 
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) {
-    throw new WatchCacheError(ErrorCodes.INVALID, `limits.${name} must be a positive number, got ${String(value)}`);
-  }
-  return value;
-}
-
 /** Creates the server and starts its caches; call listen() (or use startServer). */
 export function createServer(options: ServerOptions): WatchcacheServer {
   return new Server(options);
@@ -148,21 +140,21 @@ class Server implements WatchcacheServer {
 
   constructor(options: ServerOptions) {
     const limits = options.limits ?? {};
-    const minRequestTimeoutSeconds = positive('minRequestTimeoutSeconds', limits.minRequestTimeoutSeconds, DEFAULTS.minRequestTimeoutSeconds);
+    const minRequestTimeoutSeconds = positiveOption('limits.minRequestTimeoutSeconds', limits.minRequestTimeoutSeconds, DEFAULTS.minRequestTimeoutSeconds);
     const timeouts = {
       minRequestTimeoutSeconds,
-      maxWatchTimeoutSeconds: positive('maxWatchTimeoutSeconds', limits.maxWatchTimeoutSeconds, 2 * minRequestTimeoutSeconds),
+      maxWatchTimeoutSeconds: positiveOption('limits.maxWatchTimeoutSeconds', limits.maxWatchTimeoutSeconds, 2 * minRequestTimeoutSeconds),
     };
     const body = {
-      maxBytes: positive('maxBodyBytes', limits.maxBodyBytes, DEFAULTS.maxBodyBytes),
-      timeoutMs: positive('bodyTimeoutMs', limits.bodyTimeoutMs, DEFAULTS.bodyTimeoutMs),
+      maxBytes: positiveOption('limits.maxBodyBytes', limits.maxBodyBytes, DEFAULTS.maxBodyBytes),
+      timeoutMs: positiveOption('limits.bodyTimeoutMs', limits.bodyTimeoutMs, DEFAULTS.bodyTimeoutMs),
     };
-    const maxObjectBytes = positive('maxObjectBytes', limits.maxObjectBytes, DEFAULTS.maxObjectBytes);
-    const maxWatchers = positive('maxWatchers', limits.maxWatchers, DEFAULTS.maxWatchers);
-    const heartbeatMs = positive('heartbeatMs', limits.heartbeatMs, DEFAULTS.heartbeatMs);
-    const headersTimeoutMs = positive('headersTimeoutMs', limits.headersTimeoutMs, DEFAULTS.headersTimeoutMs);
-    const keepAliveTimeoutMs = positive('keepAliveTimeoutMs', limits.keepAliveTimeoutMs, DEFAULTS.keepAliveTimeoutMs);
-    this.#graceMs = positive('shutdownGraceMs', limits.shutdownGraceMs, DEFAULTS.shutdownGraceMs);
+    const maxObjectBytes = positiveOption('limits.maxObjectBytes', limits.maxObjectBytes, DEFAULTS.maxObjectBytes);
+    const maxWatchers = positiveOption('limits.maxWatchers', limits.maxWatchers, DEFAULTS.maxWatchers);
+    const heartbeatMs = positiveOption('limits.heartbeatMs', limits.heartbeatMs, DEFAULTS.heartbeatMs);
+    const headersTimeoutMs = positiveOption('limits.headersTimeoutMs', limits.headersTimeoutMs, DEFAULTS.headersTimeoutMs);
+    const keepAliveTimeoutMs = positiveOption('limits.keepAliveTimeoutMs', limits.keepAliveTimeoutMs, DEFAULTS.keepAliveTimeoutMs);
+    this.#graceMs = positiveOption('limits.shutdownGraceMs', limits.shutdownGraceMs, DEFAULTS.shutdownGraceMs);
     const port = options.port ?? DEFAULT_PORT;
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new WatchCacheError(ErrorCodes.INVALID, `port must be an integer in [0, 65535], got ${port}`);

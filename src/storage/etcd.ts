@@ -3,7 +3,7 @@
  *
  * KV calls go through one etcd3 client over all endpoints. Watches do not use etcd3's Watcher
  * (it resumes from header revisions and loses events on reconnect, and hides compaction): each
- * watch drives its own raw Watch stream (see etcd/watch-stream.ts) through a client pinned to one
+ * watch drives its own raw Watch stream (see etcd/etcd-watch-stream.ts) through a client pinned to one
  * endpoint, so that a reconnect can pick the member, and a stream failure resets only that
  * member's watch channel.
  *
@@ -28,7 +28,7 @@ import {
   type ITxnResponse,
   type IWatchResponse,
 } from 'etcd3';
-import { CompactedError, ErrorCodes, StorageError, type ErrorDetails } from '../errors.js';
+import { CompactedError, ErrorCodes, type ErrorDetails, invalidStorageArgument, StorageError } from '../errors.js';
 import { requireLeaderInterceptor } from './etcd/grpc.js';
 import {
   EtcdWatch,
@@ -36,7 +36,7 @@ import {
   type RawWatchStream,
   type WatchStreamHost,
   type WatchTiming,
-} from './etcd/watch-stream.js';
+} from './etcd/etcd-watch-stream.js';
 import {
   errorMessage,
   keyBytes,
@@ -48,18 +48,18 @@ import {
 } from './etcd/wire.js';
 import type {
   DeleteResult,
-  GetOptions,
+  StorageGetOptions,
   GetResult,
   KeyValue,
-  ListOptions,
-  ListResult,
+  StorageListOptions,
+  StorageListResult,
   Storage,
   WatchBatch,
-  WatchOptions,
+  StorageWatchOptions,
   WriteOptions,
 } from './storage.js';
 
-export type { EtcdWatchRestartReason, EtcdWatchStreamEvent } from './etcd/watch-stream.js';
+export type { EtcdWatchRestartReason, EtcdWatchStreamEvent } from './etcd/etcd-watch-stream.js';
 
 export interface EtcdStorageOptions {
   /**
@@ -147,23 +147,19 @@ const COMPACT_PROBE_TIMEOUT_MS = 2_000;
 const COMPACTED_MESSAGE = 'required revision has been compacted';
 const FUTURE_MESSAGE = 'required revision is a future revision';
 
-function invalid(message: string): StorageError {
-  return new StorageError(ErrorCodes.INVALID, message);
-}
-
 function checkDuration(name: string, value: number, min: number): number {
-  if (!Number.isFinite(value) || value < min) throw invalid(`${name} must be a number >= ${min}, got ${value}`);
+  if (!Number.isFinite(value) || value < min) throw invalidStorageArgument(`${name} must be a number >= ${min}, got ${value}`);
   return value;
 }
 
 function checkRevision(name: string, value: number | undefined): void {
   if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
-    throw invalid(`${name} must be a positive integer, got ${value}`);
+    throw invalidStorageArgument(`${name} must be a positive integer, got ${value}`);
   }
 }
 
 function checkKey(key: string): void {
-  if (typeof key !== 'string' || key === '') throw invalid('key must be a non-empty string');
+  if (typeof key !== 'string' || key === '') throw invalidStorageArgument('key must be a non-empty string');
 }
 
 type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>['host']>>;
@@ -228,7 +224,7 @@ export class EtcdStorage implements Storage {
 
   constructor(options: EtcdStorageOptions) {
     if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
-      throw invalid('endpoints must list at least one etcd client URL');
+      throw invalidStorageArgument('endpoints must list at least one etcd client URL');
     }
     this.endpoints = [...options.endpoints];
     this.dialTimeoutMs = checkDuration('dialTimeoutMs', options.dialTimeoutMs ?? DEFAULTS.dialTimeoutMs, 1);
@@ -323,7 +319,7 @@ export class EtcdStorage implements Storage {
     };
   }
 
-  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
+  async get(key: string, options: StorageGetOptions = {}): Promise<GetResult> {
     this.checkOpen();
     checkKey(key);
     checkRevision('revision', options.revision);
@@ -338,17 +334,17 @@ export class EtcdStorage implements Storage {
     };
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+  async list(prefix: string, options: StorageListOptions = {}): Promise<StorageListResult> {
     this.checkOpen();
-    if (typeof prefix !== 'string') throw invalid('prefix must be a string');
+    if (typeof prefix !== 'string') throw invalidStorageArgument('prefix must be a string');
     checkRevision('revision', options.revision);
     const limit = options.limit ?? 0;
-    if (!Number.isSafeInteger(limit) || limit < 0) throw invalid(`limit must be a non-negative integer, got ${limit}`);
+    if (!Number.isSafeInteger(limit) || limit < 0) throw invalidStorageArgument(`limit must be a non-negative integer, got ${limit}`);
     const { key, rangeEnd } = prefixRange(prefix);
     let start = key;
     if (options.continueKey !== undefined) {
       if (!options.continueKey.startsWith(prefix)) {
-        throw invalid(`continueKey ${JSON.stringify(options.continueKey)} is not under prefix ${JSON.stringify(prefix)}`);
+        throw invalidStorageArgument(`continueKey ${JSON.stringify(options.continueKey)} is not under prefix ${JSON.stringify(prefix)}`);
       }
       start = keyBytes(options.continueKey);
     }
@@ -362,7 +358,7 @@ export class EtcdStorage implements Storage {
       options.revision,
     );
     const items = response.kvs.map(toKeyValue);
-    const result: ListResult = {
+    const result: StorageListResult = {
       items,
       // The first page pins the revision later pages must pass back.
       revision: options.revision ?? toNumber(response.header.revision),
@@ -432,13 +428,13 @@ export class EtcdStorage implements Storage {
     return { deleted: toKeyValue(prev), revision: toNumber(response.header.revision) };
   }
 
-  watch(prefix: string, options: WatchOptions): AsyncIterable<WatchBatch> {
+  watch(prefix: string, options: StorageWatchOptions): AsyncIterable<WatchBatch> {
     return iterableOf(() => {
       try {
         this.checkOpen();
-        if (typeof prefix !== 'string') throw invalid('prefix must be a string');
+        if (typeof prefix !== 'string') throw invalidStorageArgument('prefix must be a string');
         if (!Number.isSafeInteger(options.fromRevision) || options.fromRevision < 1) {
-          throw invalid(`fromRevision must be a positive integer, got ${options.fromRevision}`);
+          throw invalidStorageArgument(`fromRevision must be a positive integer, got ${options.fromRevision}`);
         }
       } catch (err) {
         return failedIterator(err);

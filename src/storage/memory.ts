@@ -8,18 +8,18 @@
  * etcd's revision-mode auto-compaction), and the current state is not copied per revision: the
  * history of a key and the revision log hold references to the same KeyValue objects.
  */
-import { CompactedError, ErrorCodes, StorageError } from '../errors.js';
+import { CompactedError, ErrorCodes, invalidStorageArgument, positiveOption, StorageError } from '../errors.js';
 import type {
   DeleteResult,
-  GetOptions,
+  StorageGetOptions,
   GetResult,
   KeyValue,
-  ListOptions,
-  ListResult,
+  StorageListOptions,
+  StorageListResult,
   Storage,
   WatchBatch,
-  WatchEvent,
-  WatchOptions,
+  StorageWatchEvent,
+  StorageWatchOptions,
   WriteOptions,
 } from './storage.js';
 
@@ -52,6 +52,18 @@ interface LogEntry {
   readonly prevKv: KeyValue | undefined;
 }
 
+/** What a MemoryWatch reads of its store: a narrow view, not public members of MemoryStorage. */
+interface WatchedLog {
+  readonly revision: () => number;
+  readonly compactRevision: () => number;
+  /** The log entry of `revision`; undefined for revision 1 (the empty store) and compacted ones. */
+  readonly entryAt: (revision: number) => LogEntry | undefined;
+  readonly progressNotifyIntervalMs: number;
+  readonly maxBatchRevisions: number;
+  /** The watch ended: the store forgets it. */
+  readonly forget: (watch: MemoryWatch) => void;
+}
+
 /** A version of a key since the compaction point; `kv === null` is a tombstone. */
 interface KeyVersion {
   readonly revision: number;
@@ -79,31 +91,28 @@ export class MemoryStorage implements Storage {
   #closed = false;
 
   constructor(options: MemoryStorageOptions = {}) {
-    this.#retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS);
-    this.#progressNotifyIntervalMs = positiveOption(
-      'progressNotifyIntervalMs',
-      options.progressNotifyIntervalMs,
-      DEFAULT_PROGRESS_NOTIFY_MS,
-    );
-    this.#maxBatchRevisions = positiveOption('maxBatchRevisions', options.maxBatchRevisions, DEFAULT_MAX_BATCH_REVISIONS);
+    const invalid = invalidStorageArgument;
+    this.#retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS, { unbounded: true, invalid });
+    this.#progressNotifyIntervalMs = positiveOption('progressNotifyIntervalMs', options.progressNotifyIntervalMs, DEFAULT_PROGRESS_NOTIFY_MS, { invalid });
+    this.#maxBatchRevisions = positiveOption('maxBatchRevisions', options.maxBatchRevisions, DEFAULT_MAX_BATCH_REVISIONS, { unbounded: true, invalid });
   }
 
   // ---- reads ---------------------------------------------------------------------------------
 
-  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
+  async get(key: string, options: StorageGetOptions = {}): Promise<GetResult> {
     this.#checkOpen();
     checkKey(key);
     const revision = this.#readRevision(options.revision);
     return { item: this.#valueAt(key, revision), revision };
   }
 
-  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+  async list(prefix: string, options: StorageListOptions = {}): Promise<StorageListResult> {
     this.#checkOpen();
     const revision = this.#readRevision(options.revision);
     const limit = options.limit ?? 0;
-    if (!Number.isSafeInteger(limit) || limit < 0) invalid(`limit must be a non-negative integer, got ${limit}`);
+    if (!Number.isSafeInteger(limit) || limit < 0) throw invalidStorageArgument(`limit must be a non-negative integer, got ${limit}`);
     const start = options.continueKey ?? prefix;
-    if (!start.startsWith(prefix)) invalid(`continueKey ${JSON.stringify(start)} is outside prefix ${JSON.stringify(prefix)}`);
+    if (!start.startsWith(prefix)) throw invalidStorageArgument(`continueKey ${JSON.stringify(start)} is outside prefix ${JSON.stringify(prefix)}`);
 
     const keys = this.#orderedKeys();
     const items: KeyValue[] = [];
@@ -181,10 +190,10 @@ export class MemoryStorage implements Storage {
 
   // ---- watches -------------------------------------------------------------------------------
 
-  watch(prefix: string, options: WatchOptions): AsyncIterable<WatchBatch> {
+  watch(prefix: string, options: StorageWatchOptions): AsyncIterable<WatchBatch> {
     this.#checkOpen();
     checkRevision(options.fromRevision);
-    const watch = new MemoryWatch(this, prefix, options);
+    const watch = new MemoryWatch(this.#watchedLog(), prefix, options);
     this.#watches.add(watch);
     return watch;
   }
@@ -206,39 +215,23 @@ export class MemoryStorage implements Storage {
     this.#watches.clear();
   }
 
-  // ---- what MemoryWatch reads (package-internal) ---------------------------------------------
+  // ---- internals -----------------------------------------------------------------------------
 
-  /** @internal */
-  get revisionNow(): number {
-    return this.#revision;
-  }
-
-  /** @internal */
-  get compactRevisionNow(): number {
-    return this.#compactRevision;
-  }
-
-  /** @internal */
-  get progressNotifyIntervalMs(): number {
-    return this.#progressNotifyIntervalMs;
-  }
-
-  /** @internal */
-  get maxBatchRevisions(): number {
-    return this.#maxBatchRevisions;
-  }
-
-  /** @internal The log entry of `revision`; undefined for revision 1 (the empty store) and compacted ones. */
-  entryAt(revision: number): LogEntry | undefined {
+  #entryAt(revision: number): LogEntry | undefined {
     return revision < this.#logStart ? undefined : this.#log[this.#logHead + revision - this.#logStart];
   }
 
-  /** @internal */
-  forget(watch: MemoryWatch): void {
-    this.#watches.delete(watch);
+  /** The view of this store its watches read. */
+  #watchedLog(): WatchedLog {
+    return {
+      revision: () => this.#revision,
+      compactRevision: () => this.#compactRevision,
+      entryAt: (revision) => this.#entryAt(revision),
+      progressNotifyIntervalMs: this.#progressNotifyIntervalMs,
+      maxBatchRevisions: this.#maxBatchRevisions,
+      forget: (watch) => this.#watches.delete(watch),
+    };
   }
-
-  // ---- internals -----------------------------------------------------------------------------
 
   #checkOpen(): void {
     if (this.#closed) throw new StorageError(ErrorCodes.CLOSED, 'storage is closed');
@@ -310,7 +303,7 @@ export class MemoryStorage implements Storage {
   #compactTo(revision: number): void {
     // Only keys written since the previous compaction can hold more than one old version.
     const touched = new Set<string>();
-    for (let r = Math.max(this.#compactRevision, this.#logStart); r <= revision; r++) touched.add(this.entryAt(r)!.kv.key);
+    for (let r = Math.max(this.#compactRevision, this.#logStart); r <= revision; r++) touched.add(this.#entryAt(r)!.kv.key);
     this.#compactRevision = revision;
     for (const key of touched) {
       const versions = this.#keys.get(key)!;
@@ -352,7 +345,7 @@ export class MemoryStorage implements Storage {
  * position ends it with WC_ERR_COMPACTED, as etcd cancels a watcher that cannot catch up.
  */
 class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch> {
-  readonly #store: MemoryStorage;
+  readonly #store: WatchedLog;
   readonly #prefix: string;
   readonly #prevKv: boolean;
   readonly #progressNotify: boolean;
@@ -366,7 +359,7 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
   #wakeUp: (() => void) | null = null;
   readonly #onAbort = (): void => this.end();
 
-  constructor(store: MemoryStorage, prefix: string, options: WatchOptions) {
+  constructor(store: WatchedLog, prefix: string, options: StorageWatchOptions) {
     this.#store = store;
     this.#prefix = prefix;
     this.#prevKv = options.prevKv ?? false;
@@ -386,15 +379,15 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
     for (;;) {
       if (this.#ended) return this.#finish();
       const store = this.#store;
-      if (this.#next < store.compactRevisionNow) {
-        const err = new CompactedError(this.#next, store.compactRevisionNow);
+      if (this.#next < store.compactRevision()) {
+        const err = new CompactedError(this.#next, store.compactRevision());
         this.#finish();
         throw err;
       }
       const batch = this.#collect();
       if (batch !== null) return this.#hand(batch);
       // Caught up: the consumer is owed a progress notification if it asked or stayed idle.
-      const now = store.revisionNow;
+      const now = store.revision();
       if (this.#progressRequested && now >= this.#delivered) {
         this.#progressRequested = false;
         return this.#hand({ kind: 'progress', revision: now });
@@ -431,9 +424,9 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
   /** The events from `#next` on, at most `maxBatchRevisions` of them; null when there is nothing new. */
   #collect(): WatchBatch | null {
     const store = this.#store;
-    const now = store.revisionNow;
+    const now = store.revision();
     const max = store.maxBatchRevisions;
-    const events: WatchEvent[] = [];
+    const events: StorageWatchEvent[] = [];
     let revision = this.#next;
     for (; revision <= now && events.length < max; revision++) {
       const entry = store.entryAt(revision);
@@ -445,7 +438,7 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
     return events.length === 0 ? null : { kind: 'events', events, revision: events[events.length - 1]!.kv.modRevision };
   }
 
-  #event(entry: LogEntry): WatchEvent {
+  #event(entry: LogEntry): StorageWatchEvent {
     if (this.#prevKv && entry.prevKv !== undefined) return { type: entry.type, kv: entry.kv, prevKv: entry.prevKv };
     return { type: entry.type, kv: entry.kv };
   }
@@ -474,26 +467,16 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
   }
 }
 
-function positiveOption(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!(value > 0)) invalid(`${name} must be a positive number, got ${value}`);
-  return value;
-}
-
 function checkKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0) invalid('key must be a non-empty string');
+  if (typeof key !== 'string' || key.length === 0) throw invalidStorageArgument('key must be a non-empty string');
 }
 
 function checkRevision(revision: number): void {
-  if (!Number.isSafeInteger(revision) || revision < 1) invalid(`revision must be a positive integer, got ${revision}`);
-}
-
-function invalid(message: string): never {
-  throw new StorageError(ErrorCodes.INVALID, message);
+  if (!Number.isSafeInteger(revision) || revision < 1) throw invalidStorageArgument(`revision must be a positive integer, got ${revision}`);
 }
 
 function copy(value: Uint8Array): Uint8Array {
-  if (!(value instanceof Uint8Array)) invalid('value must be a Uint8Array');
+  if (!(value instanceof Uint8Array)) throw invalidStorageArgument('value must be a Uint8Array');
   return Uint8Array.prototype.slice.call(value);
 }
 

@@ -17,7 +17,7 @@ export interface KeyValue {
   readonly version: number;
 }
 
-export interface GetOptions {
+export interface StorageGetOptions {
   /** Read the key as of this revision (must not be compacted nor in the future). */
   revision?: number;
 }
@@ -29,7 +29,7 @@ export interface GetResult {
   revision: number;
 }
 
-export interface ListOptions {
+export interface StorageListOptions {
   /**
    * Read as of this revision. Pin the first page's `revision` here to page consistently while
    * writes go on.
@@ -41,7 +41,7 @@ export interface ListOptions {
   continueKey?: string;
 }
 
-export interface ListResult {
+export interface StorageListResult {
   /** Items in key order. */
   items: KeyValue[];
   /** The revision the read is consistent at (pass it back as `revision` for later pages). */
@@ -64,7 +64,7 @@ export interface DeleteResult {
   revision: number;
 }
 
-export interface WatchOptions {
+export interface StorageWatchOptions {
   /** First revision to deliver (inclusive), >= 1. Older than the compact revision: WC_ERR_COMPACTED. */
   fromRevision: number;
   /** Fill `prevKv` on events. */
@@ -89,7 +89,7 @@ export interface DeleteEvent {
   readonly prevKv?: KeyValue;
 }
 
-export type WatchEvent = PutEvent | DeleteEvent;
+export type StorageWatchEvent = PutEvent | DeleteEvent;
 
 /**
  * A watch yields batches. An events batch holds one or more whole revisions (a revision is never
@@ -97,12 +97,12 @@ export type WatchEvent = PutEvent | DeleteEvent;
  * says every event up to `revision` has been delivered.
  */
 export type WatchBatch =
-  | { readonly kind: 'events'; readonly events: readonly WatchEvent[]; readonly revision: number }
+  | { readonly kind: 'events'; readonly events: readonly StorageWatchEvent[]; readonly revision: number }
   | { readonly kind: 'progress'; readonly revision: number };
 
 export interface Storage {
-  get(key: string, options?: GetOptions): Promise<GetResult>;
-  list(prefix: string, options?: ListOptions): Promise<ListResult>;
+  get(key: string, options?: StorageGetOptions): Promise<GetResult>;
+  list(prefix: string, options?: StorageListOptions): Promise<StorageListResult>;
   /** Fails with WC_ERR_ALREADY_EXISTS if the key exists. */
   create(key: string, value: Uint8Array): Promise<KeyValue>;
   /** Fails with WC_ERR_NOT_FOUND, or WC_ERR_CONFLICT when `expectedModRevision` does not hold. */
@@ -114,7 +114,7 @@ export interface Storage {
    * (carrying the compact revision) when the history it needs is gone, and with WC_ERR_UNAVAILABLE
    * when the store cannot be reached and the watch cannot resume without loss.
    */
-  watch(prefix: string, options: WatchOptions): AsyncIterable<WatchBatch>;
+  watch(prefix: string, options: StorageWatchOptions): AsyncIterable<WatchBatch>;
   /** The store's current revision, read consistently (linearizably on etcd). */
   currentRevision(): Promise<number>;
   /** Ask every open watch to emit a progress notification as soon as it is caught up. */

@@ -1,14 +1,15 @@
 /**
- * The Cacher conformance suite: the Kubernetes cacher checklist (research k8s-cacher §3), each
- * case named after the behaviour it pins, run against every Storage backend. Every case builds
+ * The Cacher conformance suite: the behaviours Kubernetes' own tests pin (k8s.io/apiserver
+ * pkg/storage/testing/watcher_tests.go and store_tests.go, pkg/storage/cacher/cacher_test.go,
+ * watch_cache_test.go, cacher_whitebox_test.go), each case named after the behaviour it pins, run against every Storage backend. Every case builds
  * its own cacher over its own prefix, so one store serves the whole suite.
  */
 import { unpack } from 'msgpackr';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCacher, type Cacher, type CacherOptions } from '../../src/cache/cacher.js';
 import { ErrorCodes, type WatchCacheError } from '../../src/errors.js';
-import type { Storage, WatchBatch, WatchOptions as StorageWatchOptions } from '../../src/storage/storage.js';
-import type { Watch } from '../../src/delivery/watch-stream.js';
+import type { Storage, WatchBatch, StorageWatchOptions } from '../../src/storage/storage.js';
+import type { Watch } from '../../src/delivery/watch-iterator.js';
 import { POD_SCHEMA, Pods, readAll, readUntil, summary } from '../helpers/pods.js';
 
 async function rejects(promise: Promise<unknown>, code: string): Promise<WatchCacheError> {

@@ -3,11 +3,12 @@
  * as its users use it: a KubeConfig pointing at the server, CoreV1Api, Watch and makeInformer.
  * Nothing in the client is patched or mocked; the server is a real HTTP listener.
  *
- * What client-node's informer does (research etcd-and-clients §4.4): list, then watch from the
- * list's RV; on a 410 (status or in-band ERROR) it relists; on a clean end it re-watches from its
- * last RV; on any other error it emits `error` and stops, and the application restarts it (as
- * client-node's own informer example does). The tests check that the informer's cache converges
- * to the server's LIST through churn, a relist forced by a 410, and a server restart on etcd.
+ * What client-node's informer does (kubernetes-client/javascript src/cache.ts, ListWatch): list,
+ * then watch from the list's RV; on a 410 (status or in-band ERROR) it relists; on a clean end it
+ * re-watches from its last RV; on any other error it emits `error` and stops, and the application
+ * restarts it (as client-node's own informer example does). The tests check that the informer's
+ * cache converges to the server's LIST through churn, a relist forced by a 410, and a server
+ * restart on etcd.
  */
 import {
   ApiException,
@@ -390,6 +391,7 @@ describe('client-node across an embedded-store restart', () => {
     try {
       const kc = kubeConfig(second.url);
       await kc.makeApiClient(CoreV1Api).createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'after' }, spec: { containers: [] } } });
+      const current = await second.storage.currentRevision();
       const events: Array<{ type: string; object: { code?: number; reason?: string; message?: string } }> = [];
       const done = new Promise<unknown>((resolve) => {
         void new Watch(kc).watch('/api/v1/pods', { resourceVersion: String(oldRV), allowWatchBookmarks: true }, (type, object) => events.push({ type, object }), resolve);
@@ -398,7 +400,7 @@ describe('client-node across an embedded-store restart', () => {
       expect(events).toEqual([
         {
           type: 'ERROR',
-          object: expect.objectContaining({ code: 504, reason: 'Timeout', message: `Too large resource version: ${oldRV}, current: ${second.storage.revisionNow}` }),
+          object: expect.objectContaining({ code: 504, reason: 'Timeout', message: `Too large resource version: ${oldRV}, current: ${current}` }),
         },
       ]);
     } finally {

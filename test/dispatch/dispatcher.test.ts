@@ -5,9 +5,10 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
-import { EVERYTHING_FIELDS, POD_SELECTABLE_FIELDS, parseFieldSelector } from '../../src/dispatch/field-selector.js';
-import { EVERYTHING_LABELS, parseLabelSelector } from '../../src/dispatch/label-selector.js';
-import type { Predicate } from '../../src/dispatch/predicate.js';
+import { EVERYTHING_FIELDS, parseFieldSelector } from '../../src/select/field-selector.js';
+import { POD_SELECTABLE_FIELDS } from '../../src/server/registry.js';
+import { EVERYTHING_LABELS, parseLabelSelector } from '../../src/select/label-selector.js';
+import type { Predicate } from '../../src/select/predicate.js';
 import type { DeliveryBatch, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from '../../src/dispatch/protocol.js';
 import { jsonEventFrame } from '../../src/encode/json-frame.js';
 import { ErrorCodes, type WireError } from '../../src/errors.js';
@@ -223,7 +224,7 @@ class Harness {
     const bytes = this.frames(id)
       .slice(0, events)
       .reduce((n, f) => n + f.byteLength, 0);
-    this.send({ type: 'ack', id, events, bytes });
+    this.send({ type: 'acks', ids: [id], events: [events], bytes: [bytes] });
   }
 
   // -- what came out --
@@ -1279,7 +1280,7 @@ describe('dispatcher: cancel and stop', () => {
   it('cancel and ack of an unknown watcher are ignored', () => {
     const h = new Harness();
     h.send({ type: 'cancel', id: 42 });
-    h.send({ type: 'ack', id: 42, events: 1, bytes: 1 });
+    h.send({ type: 'acks', ids: [42], events: [1], bytes: [1] });
     h.settle();
     expect(h.outputs).toEqual([]);
   });

@@ -7,8 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCacher, type Cacher } from '../../src/cache/cacher.js';
 import type { WatchOptions } from '../../src/cache/request.js';
-import { parseFieldSelector, matchesFields } from '../../src/dispatch/field-selector.js';
-import { parseLabelSelector, matchesLabels } from '../../src/dispatch/label-selector.js';
+import { parseFieldSelector, matchesFields } from '../../src/select/field-selector.js';
+import { parseLabelSelector, matchesLabels } from '../../src/select/label-selector.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { BreakableStorage } from '../cache/cacher-conformance.js';
 import { POD_SCHEMA, Pods, readUntil, type PodSpec, type Seen } from '../helpers/pods.js';

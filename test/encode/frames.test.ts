@@ -2,8 +2,9 @@ import { unpack } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ObjectCodec } from '../../src/cache/object.js';
 import { EncodePool } from '../../src/encode/encode-pool.js';
-import { eventFrame, encodedBookmark, encodedError } from '../../src/encode/frames.js';
+import { encodedBookmark, encodedError } from '../../src/encode/frames.js';
 import { jsonEventFrame } from '../../src/encode/json-frame.js';
+import { msgpackEventFrame } from '../../src/encode/msgpack-frame.js';
 import { encodeSnapshot, framesOf } from '../../src/encode/snapshot-task.js';
 import { newStatus } from '../../src/status.js';
 
@@ -25,7 +26,7 @@ describe('frames', () => {
   });
 
   it('a msgpack frame is a plain map {type, object} any decoder reads', () => {
-    expect(unpack(eventFrame('msgpack', 'ADDED', json))).toEqual({ type: 'ADDED', object });
+    expect(unpack(msgpackEventFrame('ADDED', object))).toEqual({ type: 'ADDED', object });
     expect(unpack(encodedBookmark('msgpack', { kind: 'Pod', apiVersion: 'v1' }, 9, true))).toEqual({
       type: 'BOOKMARK',
       object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: '9', annotations: { 'k8s.io/initial-events-end': 'true' } } },

@@ -1,7 +1,7 @@
 /** Pods as tests write them: JSON objects stored at PREFIX/NAMESPACE/NAME. */
 import { randomUUID } from 'node:crypto';
 import type { Storage } from '../../src/storage/storage.js';
-import type { Watch, WatchEvent } from '../../src/delivery/watch-stream.js';
+import type { Watch, WatchEvent } from '../../src/delivery/watch-iterator.js';
 
 export interface PodSpec {
   namespace?: string;

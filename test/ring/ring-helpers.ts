@@ -36,8 +36,9 @@ export interface Seen {
 }
 
 export function snapshot(record: RingRecord): Seen {
-  const objectBytes = record.copyObject();
-  const prevObjectBytes = record.copyPrevObject();
+  // Copies: the views into shared memory are valid only until the record is overwritten.
+  const objectBytes = record.object().slice();
+  const prevObjectBytes = record.prevObject().slice();
   return {
     position: record.position,
     next: record.next,

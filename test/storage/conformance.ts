@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, type WatchCacheError } from '../../src/errors.js';
-import type { KeyValue, Storage, WatchBatch, WatchEvent } from '../../src/storage/storage.js';
+import type { KeyValue, Storage, WatchBatch, StorageWatchEvent } from '../../src/storage/storage.js';
 
 const enc = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 const dec = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
@@ -53,7 +53,7 @@ export async function collect(
   }
 }
 
-export function eventsOf(batches: readonly WatchBatch[]): WatchEvent[] {
+export function eventsOf(batches: readonly WatchBatch[]): StorageWatchEvent[] {
   return batches.flatMap((b) => (b.kind === 'events' ? b.events : []));
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes } from '../../src/errors.js';
+import { ErrorCodes, StorageError } from '../../src/errors.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { collect, describeStorageConformance, eventsOf, rejectsWithCode } from './conformance.js';
 
@@ -22,6 +22,25 @@ describe('MemoryStorage', () => {
     const batches = await collect(storage.watch('/', { fromRevision: now - 49 }), (b) => eventsOf(b).length >= 50);
     expect(eventsOf(batches)).toHaveLength(50);
     expect(Buffer.from((await storage.get('/k')).item!.value).toString()).toBe('299');
+  });
+
+  it('accepts retainRevisions: Infinity (no automatic compaction)', async () => {
+    const storage = new MemoryStorage({ retainRevisions: Infinity });
+    for (let i = 0; i < 300; i++) await storage.update('/k', enc(String(i))).catch(() => storage.create('/k', enc(String(i))));
+    expect(Buffer.from((await storage.get('/k', { revision: 2 })).item!.value).toString()).toBe('0');
+  });
+
+  it('refuses a non-positive option, and an infinite timer period, with a WC_ERR_INVALID StorageError', () => {
+    for (const options of [{ retainRevisions: 0 }, { maxBatchRevisions: -1 }, { progressNotifyIntervalMs: Number.NaN }, { progressNotifyIntervalMs: Infinity }]) {
+      let error: unknown;
+      try {
+        new MemoryStorage(options);
+      } catch (err) {
+        error = err;
+      }
+      expect(error, JSON.stringify(options)).toBeInstanceOf(StorageError);
+      expect((error as StorageError).code).toBe(ErrorCodes.INVALID);
+    }
   });
 
   it('a watch left behind by automatic compaction ends with WC_ERR_COMPACTED', async () => {

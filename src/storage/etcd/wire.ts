@@ -7,7 +7,7 @@
  */
 import type { IEvent, IKeyValue } from 'etcd3';
 import { ErrorCodes, StorageError } from '../../errors.js';
-import type { KeyValue, WatchEvent } from '../storage.js';
+import type { KeyValue, StorageWatchEvent } from '../storage.js';
 
 const EMPTY = new Uint8Array(0);
 const ZERO_BYTE = Buffer.from([0]);
@@ -60,7 +60,7 @@ export function toKeyValue(kv: IKeyValue): KeyValue {
   };
 }
 
-export function toWatchEvent(event: IEvent, withPrevKv: boolean): WatchEvent {
+export function toWatchEvent(event: IEvent, withPrevKv: boolean): StorageWatchEvent {
   const prev = withPrevKv && event.prev_kv ? toKeyValue(event.prev_kv) : undefined;
   if (event.type === 'Delete') {
     const kv: KeyValue = {

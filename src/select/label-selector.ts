@@ -13,10 +13,7 @@
 import { labelValueErrors, qualifiedNameErrors } from '../validation.js';
 import { SelectorError } from './selector-error.js';
 
-/**
- * `==` parses to `=`: Kubernetes treats them identically when matching, and folding them keeps
- * the canonical string (used for equality) from telling apart two selectors that select the same.
- */
+/** `==` parses to `=`: Kubernetes treats them identically when matching. */
 export type LabelOperator = '=' | '!=' | 'in' | 'notin' | 'exists' | '!' | 'gt' | 'lt';
 
 export interface LabelRequirement {
@@ -400,56 +397,4 @@ export function matchesLabels(selector: LabelSelector, labels: Labels): boolean 
 
 export function isEverythingLabels(selector: LabelSelector): boolean {
   return selector.requirements.length === 0;
-}
-
-function requirementToString(r: LabelRequirement): string {
-  switch (r.op) {
-    case 'exists':
-      return r.key;
-    case '!':
-      return `!${r.key}`;
-    case '=':
-      return `${r.key}=${r.values[0] ?? ''}`;
-    case '!=':
-      return `${r.key}!=${r.values[0] ?? ''}`;
-    case 'gt':
-      return `${r.key}>${r.values[0] ?? ''}`;
-    case 'lt':
-      return `${r.key}<${r.values[0] ?? ''}`;
-    case 'in':
-    case 'notin':
-      return `${r.key} ${r.op} (${uniqueSorted(r.values).join(',')})`;
-  }
-}
-
-/**
- * The canonical text of a selector: requirements sorted by key then text, duplicates dropped,
- * `==` written `=`, set values sorted. Two selectors with the same canonical string select the
- * same objects, and the string parses back to an equivalent selector (and in Kubernetes).
- */
-export function labelSelectorToString(selector: LabelSelector): string {
-  const rendered = selector.requirements.map((r) => ({ key: r.key, text: requirementToString(r) }));
-  rendered.sort((a, b) => compareStrings(a.key, b.key) || compareStrings(a.text, b.text));
-  let out = '';
-  let previous: string | undefined;
-  for (const { text } of rendered) {
-    if (text === previous) continue;
-    out = out === '' ? text : `${out},${text}`;
-    previous = text;
-  }
-  return out;
-}
-
-/**
- * The single value an object's label `key` must have to match, if the selector pins one
- * (`key=v`, `key==v` or `key in (v)`); undefined otherwise. Lets a dispatcher route a watcher by
- * an index on that label. Unlike Kubernetes, which looks only at the first requirement on the
- * key, any pinning requirement counts: a matching object must carry that value either way.
- */
-export function requiredLabelValue(selector: LabelSelector, key: string): string | undefined {
-  for (const r of selector.requirements) {
-    if (r.key !== key) continue;
-    if ((r.op === '=' || r.op === 'in') && r.values.length === 1) return r.values[0];
-  }
-  return undefined;
 }

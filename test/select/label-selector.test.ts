@@ -2,17 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { seededRandom as rng } from '../helpers/random.js';
 import { ErrorCodes } from '../../src/errors.js';
 import {
-  labelSelectorToString,
   matchesLabels,
   parseLabelSelector,
-  requiredLabelValue,
   type Labels,
-} from '../../src/dispatch/label-selector.js';
-import { SelectorError } from '../../src/dispatch/selector-error.js';
+} from '../../src/select/label-selector.js';
+import { SelectorError } from '../../src/select/selector-error.js';
 
 /** Whether `selector` (text) matches `labels`. */
 const sel = (selector: string, labels: Labels): boolean => matchesLabels(parseLabelSelector(selector), labels);
-const canonical = (selector: string): string => labelSelectorToString(parseLabelSelector(selector));
 
 /** Parse and return the SelectorError thrown, failing if none is. */
 function parseError(text: string): SelectorError {
@@ -328,58 +325,6 @@ describe('label selector: syntax errors say what was found, what was expected an
   });
 });
 
-describe('label selector: canonical string', () => {
-  it('renders each operator in Kubernetes syntax', () => {
-    expect(canonical('a=1,b!=2,c in (y,x),d notin (z),e,!f,g>3,h<4')).toBe(
-      'a=1,b!=2,c in (x,y),d notin (z),e,!f,g>3,h<4',
-    );
-  });
-
-  it('sorts requirements by key, writes == as =, and drops duplicates', () => {
-    expect(canonical('z=1, a==2 ,m, a=2')).toBe('a=2,m,z=1');
-  });
-
-  it('is equal for selectors that differ only in spacing, order or set order', () => {
-    expect(canonical('env in (b,a), app=web')).toBe(canonical('app==web,env   in(a,b,a)'));
-  });
-
-  it('parses back to the same selector, empty values included', () => {
-    for (const text of ['', 'a=', 'a in ()', 'a in (,x)', 'a notin (,)', '!a,b=c', 'n>05', 'k8s.io/x!=']) {
-      const once = canonical(text);
-      expect(labelSelectorToString(parseLabelSelector(once)), text).toBe(once);
-      expect(parseLabelSelector(once), text).toEqual(parseLabelSelector(text));
-    }
-  });
-});
-
-describe('label selector: requiredLabelValue', () => {
-  it('returns the value a = or == requirement pins', () => {
-    expect(requiredLabelValue(parseLabelSelector('app=web,tier'), 'app')).toBe('web');
-    expect(requiredLabelValue(parseLabelSelector('app==web'), 'app')).toBe('web');
-  });
-
-  it('returns the value of an in with a single value', () => {
-    expect(requiredLabelValue(parseLabelSelector('app in (web)'), 'app')).toBe('web');
-  });
-
-  it('returns the empty string when the pinned value is empty', () => {
-    expect(requiredLabelValue(parseLabelSelector('app='), 'app')).toBe('');
-  });
-
-  it('returns undefined when the key is not pinned to one value', () => {
-    expect(requiredLabelValue(parseLabelSelector('app in (a,b)'), 'app')).toBeUndefined();
-    expect(requiredLabelValue(parseLabelSelector('app!=web'), 'app')).toBeUndefined();
-    expect(requiredLabelValue(parseLabelSelector('app'), 'app')).toBeUndefined();
-    expect(requiredLabelValue(parseLabelSelector('app>1'), 'app')).toBeUndefined();
-    expect(requiredLabelValue(parseLabelSelector('tier=x'), 'app')).toBeUndefined();
-    expect(requiredLabelValue(parseLabelSelector(''), 'app')).toBeUndefined();
-  });
-
-  it('finds a pinning requirement even after another requirement on the same key', () => {
-    expect(requiredLabelValue(parseLabelSelector('app!=db,app=web'), 'app')).toBe('web');
-  });
-});
-
 describe('label selector: plain data', () => {
   it('survives structuredClone (postMessage) and matches the same afterwards', () => {
     const parsed = parseLabelSelector('app=web,env notin (dev),n>3,!x');
@@ -387,7 +332,6 @@ describe('label selector: plain data', () => {
     expect(copy).toEqual(parsed);
     const labels = { app: 'web', env: 'prod', n: '4' };
     expect(matchesLabels(copy, labels)).toBe(true);
-    expect(labelSelectorToString(copy)).toBe(labelSelectorToString(parsed));
   });
 });
 
@@ -398,7 +342,7 @@ describe('label selector: fuzz', () => {
   ];
   const labelSets: Labels[] = [{}, { a: '' }, { a: '5', b: 'x' }, { app: 'a', K: '10', 'x.y/z': 'b' }];
 
-  it('any input either parses, canonically and reparseably, or throws a coded SelectorError', () => {
+  it('any input either parses into a selector that matches without throwing, or throws a coded SelectorError', () => {
     const random = rng(0x5e1ec7);
     let parsed = 0;
     for (let n = 0; n < 3000; n++) {
@@ -418,12 +362,7 @@ describe('label selector: fuzz', () => {
         continue;
       }
       parsed++;
-      const text2 = labelSelectorToString(selector);
-      const again = parseLabelSelector(text2);
-      expect(labelSelectorToString(again), JSON.stringify(text)).toBe(text2);
-      for (const labels of labelSets) {
-        expect(matchesLabels(again, labels), JSON.stringify(text)).toBe(matchesLabels(selector, labels));
-      }
+      for (const labels of labelSets) expect(typeof matchesLabels(selector, labels), JSON.stringify(text)).toBe('boolean');
     }
     // The generator should reach both outcomes, or the loop checks little.
     expect(parsed).toBeGreaterThan(100);

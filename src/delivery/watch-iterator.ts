@@ -3,10 +3,8 @@
  * dispatcher sends. It tells the dispatcher how much it has taken (acks, coalesced per tick), which
  * is what lets a slow consumer stall on its own cursor instead of buffering without bound.
  */
-import type { WireError } from '../errors.js';
-import { fromWire } from '../errors.js';
-import { statusFromError, type Status } from '../status.js';
-import type { KubeObject } from '../cache/object.js';
+import type { Status } from '../status.js';
+import type { KubeObject } from '../kube-object.js';
 import type { WatchEventType } from '../encode/json-frame.js';
 import type { Subscriber, SubscriberHooks } from './subscriber.js';
 
@@ -24,7 +22,7 @@ export interface Watch extends AsyncIterable<WatchEvent> {
 /** Initial events queued ahead of a slow in-process consumer before the cacher waits for it. */
 const PACE_FRAMES = 1024;
 
-export class WatchStream implements Subscriber, Watch, AsyncIterator<WatchEvent> {
+export class WatchIterator implements Subscriber, Watch, AsyncIterator<WatchEvent> {
   readonly id: number;
   readonly #hooks: SubscriberHooks;
   #queue: Uint8Array[] = [];
@@ -82,31 +80,15 @@ export class WatchStream implements Subscriber, Watch, AsyncIterator<WatchEvent>
     else this.#push(frame);
   }
 
-  /** The dispatcher ended the watch; an error is delivered as a final ERROR event. */
-  close(error?: WireError): void {
-    if (this.#ended) return;
-    if (error !== undefined) this.#error = statusFromError(fromWire(error));
-    this.#ended = true;
-    this.#wakeUp();
+  done(): void {
+    this.#end(undefined);
   }
 
-  /** End after the frames already queued (a deadline); the dispatcher forgets the watcher. */
-  end(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#hooks.cancel();
-    this.#wakeUp();
+  failed(status: Status): void {
+    this.#end(status);
   }
 
-  /** End with an in-band ERROR event (errors after the watch started). */
-  fail(status: Status): void {
-    if (this.#ended) return;
-    this.#error = status;
-    this.#ended = true;
-    this.#hooks.cancel();
-    this.#wakeUp();
-  }
-
+  /** The consumer is gone: drop everything queued. */
   stop(): void {
     if (this.#finished) return;
     this.#finished = true;
@@ -119,7 +101,7 @@ export class WatchStream implements Subscriber, Watch, AsyncIterator<WatchEvent>
     this.#wakeWriter();
   }
 
-  get done(): boolean {
+  get ended(): boolean {
     return this.#ended;
   }
 
@@ -144,6 +126,14 @@ export class WatchStream implements Subscriber, Watch, AsyncIterator<WatchEvent>
   async return(): Promise<IteratorResult<WatchEvent>> {
     this.stop();
     return { done: true, value: undefined };
+  }
+
+  #end(error: Status | undefined): void {
+    if (this.#ended) return;
+    this.#error = error;
+    this.#ended = true;
+    this.#hooks.cancel();
+    this.#wakeUp();
   }
 
   #push(frame: Uint8Array): void {

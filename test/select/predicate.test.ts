@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { EVERYTHING_FIELDS, POD_SELECTABLE_FIELDS, parseFieldSelector } from '../../src/dispatch/field-selector.js';
-import { EVERYTHING_LABELS, parseLabelSelector } from '../../src/dispatch/label-selector.js';
-import { AttributeReader, matches, rewrite, type Attributes, type ObjectEventType, type Predicate } from '../../src/dispatch/predicate.js';
+import { EVERYTHING_FIELDS, parseFieldSelector } from '../../src/select/field-selector.js';
+import { POD_SELECTABLE_FIELDS } from '../../src/server/registry.js';
+import { EVERYTHING_LABELS, parseLabelSelector } from '../../src/select/label-selector.js';
+import { AttributeReader, matches, rewrite, type Attributes, type ObjectEventType, type Predicate } from '../../src/select/predicate.js';
 
 const reader = new AttributeReader(['spec.nodeName', 'status.phase']);
 

@@ -10,7 +10,7 @@
  */
 import type { IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
 import { CompactedError, ErrorCodes, StorageError } from '../../errors.js';
-import type { WatchBatch, WatchEvent, WatchOptions } from '../storage.js';
+import type { WatchBatch, StorageWatchEvent, StorageWatchOptions } from '../storage.js';
 import { prefixRange, toNumber, toWatchEvent } from './wire.js';
 
 /** The raw stream etcd3's WatchClient hands out (a grpc-js ClientDuplexStream), as far as it is used here. */
@@ -154,7 +154,7 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
   constructor(
     private readonly host: WatchStreamHost,
     private readonly prefix: string,
-    private readonly options: WatchOptions,
+    private readonly options: StorageWatchOptions,
   ) {
     this.range = prefixRange(prefix);
     this.progressNotify = options.progressNotify ?? false;
@@ -382,7 +382,7 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
   private deliver(attempt: Attempt, events: readonly IEvent[]): void {
     const delivered = this.nextRev - 1;
     let last = delivered;
-    const out: WatchEvent[] = new Array<WatchEvent>(events.length);
+    const out: StorageWatchEvent[] = new Array<StorageWatchEvent>(events.length);
     for (let i = 0; i < events.length; i++) {
       const event = events[i] as IEvent;
       const revision = toNumber(event.kv.mod_revision);

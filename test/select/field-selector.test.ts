@@ -3,24 +3,21 @@ import { seededRandom as rng } from '../helpers/random.js';
 import { ErrorCodes } from '../../src/errors.js';
 import {
   BASE_SELECTABLE_FIELDS,
-  POD_SELECTABLE_FIELDS,
   escapeFieldValue,
-  extractFields,
   fieldExtractor,
-  fieldSelectorToString,
   matchesFields,
   parseFieldSelector,
   requiredFieldValue,
   selectableFields,
   unescapeFieldValue,
   type Fields,
-} from '../../src/dispatch/field-selector.js';
-import { SelectorError } from '../../src/dispatch/selector-error.js';
+} from '../../src/select/field-selector.js';
+import { SelectorError } from '../../src/select/selector-error.js';
+import { POD_SELECTABLE_FIELDS } from '../../src/server/registry.js';
 
 const POD = POD_SELECTABLE_FIELDS;
 const parse = (text: string) => parseFieldSelector(text, POD);
 const sel = (text: string, fields: Fields): boolean => matchesFields(parse(text), fields);
-const canonical = (text: string): string => fieldSelectorToString(parse(text));
 
 function parseError(text: string, allowed: Iterable<string> = POD): SelectorError {
   try {
@@ -198,26 +195,6 @@ describe('field selector: errors', () => {
   });
 });
 
-describe('field selector: canonical string', () => {
-  it('sorts terms, writes == as =, drops duplicates and escapes values', () => {
-    expect(canonical('status.phase!=Failed,metadata.name==a\\,b,metadata.name=a\\,b')).toBe(
-      'metadata.name=a\\,b,status.phase!=Failed',
-    );
-  });
-
-  it('is equal for selectors that differ only in order or ==', () => {
-    expect(canonical('spec.nodeName=n,metadata.namespace=d')).toBe(canonical('metadata.namespace==d,spec.nodeName=n'));
-  });
-
-  it('parses back to the same selector', () => {
-    for (const text of ['', 'metadata.name=', 'metadata.name=\\\\\\,\\=', 'metadata.name=a!b', 'spec.nodeName!=x,status.phase=y']) {
-      const once = canonical(text);
-      expect(parse(once), text).toEqual(parse(text));
-      expect(canonical(once), text).toBe(once);
-    }
-  });
-});
-
 describe('field selector: requiredFieldValue (index trigger pinning)', () => {
   it('returns the value an = term pins', () => {
     expect(requiredFieldValue(parse('spec.nodeName=node-1'), 'spec.nodeName')).toBe('node-1');
@@ -260,7 +237,7 @@ describe('field selector: extracting field values from an object', () => {
   };
 
   it('reads dotted paths into a flat record of strings', () => {
-    expect({ ...extractFields(object, ['metadata.name', 'spec.nodeName', 'status.phase']) }).toEqual({
+    expect({ ...fieldExtractor(['metadata.name', 'spec.nodeName', 'status.phase'])(object) }).toEqual({
       'metadata.name': 'web-1',
       'spec.nodeName': 'node-1',
       'status.phase': 'Running',
@@ -268,16 +245,16 @@ describe('field selector: extracting field values from an object', () => {
   });
 
   it('a missing field yields the empty string', () => {
-    expect({ ...extractFields(object, ['spec.schedulerName', 'nope.deeper.still', 'metadata.name.x']) }).toEqual({
+    expect({ ...fieldExtractor(['spec.schedulerName', 'nope.deeper.still', 'metadata.name.x'])(object) }).toEqual({
       'spec.schedulerName': '',
       'nope.deeper.still': '',
       'metadata.name.x': '',
     });
-    expect({ ...extractFields(null, ['metadata.name']) }).toEqual({ 'metadata.name': '' });
+    expect({ ...fieldExtractor(['metadata.name'])(null) }).toEqual({ 'metadata.name': '' });
   });
 
   it('numbers and booleans are written as in JSON; objects, arrays and null yield ""', () => {
-    expect({ ...extractFields(object, ['metadata.generation', 'spec.hostNetwork', 'spec', 'spec.containers', 'status.conditions']) }).toEqual({
+    expect({ ...fieldExtractor(['metadata.generation', 'spec.hostNetwork', 'spec', 'spec.containers', 'status.conditions'])(object) }).toEqual({
       'metadata.generation': '3',
       'spec.hostNetwork': 'true',
       spec: '',
@@ -287,11 +264,11 @@ describe('field selector: extracting field values from an object', () => {
   });
 
   it('array elements can be reached by index', () => {
-    expect(extractFields(object, ['spec.containers.0.name'])['spec.containers.0.name']).toBe('c');
+    expect(fieldExtractor(['spec.containers.0.name'])(object)['spec.containers.0.name']).toBe('c');
   });
 
   it('paths never reach inherited properties', () => {
-    const fields = extractFields(object, ['metadata.constructor', 'metadata.__proto__', 'metadata.toString']);
+    const fields = fieldExtractor(['metadata.constructor', 'metadata.__proto__', 'metadata.toString'])(object);
     expect(Object.values(fields)).toEqual(['', '', '']);
   });
 
@@ -309,7 +286,6 @@ describe('field selector: plain data', () => {
     const copy = structuredClone(parsed);
     expect(copy).toEqual(parsed);
     expect(matchesFields(copy, pod)).toBe(true);
-    expect(fieldSelectorToString(copy)).toBe(fieldSelectorToString(parsed));
   });
 });
 
@@ -320,7 +296,7 @@ describe('field selector: fuzz', () => {
   ];
   const fieldSets: Fields[] = [{}, pod, { 'metadata.name': 'x', 'spec.nodeName': '' }];
 
-  it('any input either parses, canonically and reparseably, or throws a coded SelectorError', () => {
+  it('any input either parses into a selector that matches without throwing, or throws a coded SelectorError', () => {
     const random = rng(0xf1e1d);
     let parsed = 0;
     for (let n = 0; n < 3000; n++) {
@@ -339,12 +315,7 @@ describe('field selector: fuzz', () => {
         continue;
       }
       parsed++;
-      const text2 = fieldSelectorToString(selector);
-      const again = parse(text2);
-      expect(fieldSelectorToString(again), JSON.stringify(text)).toBe(text2);
-      for (const fields of fieldSets) {
-        expect(matchesFields(again, fields), JSON.stringify(text)).toBe(matchesFields(selector, fields));
-      }
+      for (const fields of fieldSets) expect(typeof matchesFields(selector, fields), JSON.stringify(text)).toBe('boolean');
     }
     expect(parsed).toBeGreaterThan(100);
     expect(parsed).toBeLessThan(3000);

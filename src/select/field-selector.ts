@@ -4,7 +4,8 @@
  * `field!=value` terms, all of which must hold. A value escapes `\`, `,` and `=` with a
  * backslash. Unlike label selectors there is no blank skipping: `a = b` names the field "a ".
  *
- * Only a resource's selectable fields may be used; their values are precomputed per object
+ * Only a resource's selectable fields may be used (the registry says which; the parser takes them
+ * as a parameter); their values are precomputed per object
  * version as a flat `Record<string, string>` (see `fieldExtractor`), so matching is a lookup.
  */
 import { SelectorError, charAt } from './selector-error.js';
@@ -36,21 +37,6 @@ export const BASE_SELECTABLE_FIELDS: readonly string[] = Object.freeze(['metadat
 export function selectableFields(resourceFields: Iterable<string>): readonly string[] {
   return Object.freeze([...new Set([...BASE_SELECTABLE_FIELDS, ...resourceFields])].sort());
 }
-
-/**
- * Pod fields Kubernetes lets a field selector use that are plain strings in the v1 JSON.
- * `spec.hostNetwork` is left out: Kubernetes reports "false" when the JSON omits it, which a
- * generic path walk (missing → "") cannot reproduce.
- */
-export const POD_SELECTABLE_FIELDS: readonly string[] = selectableFields([
-  'spec.nodeName',
-  'spec.restartPolicy',
-  'spec.schedulerName',
-  'spec.serviceAccountName',
-  'status.phase',
-  'status.podIP',
-  'status.nominatedNodeName',
-]);
 
 // ---------------------------------------------------------------------------------------------
 // Escaping
@@ -237,24 +223,6 @@ export function isEverythingFields(selector: FieldSelector): boolean {
 }
 
 /**
- * The canonical text of a selector: terms sorted, duplicates dropped, `==` written `=`, values
- * escaped the Kubernetes way. Equal strings mean equal selections; the string parses back to an
- * equivalent selector, here and in Kubernetes.
- */
-export function fieldSelectorToString(selector: FieldSelector): string {
-  const sorted = [...selector.requirements].sort(compareRequirements);
-  let out = '';
-  let previous: string | undefined;
-  for (const r of sorted) {
-    const text = `${r.field}${r.op}${escapeFieldValue(r.value)}`;
-    if (text === previous) continue;
-    out = out === '' ? text : `${out},${text}`;
-    previous = text;
-  }
-  return out;
-}
-
-/**
  * The single value `field` must have for an object to match, when a `field=value` term pins it
  * (e.g. `spec.nodeName=node-1` → "node-1"); undefined otherwise. This routes a watcher to an
  * indexed trigger, like kube-apiserver's indexedTrigger. `spec.nodeName=` pins "" (unscheduled
@@ -311,9 +279,4 @@ export function fieldExtractor(paths: readonly string[]): FieldExtractor {
     }
     return out;
   };
-}
-
-/** One-off form of fieldExtractor. */
-export function extractFields(object: unknown, paths: readonly string[]): Record<string, string> {
-  return fieldExtractor(paths)(object);
 }
