@@ -96,3 +96,22 @@ export function statusFromError(err: unknown): Status {
   }
   return newStatus(code, reason, err.message, Object.keys(details).length > 0 ? details : undefined);
 }
+
+/**
+ * The Status a watch ends with when it cannot be served. The same as statusFromError, except for a
+ * resourceVersion the store has not reached: kube-apiserver answers LIST and GET with 504 "Too
+ * large resource version", but a watch from such an RV (after an embedded-store restart, which
+ * counts revisions from 1 again) must make every client relist, and @kubernetes/client-node's
+ * informer (cache.ts, ListWatch.watchHandler) drops its resourceVersion only on 410: on a 504 it
+ * re-watches from the same RV until the new store passes it, then silently misses what came
+ * before. So the watch gets 410 Expired with the "Too large" message and cause; client-go treats
+ * it as expired, its relist at that RV gets the 504, and it relists from the store.
+ */
+export function watchStatusFromError(err: unknown): Status {
+  const status = statusFromError(err);
+  if (err instanceof WatchCacheError && err.code === ErrorCodes.TOO_LARGE_RESOURCE_VERSION) {
+    status.code = 410;
+    status.reason = 'Expired';
+  }
+  return status;
+}

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { badRequest, ErrorCodes, fromWire, isWatchCacheError, positiveOption, WatchCacheError, type WireError } from '../errors.js';
-import { statusFromError } from '../status.js';
+import { statusFromError, watchStatusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
 import { EncodePool } from '../encode/encode-pool.js';
 import { FRAME_ENCODINGS, encodedBookmark, type FrameEncoding } from '../encode/frames.js';
@@ -444,7 +444,7 @@ class CacherImpl implements Cacher {
     if (future !== undefined) {
       // Registered at once (a watch from the near future is allowed), so events at the RV it
       // waits for are not missed; its floor drops everything up to it meanwhile.
-      this.#cache.waitUntilFresh(future, options.signal).catch((err: unknown) => stream.failed(statusFromError(err)));
+      this.#cache.waitUntilFresh(future, options.signal).catch((err: unknown) => stream.failed(watchStatusFromError(err)));
     }
     if (deadline !== undefined) {
       const timer = this.#clock.setTimer(deadline - now, () => this.#end(id));

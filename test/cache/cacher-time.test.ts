@@ -183,7 +183,7 @@ describe("freshness where the store's progress is not trusted (etcd < 3.4.31 / 3
 });
 
 describe('revisions the store has not reached (e.g. one from before the embedded store restarted)', () => {
-  it('a watch from an RV beyond the store ends with an in-band 504 "Too large resource version" after 3 s, not silence', async () => {
+  it('a watch from an RV beyond the store ends with an in-band 410 "Too large resource version" after 3 s, not silence', async () => {
     const { clock, cacher } = await setup();
     const target = cacher.revision + 100;
     const watch = await settles('the watch', cacher.watch({ resourceVersion: String(target), allowWatchBookmarks: true }));
@@ -195,8 +195,8 @@ describe('revisions the store has not reached (e.g. one from before the embedded
         type: 'ERROR',
         name: undefined,
         rv: 0,
-        code: 504,
-        reason: 'Timeout',
+        code: 410,
+        reason: 'Expired',
         message: `Too large resource version: ${target}, current: ${cacher.revision}`,
       },
     ]);

@@ -1,8 +1,9 @@
 /**
  * After a restart the embedded store counts revisions from 1 again, so a client's resourceVersion
  * from before the restart is one the new store has not reached. The server never serves it as
- * if it were reached (kube-apiserver's "Too large resource version"): a watch from it ends with
- * an in-band ERROR 504 instead of heartbeats and silently missed events; LIST and GET get 504.
+ * if it were reached (kube-apiserver's "Too large resource version"): LIST and GET get 504; a
+ * watch from it ends with an in-band ERROR instead of heartbeats and silently missed events,
+ * 410 Expired so that every client relists (status.ts, watchStatusFromError, says why).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, createPod, openWatch, startTestServer, type TestServer } from './http-helpers.js';
@@ -29,7 +30,7 @@ async function restarted(): Promise<{ oldRV: number; server: TestServer }> {
 }
 
 describe('a resourceVersion from before an embedded-store restart', () => {
-  it('a raw watch resumed from it gets an in-band ERROR 504 "Too large resource version" and ends, with no silent heartbeats', async () => {
+  it('a raw watch resumed from it gets an in-band ERROR 410 "Too large resource version" and ends, with no silent heartbeats', async () => {
     const { oldRV, server } = await restarted();
     const fresh = await createPod(server.url, 'after');
     expect(fresh).toBeLessThan(oldRV);
@@ -45,8 +46,8 @@ describe('a resourceVersion from before an embedded-store restart', () => {
           metadata: {},
           status: 'Failure',
           message: `Too large resource version: ${oldRV}, current: ${fresh}`,
-          reason: 'Timeout',
-          code: 504,
+          reason: 'Expired',
+          code: 410,
           details: TOO_LARGE_DETAILS,
         },
       },
