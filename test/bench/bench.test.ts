@@ -74,7 +74,8 @@ describe('npm run bench --quick', () => {
   beforeAll(async () => {
     expect(existsSync(entry), `${entry} is missing: run npm run build first`).toBe(true);
     out = await mkdtemp(join(tmpdir(), 'watchcache-bench-'));
-    run = await runBench(['--quick', '--out', out]);
+    // The end-to-end scenario has its own test (e2e.test.ts).
+    run = await runBench(['--quick', '--scenario', SCENARIOS.join(','), '--out', out]);
     files = await readdir(out);
     report = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as BenchReport;
   }, 300_000);
