@@ -9,14 +9,15 @@ end-to-end scenario (servers, etcd, writer and watch clients as separate process
 bench/results/<timestamp>.{json,csv,html} and bench/results/latest.json.
 
 Options:
-  --quick              reduced sizes: the whole run in under 2 minutes on 2 cores
+  --quick              reduced sizes: the whole run in about 2.5 minutes on 2 cores
   --smoke              tiny sizes, to check the harness end to end (seconds)
   --scenario NAME      kubelet, selector-heavy, initial-list, e2e or all (default); repeat or
                        separate with commas for several
   --workers LIST       dispatch worker counts to compare, e.g. 0,1,2 (default); in e2e, the
                        watchcache systems with these counts
-  --systems LIST       e2e: the systems to run (default: all of them), among
-                       ${SYSTEMS.join(',\n                       ')}
+  --systems LIST       e2e: the systems to run (default: all of them); alone, it runs only
+                       e2e. Among floor, watchcache-memory-w0 (-w1, -w2),
+                       watchcache-etcd-w0 (-w1, -w2), etcd-direct, etcd-grpc-proxy
   --no-micro           skip the micro-benchmarks
   --out DIR            where to write the results (default: bench/results in the package)
   --quiet              no progress line
@@ -102,7 +103,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     }
   }
   if (options.scenarios.length === 0 && !options.e2e) {
-    options.scenarios = [...SCENARIOS];
+    // --systems alone means the end-to-end scenario alone.
+    if (!systemsSet) options.scenarios = [...SCENARIOS];
     options.e2e = true;
   }
   if (systemsSet && !options.e2e) throw new UsageError('--systems is for the e2e scenario (--scenario e2e)');

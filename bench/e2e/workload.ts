@@ -94,8 +94,23 @@ export function readMark(buf: Buffer, start = 0, end = buf.length): Mark | undef
   return {
     pod: digits(buf, from, POD_W),
     seq: digits(buf, from + POD_W + 1, SEQ_W),
-    sentAt: Number(buf.toString('latin1', from + POD_W + SEQ_W + 2, from + MARK_W)),
+    sentAt: decimal(buf, from + POD_W + SEQ_W + 2, from + MARK_W),
   };
+}
+
+/** A non-negative decimal number written with toFixed(), without making a string of it (clients read one per event). */
+function decimal(buf: Buffer, from: number, to: number): number {
+  let n = 0;
+  let scale = 0;
+  for (let i = from; i < to; i++) {
+    const c = buf[i]!;
+    if (c === 46) scale = 1;
+    else {
+      n = n * 10 + (c - 48);
+      scale *= 10;
+    }
+  }
+  return scale === 0 ? n : n / scale;
 }
 
 function digits(buf: Buffer, from: number, width: number): number {

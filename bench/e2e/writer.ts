@@ -26,7 +26,7 @@ interface Sink {
 function httpSink(url: string, maxInFlight: number): Sink {
   const base = new URL(url);
   const agent = new Agent({ keepAlive: true, maxSockets: Math.min(64, maxInFlight) });
-  const call = (method: string, path: string, body: Buffer | null, done: (error: string | null, text: string) => void): void => {
+  const call = (method: string, path: string, body: Buffer | null, done: (error: string | null, text: string) => void, retry = true): void => {
     const req = request(
       { agent, host: base.hostname, port: base.port, method, path, headers: body === null ? {} : { 'content-type': 'application/json', 'content-length': body.length } },
       (res) => {
@@ -39,7 +39,12 @@ function httpSink(url: string, maxInFlight: number): Sink {
         res.on('end', () => done(ok ? null : `${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`, text));
       },
     );
-    req.on('error', (err) => done(`${method} ${path}: ${err.message}`, ''));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // A kept-alive socket the server closed just as the request went out: the request never
+      // reached it, so sending it again cannot apply it twice (Node's documented retry case).
+      if (req.reusedSocket && err.code === 'ECONNRESET' && retry) call(method, path, body, done, false);
+      else done(`${method} ${path}: ${err.message}`, '');
+    });
     req.end(body ?? undefined);
   };
   return {
