@@ -43,8 +43,17 @@ function openHttp(url: string, path: string, agent: Agent, v: Verifier, i: numbe
         }
         pending = start < buf.length ? buf.subarray(start) : null;
       });
-      res.on('end', () => v.error(`watch ${path} ended`));
-      res.on('error', (err) => v.error(`watch ${path}: ${err.message}`));
+      // One error per stream, however it ended: 'error', 'end' and 'close' may all come.
+      let ended = false;
+      const fail = (text: string): void => {
+        if (ended) return;
+        ended = true;
+        v.error(text);
+      };
+      res.on('error', (err) => fail(`watch ${path}: ${err.message}`));
+      res.on('end', () => fail(`watch ${path} ended`));
+      // A connection the server dropped mid-stream (the floor drops slow sockets).
+      res.on('close', () => fail(`watch ${path} closed by the server`));
     });
     req.on('error', reject);
   });

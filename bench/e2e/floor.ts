@@ -4,7 +4,9 @@
  * with one indexOf, frames each write once as a watch line (`{"type":"MODIFIED","object":…}\n`),
  * and once per event-loop turn writes the turn's batch to every watch socket: one buffer for the
  * watchers of everything, one per node for the node watchers (`fieldSelector=spec.nodeName=…`).
- * It ignores backpressure (a slow socket buffers in memory): a floor, not a server.
+ * It ignores backpressure (a slow socket buffers in memory) up to MAX_BUFFERED per socket, then
+ * drops the watcher, as etcd's grpc-proxy cancels slow streams: a floor, not a server, but one
+ * that cannot eat the machine's memory when the clients fall behind.
  *
  *   node dist/bench/e2e/floor.js     prints "floor serving on http://127.0.0.1:PORT"
  */
@@ -14,6 +16,8 @@ import { setImmediate } from 'node:timers';
 const NODE_FIELD = Buffer.from('"nodeName":"', 'latin1');
 const HEAD = Buffer.from('{"type":"MODIFIED","object":', 'latin1');
 const TAIL = Buffer.from('}\n', 'latin1');
+/** Bytes a watch socket may have queued before the floor drops it: about 2 s of the fastest step. */
+const MAX_BUFFERED = 4 * 1024 * 1024;
 
 const everything = new Set<ServerResponse>();
 const byNode = new Map<string, Set<ServerResponse>>();
@@ -21,17 +25,22 @@ let batchAll: Buffer[] = [];
 let batchByNode = new Map<string, Buffer[]>();
 let scheduled = false;
 
+function send(res: ServerResponse, frames: Buffer): void {
+  if (res.writableLength > MAX_BUFFERED) res.destroy();
+  else res.write(frames);
+}
+
 function flush(): void {
   scheduled = false;
   if (batchAll.length > 0 && everything.size > 0) {
     const frames = Buffer.concat(batchAll);
-    for (const res of everything) res.write(frames);
+    for (const res of everything) send(res, frames);
   }
   for (const [node, list] of batchByNode) {
     const sockets = byNode.get(node);
     if (sockets === undefined) continue;
     const frames = Buffer.concat(list);
-    for (const res of sockets) res.write(frames);
+    for (const res of sockets) send(res, frames);
   }
   batchAll = [];
   batchByNode = new Map();
