@@ -92,7 +92,7 @@ async function open(o: ClientOpen): Promise<number> {
 async function drain(order: DrainOrder): Promise<ClientStats> {
   const v = verifier!;
   const start = performance.now();
-  v.owe(order.upTo);
+  v.owe(order.upTo, new Set(order.refused));
   while (!v.complete && performance.now() - start < order.timeoutMs) await sleep(5);
   return v.stats(performance.now() - start);
 }

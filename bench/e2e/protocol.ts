@@ -26,6 +26,8 @@ export interface StepOrder {
 export interface StepDone {
   writes: number;
   failures: number;
+  /** Sequence numbers of the writes the server refused (not applied: no watcher is owed them). */
+  refused: number[];
   firstError: string | null;
   /** From the first send to the last write's completion, ms. */
   elapsedMs: number;
@@ -47,8 +49,10 @@ export interface ClientOpen {
 }
 
 export interface DrainOrder {
-  /** Every write with a sequence number below this has been made. */
+  /** Every write with a sequence number below this has been made... */
   upTo: number;
+  /** ...except these, which the server refused. */
+  refused: number[];
   timeoutMs: number;
 }
 

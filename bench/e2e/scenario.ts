@@ -164,6 +164,7 @@ function judge(size: E2eSize, rate: number, done: StepDone, stats: readonly Clie
     writes: done.writes,
     writeRate: done.elapsedMs > 0 ? (done.writes * 1000) / done.elapsedMs : 0,
     failedWrites: done.failures,
+    refusedWrites: done.refused.length,
     deliveries,
     expected: sum((s) => s.expected),
     missing: sum((s) => s.missing),
@@ -201,7 +202,7 @@ function judge(size: E2eSize, rate: number, done: StepDone, stats: readonly Clie
 
 /** Waits for whatever the writes still owe, then sums the mix's whole account. */
 async function finalCheck(clients: readonly Rpc[], upTo: number, steps: readonly E2eStep[]): Promise<FinalCheck> {
-  const stats = await Promise.all(clients.map((c) => c.call<ClientStats>({ type: 'drain', order: { upTo, timeoutMs: FINAL_DRAIN_MS } }, FINAL_DRAIN_MS + 30_000)));
+  const stats = await Promise.all(clients.map((c) => c.call<ClientStats>({ type: 'drain', order: { upTo, refused: [], timeoutMs: FINAL_DRAIN_MS } }, FINAL_DRAIN_MS + 30_000)));
   const sum = (f: (s: ClientStats) => number): number => stats.reduce((n, s) => n + f(s), 0);
   const check = {
     deliveries: steps.reduce((n, s) => n + s.deliveries, 0) + sum((s) => s.received),
@@ -259,7 +260,8 @@ async function runMix(system: SystemName, mix: Mix, run: Running, size: E2eSize,
       const s0 = snapshot(run, procs);
       const done = await run.writer.call<StepDone>({ type: 'step', order: { firstSeq: nextSeq.value, rate, durationMs: size.stepMs } }, size.stepMs + 60_000);
       nextSeq.value += done.writes;
-      const stats = await Promise.all(clients.map((c) => c.call<ClientStats>({ type: 'drain', order: { upTo: nextSeq.value, timeoutMs: size.drainMs } }, size.drainMs + 30_000)));
+      const order = { upTo: nextSeq.value, refused: done.refused, timeoutMs: size.drainMs };
+      const stats = await Promise.all(clients.map((c) => c.call<ClientStats>({ type: 'drain', order }, size.drainMs + 30_000)));
       const step = judge(size, rate, done, stats, stepCpu(s0, snapshot(run, procs)), run);
       result.steps.push(step);
       const server = step.serverUsPerDelivery === null ? '' : `  server ${step.serverUsPerDelivery.toFixed(2)} µs/deliv`;

@@ -41,6 +41,8 @@ export interface E2eStep {
   /** Writes/s the writer achieved (writes ÷ from its first send to its last completion). */
   writeRate: number;
   failedWrites: number;
+  /** Of those, the writes the server refused (not applied, so owed to no watcher). */
+  refusedWrites: number;
   /** Deliveries the watchers wanted and got, and those the writes owed them. */
   deliveries: number;
   expected: number;

@@ -66,10 +66,11 @@ export class Verifier {
     this.firstError ??= text.slice(0, 300);
   }
 
-  /** Adds what the writes below upTo owe. */
-  owe(upTo: number): void {
+  /** Adds what the writes below upTo owe, but for those the server refused. */
+  owe(upTo: number, refused: ReadonlySet<number> = new Set()): void {
     const { layout, mix, first, count } = this.#o;
     for (let s = this.#expectedUpTo; s < upTo; s++) {
+      if (refused.has(s)) continue;
       if (mix === 'all') {
         for (let i = 0; i < count; i++) this.#expected[i]!++;
         this.#expectedTotal += count;

@@ -16,9 +16,16 @@ import { etcdKey, ETCD_PREFIX, MarkedPod, podName, podNamespace } from './worklo
 /** How long the writer waits for its last writes to complete after a step, ms. */
 const COMPLETE_TIMEOUT_MS = 30_000;
 
+/**
+ * A write's outcome: null when it completed; else why it failed, and whether the server refused
+ * it (an HTTP error status: the write was not applied, so no watcher is owed it) or the outcome
+ * is unknown (a broken connection, an etcd error: it may have been applied).
+ */
+type Done = (error: string | null, refused?: boolean) => void;
+
 interface Sink {
-  /** Sends one write; calls back once it completed (error: null) or failed. */
-  write(pod: MarkedPod, body: Buffer, create: boolean, done: (error: string | null) => void): void;
+  /** Sends one write; calls back once it completed or failed. */
+  write(pod: MarkedPod, body: Buffer, create: boolean, done: Done): void;
   revision(): Promise<string>;
   close(): void;
 }
@@ -26,7 +33,7 @@ interface Sink {
 function httpSink(url: string, maxInFlight: number): Sink {
   const base = new URL(url);
   const agent = new Agent({ keepAlive: true, maxSockets: Math.min(64, maxInFlight) });
-  const call = (method: string, path: string, body: Buffer | null, done: (error: string | null, text: string) => void, retry = true): void => {
+  const call = (method: string, path: string, body: Buffer | null, done: (error: string | null, text: string, refused: boolean) => void, retry = true): void => {
     const req = request(
       { agent, host: base.hostname, port: base.port, method, path, headers: body === null ? {} : { 'content-type': 'application/json', 'content-length': body.length } },
       (res) => {
@@ -36,14 +43,14 @@ function httpSink(url: string, maxInFlight: number): Sink {
         res.on('data', (s: string) => {
           if (!ok || method === 'GET') text += s;
         });
-        res.on('end', () => done(ok ? null : `${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`, text));
+        res.on('end', () => done(ok ? null : `${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`, text, !ok));
       },
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
       // A kept-alive socket the server closed just as the request went out: the request never
       // reached it, so sending it again cannot apply it twice (Node's documented retry case).
       if (req.reusedSocket && err.code === 'ECONNRESET' && retry) call(method, path, body, done, false);
-      else done(`${method} ${path}: ${err.message}`, '');
+      else done(`${method} ${path}: ${err.message}`, '', false);
     });
     req.end(body ?? undefined);
   };
@@ -51,7 +58,7 @@ function httpSink(url: string, maxInFlight: number): Sink {
     write(pod, body, create, done) {
       const ns = podNamespace(pod.index);
       const path = create ? `/api/v1/namespaces/${ns}/pods` : `/api/v1/namespaces/${ns}/pods/${podName(pod.index)}`;
-      call(create ? 'POST' : 'PUT', path, body, (error) => done(error));
+      call(create ? 'POST' : 'PUT', path, body, (error, _text, refused) => done(error, refused));
     },
     revision: () =>
       new Promise((resolve, reject) =>
@@ -98,13 +105,15 @@ async function writeLoop(options: { firstSeq: number; count: number; create: boo
   let inFlight = 0;
   let failures = 0;
   let firstError: string | null = null;
+  const refused: number[] = [];
   let wake: (() => void) | undefined;
-  const done = (error: string | null): void => {
+  const finish = (seq: number, error: string | null, wasRefused = false): void => {
     inFlight--;
     completed++;
     if (error !== null) {
       failures++;
       firstError ??= error;
+      if (wasRefused) refused.push(seq);
     }
     wake?.();
   };
@@ -116,7 +125,7 @@ async function writeLoop(options: { firstSeq: number; count: number; create: boo
       const seq = firstSeq + issued++;
       const pod = pods[seq % pods.length]!;
       inFlight++;
-      sink!.write(pod, pod.mark(seq), create, done);
+      sink!.write(pod, pod.mark(seq), create, (error, wasRefused) => finish(seq, error, wasRefused));
     }
     // Sleep rather than spin: the writer shares the two cores with the system under test.
     await Promise.race([sleep(1), new Promise<void>((r) => (wake = r))]);
@@ -131,7 +140,7 @@ async function writeLoop(options: { firstSeq: number; count: number; create: boo
     failures += issued - completed;
     firstError ??= `${issued - completed} writes did not complete within ${COMPLETE_TIMEOUT_MS} ms`;
   }
-  return { writes: issued, failures, firstError, elapsedMs: performance.now() - start };
+  return { writes: issued, failures, refused, firstError, elapsedMs: performance.now() - start };
 }
 
 serve(async (req) => {

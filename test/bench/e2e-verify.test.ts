@@ -70,6 +70,15 @@ describe('the end-to-end delivery check', () => {
     expect(v.stats(0)).toMatchObject({ received: 8, expected: 8, missing: 0, extra: 1, filtered: 1 });
   });
 
+  it('owes nothing for a write the server refused', () => {
+    const v = verifier('all', 0, 1);
+    v.event(0, mark(BASE), false);
+    v.event(0, mark(BASE + 2), false);
+    v.owe(BASE + 3, new Set([BASE + 1]));
+    expect(v.complete).toBe(true);
+    expect(v.stats(0)).toMatchObject({ received: 2, expected: 2, missing: 0 });
+  });
+
   it('an event from before the watchers started is extra', () => {
     const v = verifier('all', 0, 1);
     v.event(0, mark(BASE - 1), false);
