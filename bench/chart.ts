@@ -2,6 +2,7 @@
  * The HTML report: one self-contained file (inline SVG bar charts and tables, no script, no
  * external assets) that opens anywhere, including from a CI artifact.
  */
+import { e2eHeadlines } from './e2e/headline.js';
 import { cell } from './format.js';
 import type { BenchReport, ModeResult, ScenarioName } from './types.js';
 
@@ -109,6 +110,34 @@ function initialListCharts(report: BenchReport): string {
   return barChart('initial list: time to the initial-events-end bookmark', 'ms', bookmark) + barChart('initial list: main-thread event-loop delay p99', 'ms', delay);
 }
 
+function e2eCharts(report: BenchReport): string {
+  if (report.e2e === null) return '';
+  const headlines = e2eHeadlines(report.e2e);
+  const charts: string[] = [];
+  for (const mix of ['all', 'kubelet'] as const) {
+    const rows = headlines.filter((h) => h.mix === mix);
+    if (rows.length === 0) continue;
+    const bar = (value: (h: (typeof rows)[number]) => number | null, text: (h: (typeof rows)[number]) => string | undefined): Bar[] =>
+      rows.map((h, i) => {
+        if (h.status !== 'ok') return { label: h.system, value: null, text: h.status };
+        if (h.best === null) return { label: h.system, value: null, text: `no step held${h.broke === null ? '' : `: ${(h.broke.brokeBecause[0] ?? '').slice(0, 80)}`}` };
+        const t = text(h);
+        return { label: h.system, value: value(h), color: MODE_COLORS[i % MODE_COLORS.length]!, ...(t === undefined ? {} : { text: t }) };
+      });
+    const ratio = (x: number | null): string => (x === null ? '-' : `${cell(x, 2)}×`);
+    charts.push(
+      barChart(`end to end, ${mix} mix: sustained deliveries/s`, '/s', bar((h) => h.best!.deliveriesPerSec, (h) => `at ${h.best!.rate} writes/s; ${ratio(h.vs.floor.deliveries)} floor`)),
+      barChart(
+        `end to end, ${mix} mix: server CPU per delivery at the sustained step (front + store)`,
+        'µs',
+        bar((h) => h.best!.serverUsPerDelivery, (h) => `${cell(h.best!.frontUsPerDelivery, 2)} + ${cell(h.best!.storeUsPerDelivery, 2)}`),
+      ),
+      barChart(`end to end, ${mix} mix: write→delivery p99 at the sustained step`, 'ms', bar((h) => h.best!.p99Ms, () => undefined)),
+    );
+  }
+  return charts.join('');
+}
+
 function microCharts(report: BenchReport): string {
   return (report.micro?.suites ?? []).map((s) => barChart(`micro: ${s.name} (µs per item)`, 'µs', s.cases.map((c) => ({ label: c.name, value: c.usPerItem })))).join('');
 }
@@ -139,7 +168,7 @@ ${caveat}
 <h2>Targets</h2>
 ${targetsTable(report)}
 <h2>Scenarios</h2>
-${kubeletCharts(report)}${selectorCharts(report)}${initialListCharts(report)}
+${kubeletCharts(report)}${selectorCharts(report)}${initialListCharts(report)}${e2eCharts(report)}
 <h2>Micro-benchmarks</h2>
 ${microCharts(report)}
 </body></html>

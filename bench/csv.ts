@@ -1,8 +1,10 @@
 /**
  * The CSV: one row per measured thing (a micro case, an idle-watcher reading, a kubelet step, a
- * selector-heavy run, an initial-list phase, or a mode that did not run), in one long table with
+ * selector-heavy run, an initial-list phase, an end-to-end step or final check, or a mode or
+ * system that did not run), in one long table with
  * fixed columns, so it loads as is into a spreadsheet or pandas. Empty cell: not measured.
  */
+import type { E2eResult, E2eStep } from './e2e/types.js';
 import type { BenchReport, InitialListPhase, ModeResult, ThroughputRun, WindowMetrics } from './types.js';
 
 export const CSV_COLUMNS = [
@@ -36,6 +38,20 @@ export const CSV_COLUMNS = [
   'ops_per_s',
   'us_per_item',
   'margin_pct',
+  'mix',
+  'server_cpu_us_per_delivery',
+  'front_cpu_us_per_delivery',
+  'store_cpu_us_per_delivery',
+  'client_cpu_us_per_delivery',
+  'writer_cpu_ms',
+  'other_cpu_ms',
+  'front_rss_mib',
+  'store_rss_mib',
+  'expected',
+  'missing',
+  'duplicates',
+  'extra',
+  'verified',
   'note',
 ] as const;
 
@@ -111,6 +127,52 @@ function modeRows(result: ModeResult): Row[] {
   }
 }
 
+function e2eStepRow(base: Row, step: E2eStep, best: boolean): Row {
+  return {
+    ...base,
+    phase: `step ${step.rate}/s${best ? ' (best)' : ''}`,
+    target_rate: step.rate,
+    sustained: step.held,
+    events_per_s: step.writeRate,
+    deliveries_per_s: step.deliveriesPerSec,
+    latency_p50_ms: step.p50Ms,
+    latency_p99_ms: step.p99Ms,
+    server_cpu_us_per_delivery: step.serverUsPerDelivery,
+    front_cpu_us_per_delivery: step.frontUsPerDelivery,
+    store_cpu_us_per_delivery: step.storeUsPerDelivery,
+    client_cpu_us_per_delivery: step.clientUsPerDelivery,
+    writer_cpu_ms: step.cpu.writerMs,
+    foreign_cpu_ms: step.cpu.foreignMs,
+    other_cpu_ms: step.cpu.otherMs,
+    front_rss_mib: step.frontRssMiB,
+    store_rss_mib: step.storeRssMiB,
+    expected: step.expected,
+    missing: step.missing,
+    duplicates: step.duplicates,
+    extra: step.extra,
+    verified: step.verified,
+    note: step.brokeBecause.join('; '),
+  };
+}
+
+function e2eRows(e2e: E2eResult): Row[] {
+  const rows: Row[] = [];
+  for (const s of e2e.systems) {
+    const system: Row = { kind: 'e2e', scenario: s.system, status: s.status };
+    if (s.status !== 'ok' && Object.keys(s.mixes).length === 0) rows.push({ ...system, note: (s.message ?? '').split('\n', 1)[0]! });
+    for (const m of Object.values(s.mixes)) {
+      const base: Row = { ...system, status: m.status, mix: m.mix };
+      if (m.status !== 'ok') rows.push({ ...base, note: (m.message ?? '').split('\n', 1)[0]! });
+      rows.push(...m.steps.map((step, i) => e2eStepRow(base, step, i === m.best)));
+      if (m.final !== null) {
+        const f = m.final;
+        rows.push({ ...base, phase: 'final check', expected: f.expected, missing: f.missing, duplicates: f.duplicates, extra: f.extra, verified: f.verified, note: f.firstError ?? '' });
+      }
+    }
+  }
+  return rows;
+}
+
 function escape(value: string | number | boolean | null | undefined): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'number') return Number.isFinite(value) ? String(Math.round(value * 1000) / 1000) : '';
@@ -127,6 +189,7 @@ export function toCsv(report: BenchReport): string {
   }
   if (report.micro?.status === 'failed') rows.push({ kind: 'micro', status: 'failed', note: (report.micro.message ?? '').split('\n', 1)[0]! });
   for (const modes of Object.values(report.scenarios)) for (const result of Object.values(modes)) rows.push(...modeRows(result));
+  if (report.e2e !== null) rows.push(...e2eRows(report.e2e));
   const lines = [CSV_COLUMNS.join(',')];
   for (const row of rows) lines.push(CSV_COLUMNS.map((c) => escape(row[c])).join(','));
   return `${lines.join('\n')}\n`;

@@ -1,6 +1,7 @@
 /**
  * `watchcache bench`: the micro-benchmarks, then every scenario in every mode, each in a fresh
- * child process; then the targets, the result files and a summary on stdout. Progress goes to
+ * child process, then the end-to-end scenario (bench/e2e: its own server, store, writer and
+ * client processes); then the targets, the result files and a summary on stdout. Progress goes to
  * stderr. runBench() is what the CLI calls; this file also runs on its own:
  *
  *   npm run build && node dist/bench/index.js --quick
@@ -13,9 +14,11 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runE2e } from './e2e/scenario.js';
 import { machineInfo } from './machine.js';
 import { UsageError } from '../src/errors.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
+import { PROFILES } from './profiles.js';
 import { ProgressLine } from './progress.js';
 import { writeReport } from './report.js';
 import { runMicroChild, runScenarioChild } from './runner.js';
@@ -53,9 +56,10 @@ export async function runBench(argv: string[]): Promise<number> {
     finishedAt: '',
     machine: machineInfo(root),
     loadAverage: { start: loadavg(), end: [] },
-    options: { scenarios: options.scenarios, workers: options.workers, micro: options.micro },
+    options: { scenarios: options.scenarios, e2e: options.e2e, workers: options.workers, micro: options.micro },
     micro: null,
     scenarios: {},
+    e2e: null,
     targets: [],
   };
 
@@ -70,6 +74,10 @@ export async function runBench(argv: string[]): Promise<number> {
       if (result.status === 'failed') failed = true;
       if (result.status !== 'ok') progress.update(`[${scenario} w=${workers}] ${result.status}: ${(result.message ?? '').split('\n', 1)[0]}`, true);
     }
+  }
+  if (options.e2e) {
+    report.e2e = await runE2e({ size: PROFILES[options.profile].e2e, systems: options.systems, progress: (text, milestone) => progress.update(text, milestone) });
+    if (report.e2e.systems.some((s) => s.status === 'failed')) failed = true;
   }
   progress.done();
 

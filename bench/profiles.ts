@@ -46,11 +46,28 @@ export interface MicroSize {
   minSamples: number;
 }
 
+/** The end-to-end scenario (bench/e2e): watchers over real sockets in client processes. */
+export interface E2eSize {
+  watchers: number;
+  /** Client processes; the watchers are split evenly between them. */
+  clients: number;
+  pods: number;
+  /** Write rates tried in order per mix (writes/s); the search stops at the first step that breaks. */
+  rates: { all: number[]; kubelet: number[] };
+  stepMs: number;
+  /** A delivery later than this after its write breaks the step ("kept up": within 2 s). */
+  lateMs: number;
+  p99BoundMs: number;
+  /** How long the clients wait, after the writer's last write completed, for what the step owes. */
+  drainMs: number;
+}
+
 export interface ProfileSizes {
   kubelet: KubeletSize;
   selectorHeavy: SelectorHeavySize;
   initialList: InitialListSize;
   micro: MicroSize;
+  e2e: E2eSize;
   /** Kill a scenario child that runs longer than this, ms. */
   childTimeoutMs: number;
   /** Bytes of each pod's JSON. */
@@ -77,6 +94,16 @@ export const PROFILES: Record<Profile, ProfileSizes> = {
     selectorHeavy: { watchers: 2000, pods: 10_000, runMs: 5000, maxWrites: 500_000, maxInFlight: 1000 },
     initialList: { objects: 150_000, phases: [1, 10], phaseTimeoutMs: 120_000 },
     micro: { minTime: 0.05, maxTime: 2, minSamples: 5 },
+    e2e: {
+      watchers: 2000,
+      clients: 4,
+      pods: 10_000,
+      rates: { all: [10, 25, 50, 75, 100, 150, 200, 250, 300, 400, 500], kubelet: [50, 100, 250, 500, 1000, 2000, 3000, 4000, 5000, 6000, 8000, 10_000] },
+      stepMs: 5000,
+      lateMs: 2000,
+      p99BoundMs: 1000,
+      drainMs: 2000,
+    },
     childTimeoutMs: 300_000,
     podBytes: POD_BYTES,
     warmRing: true,
@@ -96,6 +123,16 @@ export const PROFILES: Record<Profile, ProfileSizes> = {
     selectorHeavy: { watchers: 2000, pods: 4000, runMs: 2000, maxWrites: 100_000, maxInFlight: 1000 },
     initialList: { objects: 15_000, phases: [1, 10], phaseTimeoutMs: 30_000 },
     micro: { minTime: 0.05, maxTime: 0.25, minSamples: 5 },
+    e2e: {
+      watchers: 200,
+      clients: 2,
+      pods: 500,
+      rates: { all: [10, 20], kubelet: [50, 100] },
+      stepMs: 750,
+      lateMs: 2000,
+      p99BoundMs: 1000,
+      drainMs: 2000,
+    },
     childTimeoutMs: 60_000,
     podBytes: POD_BYTES,
     warmRing: true,
@@ -115,6 +152,16 @@ export const PROFILES: Record<Profile, ProfileSizes> = {
     selectorHeavy: { watchers: 50, pods: 200, runMs: 300, maxWrites: 5000, maxInFlight: 500 },
     initialList: { objects: 500, phases: [1, 2], phaseTimeoutMs: 10_000 },
     micro: { minTime: 0.01, maxTime: 0.05, minSamples: 2 },
+    e2e: {
+      watchers: 20,
+      clients: 2,
+      pods: 100,
+      rates: { all: [10], kubelet: [20] },
+      stepMs: 500,
+      lateMs: 2000,
+      p99BoundMs: 1000,
+      drainMs: 2000,
+    },
     childTimeoutMs: 30_000,
     podBytes: POD_BYTES,
     warmRing: false,

@@ -1,4 +1,5 @@
 /** The plain-text summary printed at the end of a run: one table of modes, one of targets. */
+import { e2eSummary } from './e2e/summary.js';
 import { cell } from './format.js';
 import type { BenchReport, MicroResult, ModeResult } from './types.js';
 
@@ -57,6 +58,10 @@ export function summaryText(report: BenchReport): string {
   if (modes.length > 0) {
     out.push('Scenarios');
     out.push(table(['mode', 'result'], modes.map(modeRow)));
+    out.push('');
+  }
+  if (report.e2e !== null) {
+    out.push(e2eSummary(report.e2e, table));
     out.push('');
   }
   if (report.targets.length > 0) {

@@ -1,3 +1,5 @@
+import type { E2eResult } from './e2e/types.js';
+
 /**
  * The shapes of the benchmark's results: what a child process reports, what the JSON file holds,
  * what CSV rows and the HTML chart are made from. Plain data only, so that everything crosses
@@ -214,10 +216,12 @@ export interface BenchReport {
   machine: MachineInfo;
   /** os.loadavg() when the run started and ended: other load on the machine skews every number. */
   loadAverage: { start: number[]; end: number[] };
-  options: { scenarios: ScenarioName[]; workers: number[]; micro: boolean };
+  options: { scenarios: ScenarioName[]; e2e: boolean; workers: number[]; micro: boolean };
   micro: MicroResult | null;
   /** scenario → workers (as a string key) → result. */
   scenarios: Partial<Record<ScenarioName, Record<string, ModeResult>>>;
+  /** The end-to-end scenario (bench/e2e); null when not run. */
+  e2e: E2eResult | null;
   targets: TargetCheck[];
 }
 

@@ -3,18 +3,15 @@
  * in its child process and the result files come out complete and well-formed. Nothing here
  * judges a number; the benchmark's targets are its own output (docs/benchmarks.md).
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../../bench/csv.js';
 import type { BenchReport, ModeResult, ScenarioName } from '../../bench/types.js';
+import { benchEntry, runBench, type BenchRun } from '../helpers/bench.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const entry = join(root, 'dist', 'bench', 'index.js');
 const SCENARIOS: ScenarioName[] = ['kubelet', 'selector-heavy', 'initial-list'];
 const WORKERS = ['0', '1', '2'];
 
@@ -23,24 +20,6 @@ const HEADLINE_KEYS: Record<ScenarioName, string[]> = {
   'selector-heavy': ['eventsPerSec', 'deliveriesPerSec', 'latencyP50Ms', 'latencyP99Ms', 'cpuUsPerDelivery', 'mainElu', 'loopDelayP99Ms'],
   'initial-list': ['fillMs', 'timeToBookmarkMaxMs', 'loopDelayP99Ms', 'peakRssMiB'],
 };
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runBench(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [entry, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** RFC 4180 fields of one CSV line (quoted fields may hold commas and doubled quotes). */
 function csvFields(line: string): string[] {
@@ -67,14 +46,15 @@ function csvFields(line: string): string[] {
 
 describe('npm run bench --quick', () => {
   let out: string;
-  let run: Run;
+  let run: BenchRun;
   let report: BenchReport;
   let files: string[];
 
   beforeAll(async () => {
-    expect(existsSync(entry), `${entry} is missing: run npm run build first`).toBe(true);
+    expect(existsSync(benchEntry), `${benchEntry} is missing: run npm run build first`).toBe(true);
     out = await mkdtemp(join(tmpdir(), 'watchcache-bench-'));
-    run = await runBench(['--quick', '--out', out]);
+    // The end-to-end scenario has its own test (e2e.test.ts).
+    run = await runBench(['--quick', '--scenario', SCENARIOS.join(','), '--out', out]);
     files = await readdir(out);
     report = JSON.parse(await readFile(join(out, 'latest.json'), 'utf8')) as BenchReport;
   }, 300_000);
