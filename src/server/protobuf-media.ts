@@ -1,0 +1,173 @@
+/**
+ * Kubernetes protobuf (`application/vnd.kubernetes.protobuf`) at the HTTP front, for the
+ * built-in kinds the codec knows: request bodies of create and update, GET and LIST responses,
+ * the objects writes answer with, and error Statuses. Custom resources have no protobuf form,
+ * as in kube: a protobuf body is 415, an Accept that allows nothing else is 406.
+ *
+ * Writes and errors learn their encoding from one decision per request (`negotiateResponses`),
+ * kept with the response, so write.ts and the handler's error path send without threading it
+ * through every call. Watch streams are not here: they stay JSON (or msgpack).
+ *
+ * The cache keeps each object as JSON bytes, so every protobuf response parses them and encodes
+ * the object again (a LIST: every item); a per-object protobuf cache would remove that cost.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCodes, isWatchCacheError } from '../errors.js';
+import {
+  decodeObject as decodeProtobuf,
+  encodeList as encodeProtobufList,
+  encodeObject as encodeProtobuf,
+  hasProtobufSchema,
+  PROTOBUF_MEDIA_TYPE,
+} from '../encode/protobuf/envelope.js';
+import type { ListResult } from '../cache/cacher.js';
+import { ApiError, badRequest, unsupportedMediaType } from './api-error.js';
+import { parseJsonObject, readBody, type BodyLimits, type JsonObject } from './body.js';
+import { contentMediaType, JSON_MEDIA_TYPE, negotiate } from './media.js';
+import { groupVersion, type ResourceDefinition } from './registry.js';
+import { sendBytes, sendError, sendJson, sendJsonBytes, statusHeaders, toStatus } from './status-response.js';
+import { decodeObject as parseStored } from './table/views.js';
+
+export { PROTOBUF_MEDIA_TYPE };
+
+/** Whether `def`'s objects have a protobuf form (a built-in kind). */
+export function servesProtobuf(def: ResourceDefinition): boolean {
+  return hasProtobufSchema(groupVersion(def), def.kind);
+}
+
+/** The plain media types a resource's objects are served in, JSON first (kube's order). */
+export function objectMediaTypes(def: ResourceDefinition): readonly string[] {
+  return servesProtobuf(def) ? [JSON_MEDIA_TYPE, PROTOBUF_MEDIA_TYPE] : [JSON_MEDIA_TYPE];
+}
+
+// ---- request bodies ----------------------------------------------------------------------------
+
+/**
+ * The object of a create or update body, JSON or (for a built-in kind) protobuf; what follows
+ * (type checks, validation, storage) is the same for both. A protobuf body for a kind without a
+ * protobuf form is 415 before it is read; one that does not decode is 400.
+ */
+export async function readObjectBody(req: IncomingMessage, limits: BodyLimits, def: ResourceDefinition): Promise<JsonObject> {
+  const header = req.headers['content-type'];
+  const type = contentMediaType(header);
+  const accepted = objectMediaTypes(def);
+  if (type !== '' && !accepted.includes(type)) throw unsupportedMediaType(type, accepted);
+  const body = await readBody(req, limits);
+  return type === PROTOBUF_MEDIA_TYPE ? decodeProtobufBody(body) : parseJsonObject(body);
+}
+
+/** A protobuf body as JSON; every failure is a Status (400, or 415 for an unserved kind). */
+export function decodeProtobufBody(body: Uint8Array): JsonObject {
+  try {
+    return decodeProtobuf(body);
+  } catch (err) {
+    if (isWatchCacheError(err) && err.code === ErrorCodes.UNSUPPORTED_MEDIA_TYPE) throw err;
+    const why = err instanceof Error ? err.message : String(err);
+    throw badRequest(`the request body is not a valid Kubernetes protobuf object: ${why}`);
+  }
+}
+
+// ---- responses ---------------------------------------------------------------------------------
+
+/** Responses whose objects and error Statuses go out in protobuf → whether JSON is acceptable too. */
+const protobufResponses = new WeakMap<ServerResponse, boolean>();
+
+/**
+ * Decides how a non-watch request on `def` is answered: in protobuf when the client's Accept
+ * prefers it and the kind has a protobuf form. Errors follow kube's ErrorNegotiated: the Status
+ * in the negotiated type, JSON when nothing plain is acceptable (a 406 is always JSON). A write
+ * (`requireAcceptable`) whose Accept allows neither type is 406 here, before anything is written.
+ */
+export function negotiateResponses(res: ServerResponse, accept: string | undefined, def: ResourceDefinition, requireAcceptable: boolean): void {
+  const offers = objectMediaTypes(def).map((mediaType) => ({ mediaType }));
+  let chosen: string | undefined;
+  try {
+    chosen = negotiate(accept, offers).mediaType;
+  } catch (err) {
+    if (requireAcceptable) throw err;
+  }
+  if (chosen === PROTOBUF_MEDIA_TYPE) protobufResponses.set(res, acceptsJson(accept));
+}
+
+/**
+ * An object as protobuf. A stored object the schema cannot carry (a JSON client may have written
+ * a field of the wrong type; the server keeps no schemas) goes out as JSON when the client also
+ * accepts JSON, otherwise it is a 500 naming the field.
+ */
+function protobufOrJson(res: ServerResponse, encode: () => Uint8Array): Uint8Array | undefined {
+  try {
+    return encode();
+  } catch (err) {
+    if (!(isWatchCacheError(err) && err.code === ErrorCodes.INVALID_OBJECT)) throw err;
+    if (protobufResponses.get(res) !== true) throw new ApiError(ErrorCodes.INTERNAL, `the object cannot be served as protobuf: ${err.message}`);
+    return undefined;
+  }
+}
+
+function acceptsJson(accept: string | undefined): boolean {
+  try {
+    negotiate(accept, [{ mediaType: JSON_MEDIA_TYPE }]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A write's answer (the object written or deleted, or a Status) in the negotiated type. */
+export function sendObject(res: ServerResponse, code: number, object: JsonObject): void {
+  const bytes = protobufResponses.has(res) ? protobufOrJson(res, () => encodeProtobuf(object)) : undefined;
+  if (bytes === undefined) sendJson(res, code, object);
+  else sendBytes(res, code, PROTOBUF_MEDIA_TYPE, bytes);
+}
+
+/** GET in protobuf: the stored JSON bytes (resourceVersion already stamped) re-encoded. */
+export function sendProtobufObject(res: ServerResponse, stored: Uint8Array): void {
+  const bytes = protobufOrJson(res, () => encodeProtobuf(parseStored(stored)));
+  if (bytes === undefined) sendJsonBytes(res, 200, stored);
+  else sendBytes(res, 200, PROTOBUF_MEDIA_TYPE, bytes);
+}
+
+/**
+ * LIST in protobuf: each item's JSON bytes parsed and encoded, then assembled as kube's List
+ * message. `json` builds the JSON list when an item has no protobuf form and JSON is acceptable.
+ */
+export function sendProtobufList(
+  res: ServerResponse,
+  def: ResourceDefinition,
+  result: ListResult<Uint8Array>,
+  json: () => Uint8Array,
+): void {
+  const meta: JsonObject = { resourceVersion: result.resourceVersion };
+  if (result.continue !== undefined) meta.continue = result.continue;
+  if (result.remainingItemCount !== undefined) meta.remainingItemCount = result.remainingItemCount;
+  const bytes = protobufOrJson(res, () =>
+    encodeProtobufList(
+      groupVersion(def),
+      def.listKind,
+      meta,
+      result.items.map((item) => encodeProtobuf(parseStored(item))),
+    ),
+  );
+  if (bytes === undefined) sendJsonBytes(res, 200, json());
+  else sendBytes(res, 200, PROTOBUF_MEDIA_TYPE, bytes);
+}
+
+/**
+ * The error Status in the request's negotiated type (see negotiateResponses); JSON for requests
+ * that negotiated nothing, watches and everything outside a built-in resource.
+ */
+export function sendNegotiatedError(res: ServerResponse, err: unknown, headers: Record<string, string>): void {
+  if (!protobufResponses.has(res) || res.headersSent) {
+    sendError(res, err, headers);
+    return;
+  }
+  const status = toStatus(err);
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeProtobuf({ ...status });
+  } catch {
+    sendError(res, err, headers);
+    return;
+  }
+  sendBytes(res, status.code, PROTOBUF_MEDIA_TYPE, bytes, statusHeaders(status, headers));
+}
