@@ -16,7 +16,7 @@ import { serveList } from './list.js';
 import { negotiate, negotiateView, parseAccept, RESPONSE_TYPES, type WatchEncoding } from './media.js';
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_ACCEPT, openApiV2Json, openApiV3Index, openApiV3Spec } from './openapi.js';
 import type { ServerMetrics } from './metrics.js';
-import { negotiateResponses, sendNegotiatedError, servesProtobuf } from './protobuf-media.js';
+import { negotiateResponses, objectMediaTypes, sendNegotiatedError, servesProtobuf } from './protobuf-media.js';
 import { getResourceVersion, listOptions, queryBool, rejectUnsupportedWriteParams, watchOptions } from './query.js';
 import type { Registry } from './registry.js';
 import { route, type ObjectRoute, type ResourceRoute, type Route } from './routes.js';
@@ -162,6 +162,8 @@ async function serveResource(
   const principal: Principal | undefined = ctx.tokens?.authenticate(req.headers.authorization);
   const verb = resourceVerb(req.method ?? '', target, params);
   label.verb = METRIC_VERBS[verb];
+  // Watches keep their JSON errors: their protobuf form comes with protobuf watch streams.
+  if (verb !== 'watch') negotiateResponses(res, req.headers.accept, target.resource);
   if (principal !== undefined) authorize(principal, verb, target.resource, target.namespace);
   const cacher = ctx.caches.get(target.resource);
 
@@ -173,7 +175,6 @@ async function serveResource(
     await serveWatch(req, res, { cacher, route: target, options, encoding, hub: ctx.hub, timeouts: ctx.timeouts, metrics: ctx.metrics });
     return;
   }
-  negotiateResponses(res, req.headers.accept, target.resource, verb !== 'list' && verb !== 'get');
   if (verb === 'list' || verb === 'get') {
     const view = negotiateView(req.headers.accept, verb === 'list' ? 'list' : 'object', servesProtobuf(target.resource));
     const conversion = { include: view.kind === 'table' ? includeObjectParam(params) : 'Metadata', now: Date.now } as const;
@@ -183,6 +184,7 @@ async function serveResource(
     if (verb === 'list') return serveList(res, cacher, target, listOptions(params), abort.signal, view, conversion);
     return serveGet(res, cacher, ctx.registry, target as ObjectRoute, getResourceVersion(params), abort.signal, view, conversion);
   }
+  negotiate(req.headers.accept, objectMediaTypes(target.resource));
   rejectUnsupportedWriteParams(params);
   switch (verb) {
     case 'create':

@@ -35,9 +35,12 @@ export function servesProtobuf(def: ResourceDefinition): boolean {
   return hasProtobufSchema(groupVersion(def), def.kind);
 }
 
+const JSON_ONLY = [{ mediaType: JSON_MEDIA_TYPE }] as const;
+const JSON_AND_PROTOBUF = [{ mediaType: JSON_MEDIA_TYPE }, { mediaType: PROTOBUF_MEDIA_TYPE }] as const;
+
 /** The plain media types a resource's objects are served in, JSON first (kube's order). */
-export function objectMediaTypes(def: ResourceDefinition): readonly string[] {
-  return servesProtobuf(def) ? [JSON_MEDIA_TYPE, PROTOBUF_MEDIA_TYPE] : [JSON_MEDIA_TYPE];
+export function objectMediaTypes(def: ResourceDefinition): readonly { mediaType: string }[] {
+  return servesProtobuf(def) ? JSON_AND_PROTOBUF : JSON_ONLY;
 }
 
 // ---- request bodies ----------------------------------------------------------------------------
@@ -50,7 +53,7 @@ export function objectMediaTypes(def: ResourceDefinition): readonly string[] {
 export async function readObjectBody(req: IncomingMessage, limits: BodyLimits, def: ResourceDefinition): Promise<JsonObject> {
   const header = req.headers['content-type'];
   const type = contentMediaType(header);
-  const accepted = objectMediaTypes(def);
+  const accepted = objectMediaTypes(def).map((o) => o.mediaType);
   if (type !== '' && !accepted.includes(type)) throw unsupportedMediaType(type, accepted);
   const body = await readBody(req, limits);
   return type === PROTOBUF_MEDIA_TYPE ? decodeProtobufBody(body) : parseJsonObject(body);
@@ -74,17 +77,16 @@ const protobufResponses = new WeakMap<ServerResponse, boolean>();
 
 /**
  * Decides how a non-watch request on `def` is answered: in protobuf when the client's Accept
- * prefers it and the kind has a protobuf form. Errors follow kube's ErrorNegotiated: the Status
- * in the negotiated type, JSON when nothing plain is acceptable (a 406 is always JSON). A write
- * (`requireAcceptable`) whose Accept allows neither type is 406 here, before anything is written.
+ * prefers it (plain types only, as kube's ErrorNegotiated) and the kind has a protobuf form. Then
+ * a write answers with a protobuf object, and any error with a protobuf Status. When Accept
+ * allows neither type, errors are JSON (a 406 always is, as kube's WriteRawJSON fallback).
  */
-export function negotiateResponses(res: ServerResponse, accept: string | undefined, def: ResourceDefinition, requireAcceptable: boolean): void {
-  const offers = objectMediaTypes(def).map((mediaType) => ({ mediaType }));
+export function negotiateResponses(res: ServerResponse, accept: string | undefined, def: ResourceDefinition): void {
   let chosen: string | undefined;
   try {
-    chosen = negotiate(accept, offers).mediaType;
-  } catch (err) {
-    if (requireAcceptable) throw err;
+    chosen = negotiate(accept, objectMediaTypes(def)).mediaType;
+  } catch {
+    return;
   }
   if (chosen === PROTOBUF_MEDIA_TYPE) protobufResponses.set(res, acceptsJson(accept));
 }
