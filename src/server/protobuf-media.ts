@@ -19,11 +19,13 @@ import {
   encodeObject as encodeProtobuf,
   hasProtobufSchema,
   PROTOBUF_MEDIA_TYPE,
+  unwrapEnvelope,
 } from '../encode/protobuf/envelope.js';
+import { ProtobufReader } from '../encode/protobuf/wire.js';
 import type { ListResult } from '../cache/cacher.js';
 import { ApiError, badRequest, unsupportedMediaType } from './api-error.js';
 import { parseJsonObject, readBody, type BodyLimits, type JsonObject } from './body.js';
-import { contentMediaType, JSON_MEDIA_TYPE, negotiate } from './media.js';
+import { contentMediaType, JSON_MEDIA_TYPE, negotiate, requireContentType } from './media.js';
 import { groupVersion, type ResourceDefinition } from './registry.js';
 import { sendBytes, sendError, sendJson, sendJsonBytes, statusHeaders, toStatus } from './status-response.js';
 import { decodeObject as parseStored } from './table/views.js';
@@ -68,6 +70,46 @@ export function decodeProtobufBody(body: Uint8Array): JsonObject {
     const why = err instanceof Error ? err.message : String(err);
     throw badRequest(`the request body is not a valid Kubernetes protobuf object: ${why}`);
   }
+}
+
+/**
+ * The DeleteOptions of a DELETE body, JSON or protobuf; undefined when the body is empty. kube
+ * decodes this body with meta/v1's own codecs, so protobuf is taken whatever the resource (a
+ * typed client-go client always sends one). Only what the JSON path reads is decoded: the
+ * preconditions (field 2: uid 1, resourceVersion 2).
+ */
+export async function readDeleteOptions(req: IncomingMessage, limits: BodyLimits): Promise<JsonObject | undefined> {
+  const type = requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE, PROTOBUF_MEDIA_TYPE]);
+  const body = await readBody(req, limits);
+  if (body.length === 0) return undefined;
+  if (type !== PROTOBUF_MEDIA_TYPE) return parseJsonObject(body, 'the DeleteOptions');
+  let kind: string;
+  const preconditions: JsonObject = {};
+  try {
+    const envelope = unwrapEnvelope(body);
+    kind = envelope.kind;
+    const r = new ProtobufReader(envelope.raw);
+    while (r.pos < r.end) {
+      const key = r.uvarint();
+      if (key !== 18) {
+        r.skip(key & 7);
+        continue;
+      }
+      const end = r.lengthEnd();
+      while (r.pos < end) {
+        const inner = r.uvarint();
+        if (inner === 10) preconditions.uid = r.string();
+        else if (inner === 18) preconditions.resourceVersion = r.string();
+        else r.skip(inner & 7);
+      }
+      if (r.pos !== end) throw new Error('preconditions overrun their length');
+    }
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw badRequest(`the DeleteOptions are not a valid Kubernetes protobuf object: ${why}`);
+  }
+  if (kind !== 'DeleteOptions') throw badRequest(`the body of a delete must be DeleteOptions, not ${JSON.stringify(kind)}`);
+  return { preconditions };
 }
 
 // ---- responses ---------------------------------------------------------------------------------

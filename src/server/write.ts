@@ -14,8 +14,8 @@ import { parseResourceVersion } from '../cache/request.js';
 import { ErrorCodes, isWatchCacheError } from '../errors.js';
 import type { KeyValue, Storage } from '../storage/storage.js';
 import { alreadyExists, badRequest, conflict, MODIFIED, notFound, unsupportedMediaType, type ObjectRef } from './api-error.js';
-import { encodeObject, isJsonObject, parseJson, parseJsonObject, readBody, type BodyLimits, type JsonObject } from './body.js';
-import { JSON_MEDIA_TYPE, contentMediaType, requireContentType } from './media.js';
+import { encodeObject, isJsonObject, parseJson, readBody, type BodyLimits, type JsonObject } from './body.js';
+import { contentMediaType } from './media.js';
 import { generateName } from './names.js';
 import {
   checkPathName,
@@ -29,7 +29,7 @@ import {
 } from './object-meta.js';
 import { validateMetadata } from './metadata-validation.js';
 import { checkSimpleStrategicPatch, jsonPatch, mergePatch, JSON_PATCH, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch.js';
-import { readObjectBody, sendObject } from './protobuf-media.js';
+import { readDeleteOptions, readObjectBody, sendObject } from './protobuf-media.js';
 import type { Registry } from './registry.js';
 import type { ObjectRoute, ResourceRoute } from './routes.js';
 
@@ -214,10 +214,8 @@ interface Preconditions {
 async function deletePreconditions(req: IncomingMessage, ctx: WriteContext): Promise<Preconditions> {
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (!hasBody) return {};
-  requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
-  const body = await readBody(req, ctx.body);
-  if (body.length === 0) return {};
-  const options = parseJsonObject(body, 'the DeleteOptions');
+  const options = await readDeleteOptions(req, ctx.body);
+  if (options === undefined) return {};
   const pre = options.preconditions;
   if (pre === undefined || pre === null) return {};
   if (!isJsonObject(pre)) throw badRequest('preconditions must be an object');
