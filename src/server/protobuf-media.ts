@@ -23,9 +23,9 @@ import {
 } from '../encode/protobuf/envelope.js';
 import { ProtobufReader } from '../encode/protobuf/wire.js';
 import type { ListResult } from '../cache/cacher.js';
-import { ApiError, badRequest, unsupportedMediaType } from './api-error.js';
+import { ApiError, badRequest } from './api-error.js';
 import { parseJsonObject, readBody, type BodyLimits, type JsonObject } from './body.js';
-import { contentMediaType, JSON_MEDIA_TYPE, negotiate, requireContentType } from './media.js';
+import { JSON_MEDIA_TYPE, negotiate, requireContentType } from './media.js';
 import { groupVersion, type ResourceDefinition } from './registry.js';
 import { sendBytes, sendError, sendJson, sendJsonBytes, statusHeaders, toStatus } from './status-response.js';
 import { decodeObject as parseStored } from './table/views.js';
@@ -53,16 +53,13 @@ export function objectMediaTypes(def: ResourceDefinition): readonly { mediaType:
  * protobuf form is 415 before it is read; one that does not decode is 400.
  */
 export async function readObjectBody(req: IncomingMessage, limits: BodyLimits, def: ResourceDefinition): Promise<JsonObject> {
-  const header = req.headers['content-type'];
-  const type = contentMediaType(header);
-  const accepted = objectMediaTypes(def).map((o) => o.mediaType);
-  if (type !== '' && !accepted.includes(type)) throw unsupportedMediaType(type, accepted);
+  const type = requireContentType(req.headers['content-type'], objectMediaTypes(def).map((o) => o.mediaType));
   const body = await readBody(req, limits);
   return type === PROTOBUF_MEDIA_TYPE ? decodeProtobufBody(body) : parseJsonObject(body);
 }
 
 /** A protobuf body as JSON; every failure is a Status (400, or 415 for an unserved kind). */
-export function decodeProtobufBody(body: Uint8Array): JsonObject {
+function decodeProtobufBody(body: Uint8Array): JsonObject {
   try {
     return decodeProtobuf(body);
   } catch (err) {
@@ -134,15 +131,17 @@ export function negotiateResponses(res: ServerResponse, accept: string | undefin
 }
 
 /**
- * An object as protobuf. A stored object the schema cannot carry (a JSON client may have written
- * a field of the wrong type; the server keeps no schemas) goes out as JSON when the client also
- * accepts JSON, otherwise it is a 500 naming the field.
+ * An object as protobuf. A stored object the schema cannot carry (the server keeps no schemas: a
+ * JSON client may have written a field of the wrong type, another writer an object of another
+ * kind or none) goes out as JSON when the client also accepts JSON, otherwise it is a 500 naming
+ * what is wrong.
  */
 function protobufOrJson(res: ServerResponse, encode: () => Uint8Array): Uint8Array | undefined {
   try {
     return encode();
   } catch (err) {
-    if (!(isWatchCacheError(err) && err.code === ErrorCodes.INVALID_OBJECT)) throw err;
+    const unencodable = isWatchCacheError(err) && (err.code === ErrorCodes.INVALID_OBJECT || err.code === ErrorCodes.NOT_ACCEPTABLE);
+    if (!unencodable) throw err;
     if (protobufResponses.get(res) !== true) throw new ApiError(ErrorCodes.INTERNAL, `the object cannot be served as protobuf: ${err.message}`);
     return undefined;
   }

@@ -8,8 +8,9 @@ import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeObject, encodeObject } from '../../src/encode/protobuf/envelope.js';
+import { TokenTable } from '../../src/server/auth.js';
 import { BUILTIN_RESOURCES, defineResource } from '../../src/server/registry.js';
-import { call, openWatch, startTestServer, type TestServer } from './http-helpers.js';
+import { call, eventually, openWatch, startTestServer, type TestServer } from './http-helpers.js';
 
 const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 /** What kubectl ≥ 1.32 and client-go's typed clients send. */
@@ -287,6 +288,13 @@ describe('protobuf at the HTTP front', () => {
       const only = await raw(t.url, '/api/v1/namespaces/odd/configmaps/odd', { accept: PROTOBUF });
       expect(only.status).toBe(500);
       expect(readProtobuf(only.body).object).toMatchObject({ reason: 'InternalError', code: 500 });
+      // Another writer's value under the key, with no apiVersion and kind: the same rule.
+      await t.storage.create('/registry/configmaps/odd/untyped', Buffer.from(JSON.stringify({ metadata: { name: 'untyped', namespace: 'odd' } })));
+      await eventually('the cache to hold the untyped object', async () => (await call(t.url, '/api/v1/namespaces/odd/configmaps?resourceVersion=0')).json.items.length === 2);
+      const untyped = await raw(t.url, '/api/v1/namespaces/odd/configmaps/untyped', { accept: PROTOBUF_OR_JSON });
+      expect(untyped.contentType).toBe('application/json');
+      expect(untyped.json.metadata.name).toBe('untyped');
+      expect((await raw(t.url, '/api/v1/namespaces/odd/configmaps', { accept: PROTOBUF })).status).toBe(500);
     });
   });
 
@@ -300,6 +308,21 @@ describe('protobuf at the HTTP front', () => {
       expect(deleted.status).toBe(200);
       expect(deleted.contentType).toBe(PROTOBUF);
       expect(readProtobuf(deleted.body).object.metadata.name).toBe('demo');
+    });
+
+    it('a merge patch answers with the patched object in protobuf when Accept prefers it', async () => {
+      expect((await call(t.url, '/api/v1/namespaces/pw/configmaps', { method: 'POST', json: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'p' } } })).status).toBe(201);
+      const r = await raw(t.url, '/api/v1/namespaces/pw/configmaps/p', {
+        method: 'PATCH',
+        contentType: 'application/merge-patch+json',
+        accept: PROTOBUF_OR_JSON,
+        body: JSON.stringify({ data: { patched: 'yes' } }),
+      });
+      expect(r.status).toBe(200);
+      expect(r.contentType).toBe(PROTOBUF);
+      expect(readProtobuf(r.body).object).toMatchObject({ metadata: { name: 'p' }, data: { patched: 'yes' } });
+      const protobufPatch = await raw(t.url, '/api/v1/namespaces/pw/configmaps/p', { method: 'PATCH', contentType: PROTOBUF, body: recorded('create-configmap') });
+      expect(protobufPatch.status).toBe(415);
     });
 
     it('a JSON body may ask for a protobuf answer, a protobuf body for a JSON one', async () => {
@@ -341,6 +364,25 @@ describe('protobuf at the HTTP front', () => {
       expect(create.json).toMatchObject({ kind: 'Status', reason: 'NotAcceptable' });
       expect((await call(t.url, '/api/v1/namespaces/pw/configmaps/demo')).status).toBe(404);
     });
+  });
+
+  it('with tokens: 403 is a protobuf Status; 401 (before the verb is known) stays JSON', async () => {
+    const secured = await startTestServer({ workers: 0, tokens: TokenTable.parse('reader-token,reader,ro\n') });
+    try {
+      const forbidden = await fetch(`${secured.url}/api/v1/namespaces/a/configmaps`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer reader-token', 'content-type': PROTOBUF, accept: PROTOBUF_OR_JSON },
+        body: recorded('create-configmap'),
+      });
+      expect(forbidden.status).toBe(403);
+      expect(forbidden.headers.get('content-type')).toBe(PROTOBUF);
+      expect(readProtobuf(Buffer.from(await forbidden.arrayBuffer())).object).toMatchObject({ reason: 'Forbidden', code: 403 });
+      const unauthorized = await raw(secured.url, '/api/v1/namespaces/a/configmaps', { accept: PROTOBUF });
+      expect(unauthorized.status).toBe(401);
+      expect(unauthorized.json).toMatchObject({ kind: 'Status', reason: 'Unauthorized' });
+    } finally {
+      await secured.close();
+    }
   });
 
   describe('custom resources have no protobuf form', () => {
