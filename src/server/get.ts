@@ -8,6 +8,7 @@ import { ErrorCodes, isWatchCacheError } from '../errors.js';
 import { notFound } from './api-error.js';
 import type { ResponseView } from './media.js';
 import type { Registry } from './registry.js';
+import { sendProtobufObject } from './protobuf-media.js';
 import type { ObjectRoute } from './routes.js';
 import { sendJson, sendJsonBytes } from './status-response.js';
 import { str } from './table/json.js';
@@ -36,6 +37,10 @@ export async function serveGet(
   }
   if (view.kind === 'objects') {
     sendJsonBytes(res, 200, bytes);
+    return;
+  }
+  if (view.kind === 'protobuf') {
+    sendProtobufObject(res, bytes);
     return;
   }
   const object = decodeObject(bytes);

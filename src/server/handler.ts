@@ -16,10 +16,11 @@ import { serveList } from './list.js';
 import { negotiate, negotiateView, parseAccept, RESPONSE_TYPES, type WatchEncoding } from './media.js';
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_ACCEPT, openApiV2Json, openApiV3Index, openApiV3Spec } from './openapi.js';
 import type { ServerMetrics } from './metrics.js';
+import { negotiateResponses, objectMediaTypes, sendNegotiatedError, servesProtobuf } from './protobuf-media.js';
 import { getResourceVersion, listOptions, queryBool, rejectUnsupportedWriteParams, watchOptions } from './query.js';
 import type { Registry } from './registry.js';
 import { route, type ObjectRoute, type ResourceRoute, type Route } from './routes.js';
-import { sendError, sendJson, sendText } from './status-response.js';
+import { sendJson, sendText } from './status-response.js';
 import { serveWatch, type WatchTimeouts } from './watch.js';
 import type { WatchHub } from './watch-hub.js';
 import { includeObjectParam } from './table/views.js';
@@ -142,7 +143,7 @@ function fail(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, er
   // Anything else is a bug or an unexpected failure: answer 500, keep serving, tell the owner.
   if (!expected) ctx.onError?.(err, `${req.method} ${req.url}`);
   try {
-    sendError(res, error, headers);
+    sendNegotiatedError(res, error, headers);
   } catch (sendErr) {
     ctx.onError?.(sendErr, 'sending an error response');
     res.destroy();
@@ -161,6 +162,8 @@ async function serveResource(
   const principal: Principal | undefined = ctx.tokens?.authenticate(req.headers.authorization);
   const verb = resourceVerb(req.method ?? '', target, params);
   label.verb = METRIC_VERBS[verb];
+  // Watches keep their JSON errors: their protobuf form comes with protobuf watch streams.
+  if (verb !== 'watch') negotiateResponses(res, req.headers.accept, target.resource);
   if (principal !== undefined) authorize(principal, verb, target.resource, target.namespace);
   const cacher = ctx.caches.get(target.resource);
 
@@ -173,7 +176,7 @@ async function serveResource(
     return;
   }
   if (verb === 'list' || verb === 'get') {
-    const view = negotiateView(req.headers.accept, verb === 'list' ? 'list' : 'object');
+    const view = negotiateView(req.headers.accept, verb === 'list' ? 'list' : 'object', servesProtobuf(target.resource));
     const conversion = { include: view.kind === 'table' ? includeObjectParam(params) : 'Metadata', now: Date.now } as const;
     const abort = new AbortController();
     // A client that leaves stops the freshness wait its read may be in.
@@ -181,7 +184,7 @@ async function serveResource(
     if (verb === 'list') return serveList(res, cacher, target, listOptions(params), abort.signal, view, conversion);
     return serveGet(res, cacher, ctx.registry, target as ObjectRoute, getResourceVersion(params), abort.signal, view, conversion);
   }
-  negotiate(req.headers.accept, RESPONSE_TYPES);
+  negotiate(req.headers.accept, objectMediaTypes(target.resource));
   rejectUnsupportedWriteParams(params);
   switch (verb) {
     case 'create':

@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { Cacher, ListResult } from '../cache/cacher.js';
 import type { ListOptions } from '../cache/request.js';
 import type { ResponseView } from './media.js';
+import { sendProtobufList } from './protobuf-media.js';
 import { groupVersion, type ResourceDefinition } from './registry.js';
 import type { ResourceRoute } from './routes.js';
 import { sendJson, sendJsonBytes } from './status-response.js';
@@ -49,6 +50,10 @@ export async function serveList(
   const result = await cacher.listEncoded(request);
   if (view.kind === 'objects') {
     sendJsonBytes(res, 200, encodeList(route.resource, result));
+    return;
+  }
+  if (view.kind === 'protobuf') {
+    sendProtobufList(res, route.resource, result, () => encodeList(route.resource, result));
     return;
   }
   // Conversions parse each item: only clients that ask for them pay for it.

@@ -6,6 +6,7 @@
 import type { Cacher } from '../cache/cacher.js';
 import type { WatchOptions } from '../cache/request.js';
 import type { FrameSink, FrameWatch } from '../delivery/frame-stream.js';
+import { PROTOBUF_MEDIA_TYPE } from '../encode/protobuf/envelope.js';
 import { notAcceptable, unsupportedMediaType } from './api-error.js';
 
 export const JSON_MEDIA_TYPE = 'application/json';
@@ -76,16 +77,23 @@ export function negotiate<T extends { mediaType: string }>(accept: string | unde
   return best;
 }
 
-/** What a GET or LIST answers with: the objects, a Table, or their metadata only. */
-export type ResponseView = { kind: 'objects' } | { kind: 'table' | 'metadata'; version: 'v1' | 'v1beta1' };
+/**
+ * What a GET or LIST answers with: the objects (as JSON, or as protobuf for a built-in kind), a
+ * Table, or their metadata only.
+ */
+export type ResponseView = { kind: 'objects' } | { kind: 'protobuf' } | { kind: 'table' | 'metadata'; version: 'v1' | 'v1beta1' };
 
 const OBJECTS: ResponseView = Object.freeze({ kind: 'objects' });
+const PROTOBUF: ResponseView = Object.freeze({ kind: 'protobuf' });
 
 /** The view one range asks for, if this server can give it for a `target` read. */
-function rangeView(range: MediaRange, target: 'object' | 'list'): ResponseView | undefined {
+function rangeView(range: MediaRange, target: 'object' | 'list', protobuf: boolean): ResponseView | undefined {
   if (range.q <= 0) return undefined;
   const as = range.params.get('as');
-  if (as === undefined) return rangeMatches(range, JSON_MEDIA_TYPE, false) ? OBJECTS : undefined;
+  if (as === undefined) {
+    if (rangeMatches(range, JSON_MEDIA_TYPE, false)) return OBJECTS;
+    return protobuf && rangeMatches(range, PROTOBUF_MEDIA_TYPE, false) ? PROTOBUF : undefined;
+  }
   if (range.type !== JSON_MEDIA_TYPE || range.params.has('stream') || range.params.get('g') !== 'meta.k8s.io') return undefined;
   const version = range.params.get('v');
   if (version !== 'v1' && version !== 'v1beta1') return undefined;
@@ -96,15 +104,16 @@ function rangeView(range: MediaRange, target: 'object' | 'list'): ResponseView |
 }
 
 /**
- * The view a GET (`object`) or LIST (`list`) client prefers (highest q, then its order), JSON
- * only; throws 406 naming what this server offers when no range is acceptable.
+ * The view a GET (`object`) or LIST (`list`) client prefers (highest q, then its order); objects
+ * in protobuf only for a kind that has a protobuf form (`protobuf`), conversions in JSON only.
+ * Throws 406 naming what this server offers when no range is acceptable.
  */
-export function negotiateView(accept: string | undefined, target: 'object' | 'list'): ResponseView {
+export function negotiateView(accept: string | undefined, target: 'object' | 'list', protobuf = false): ResponseView {
   let best: ResponseView | undefined;
   let bestQ = 0;
   for (const range of parseAccept(accept)) {
     if (range.q <= bestQ) continue;
-    const view = rangeView(range, target);
+    const view = rangeView(range, target, protobuf);
     if (view !== undefined) {
       best = view;
       bestQ = range.q;
@@ -112,7 +121,8 @@ export function negotiateView(accept: string | undefined, target: 'object' | 'li
   }
   if (best !== undefined) return best;
   const metadataKind = target === 'list' ? 'PartialObjectMetadataList' : 'PartialObjectMetadata';
-  throw notAcceptable([JSON_MEDIA_TYPE, `${JSON_MEDIA_TYPE};as=Table;v=v1;g=meta.k8s.io`, `${JSON_MEDIA_TYPE};as=${metadataKind};v=v1;g=meta.k8s.io`]);
+  const plain = protobuf ? [JSON_MEDIA_TYPE, PROTOBUF_MEDIA_TYPE] : [JSON_MEDIA_TYPE];
+  throw notAcceptable([...plain, `${JSON_MEDIA_TYPE};as=Table;v=v1;g=meta.k8s.io`, `${JSON_MEDIA_TYPE};as=${metadataKind};v=v1;g=meta.k8s.io`]);
 }
 
 /** The media type of a Content-Type header, lowercased, without parameters; "" when unset. */

@@ -26,32 +26,40 @@ function commonHeaders(res: ServerResponse, contentType: string, length: number)
   res.setHeader('X-Content-Type-Options', 'nosniff');
 }
 
+/** The headers of a Status answer: Retry-After when it says when to retry, then `extra`. */
+export function statusHeaders(status: Status, extra?: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const retryAfter = status.details?.retryAfterSeconds;
+  if (retryAfter !== undefined && (status.code === 429 || status.code === 504 || status.code === 503)) {
+    headers['Retry-After'] = String(retryAfter);
+  }
+  return extra === undefined ? headers : Object.assign(headers, extra);
+}
+
 export function sendStatus(res: ServerResponse, status: Status, extraHeaders?: Record<string, string>): void {
   if (res.headersSent) {
     // Too late for a status line (a stream already started): all that is left is to cut it.
     res.destroy();
     return;
   }
-  const body = Buffer.from(JSON.stringify(status));
-  res.statusCode = status.code;
-  commonHeaders(res, JSON_TYPE, body.byteLength);
-  const retryAfter = status.details?.retryAfterSeconds;
-  if (retryAfter !== undefined && (status.code === 429 || status.code === 504 || status.code === 503)) {
-    res.setHeader('Retry-After', String(retryAfter));
-  }
-  if (extraHeaders !== undefined) for (const [name, value] of Object.entries(extraHeaders)) res.setHeader(name, value);
-  res.end(body);
+  sendBytes(res, status.code, JSON_TYPE, Buffer.from(JSON.stringify(status)), statusHeaders(status, extraHeaders));
 }
 
 export function sendError(res: ServerResponse, err: unknown, extraHeaders?: Record<string, string>): void {
   sendStatus(res, toStatus(err), extraHeaders);
 }
 
+/** A body already encoded as `contentType`, with any extra headers. */
+export function sendBytes(res: ServerResponse, code: number, contentType: string, body: Uint8Array, headers?: Record<string, string>): void {
+  res.statusCode = code;
+  commonHeaders(res, contentType, body.byteLength);
+  if (headers !== undefined) for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.end(body);
+}
+
 /** A body that is already JSON bytes (cached objects, assembled lists). */
 export function sendJsonBytes(res: ServerResponse, code: number, body: Uint8Array): void {
-  res.statusCode = code;
-  commonHeaders(res, JSON_TYPE, body.byteLength);
-  res.end(body);
+  sendBytes(res, code, JSON_TYPE, body);
 }
 
 export function sendJson(res: ServerResponse, code: number, value: unknown): void {

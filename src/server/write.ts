@@ -14,8 +14,8 @@ import { parseResourceVersion } from '../cache/request.js';
 import { ErrorCodes, isWatchCacheError } from '../errors.js';
 import type { KeyValue, Storage } from '../storage/storage.js';
 import { alreadyExists, badRequest, conflict, MODIFIED, notFound, unsupportedMediaType, type ObjectRef } from './api-error.js';
-import { encodeObject, isJsonObject, parseJson, parseJsonObject, readBody, type BodyLimits, type JsonObject } from './body.js';
-import { JSON_MEDIA_TYPE, contentMediaType, requireContentType } from './media.js';
+import { encodeObject, isJsonObject, parseJson, readBody, type BodyLimits, type JsonObject } from './body.js';
+import { contentMediaType } from './media.js';
 import { generateName } from './names.js';
 import {
   checkPathName,
@@ -29,9 +29,9 @@ import {
 } from './object-meta.js';
 import { validateMetadata } from './metadata-validation.js';
 import { checkSimpleStrategicPatch, jsonPatch, mergePatch, JSON_PATCH, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch.js';
+import { readDeleteOptions, readObjectBody, sendObject } from './protobuf-media.js';
 import type { Registry } from './registry.js';
 import type { ObjectRoute, ResourceRoute } from './routes.js';
-import { sendJson } from './status-response.js';
 
 export interface WriteContext {
   storage: Storage;
@@ -91,9 +91,8 @@ function precondition(meta: JsonObject): number | undefined {
 // ---- CREATE ----------------------------------------------------------------------------------
 
 export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ResourceRoute): Promise<void> {
-  requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
-  const object = parseJsonObject(await readBody(req, ctx.body));
   const def = route.resource;
+  const object = await readObjectBody(req, ctx.body, def);
   checkTypeMeta(object, def);
   const meta = metadataOf(object);
   settleNamespace(meta, def, route.namespace);
@@ -121,7 +120,7 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
       if (given === undefined && attempt < GENERATE_ATTEMPTS && isWatchCacheError(err) && err.code === ErrorCodes.ALREADY_EXISTS) continue;
       throw storageError(err, ref);
     }
-    sendJson(res, 201, withRevision(object, kv.modRevision));
+    sendObject(res, 201, withRevision(object, kv.modRevision));
     return;
   }
 }
@@ -159,7 +158,7 @@ async function guardedUpdate(res: ServerResponse, ctx: WriteContext, route: Obje
 
     const bytes = encodeObject(next, ctx.maxObjectBytes);
     if (Buffer.from(item.value.buffer, item.value.byteOffset, item.value.byteLength).equals(bytes)) {
-      sendJson(res, 200, withRevision(next, item.modRevision));
+      sendObject(res, 200, withRevision(next, item.modRevision));
       return;
     }
     let kv: KeyValue;
@@ -170,14 +169,13 @@ async function guardedUpdate(res: ServerResponse, ctx: WriteContext, route: Obje
       if (moved && pinned === undefined && attempt < UPDATE_ATTEMPTS) continue;
       throw storageError(err, ref);
     }
-    sendJson(res, 200, withRevision(next, kv.modRevision));
+    sendObject(res, 200, withRevision(next, kv.modRevision));
     return;
   }
 }
 
 export async function serveUpdate(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
-  requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
-  const object = parseJsonObject(await readBody(req, ctx.body));
+  const object = await readObjectBody(req, ctx.body, route.resource);
   checkTypeMeta(object, route.resource);
   const meta = metadataOf(object);
   checkPathName(meta, route.name);
@@ -216,10 +214,8 @@ interface Preconditions {
 async function deletePreconditions(req: IncomingMessage, ctx: WriteContext): Promise<Preconditions> {
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (!hasBody) return {};
-  requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
-  const body = await readBody(req, ctx.body);
-  if (body.length === 0) return {};
-  const options = parseJsonObject(body, 'the DeleteOptions');
+  const options = await readDeleteOptions(req, ctx.body);
+  if (options === undefined) return {};
   const pre = options.preconditions;
   if (pre === undefined || pre === null) return {};
   if (!isJsonObject(pre)) throw badRequest('preconditions must be an object');
@@ -265,9 +261,9 @@ export async function serveDelete(req: IncomingMessage, res: ServerResponse, ctx
   const object = decodeStored(result.deleted);
   if (!isJsonObject(object.metadata)) {
     // Not an object we can show: answer the Status kube-apiserver sends for such deletes.
-    sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: route.name, kind: def.plural } });
+    sendObject(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: route.name, kind: def.plural } });
     return;
   }
   // The deleted object carries the deletion revision, like the DELETED watch event.
-  sendJson(res, 200, withRevision(object, result.revision));
+  sendObject(res, 200, withRevision(object, result.revision));
 }

@@ -61,7 +61,7 @@ const cases: Case[] = [
   { name: 'negative timeoutSeconds', method: 'GET', path: `${PODS}?watch=1&timeoutSeconds=-5`, code: 400, reason: 'BadRequest' },
   { name: 'sendInitialEvents=perhaps', method: 'GET', path: `${PODS}?watch=1&sendInitialEvents=perhaps&resourceVersionMatch=NotOlderThan`, code: 400, reason: 'BadRequest' },
   { name: 'an Accept type not served', method: 'GET', path: PODS, headers: { accept: 'application/yaml' }, code: 406, reason: 'NotAcceptable' },
-  { name: 'protobuf only', method: 'GET', path: PODS, headers: { accept: 'application/vnd.kubernetes.protobuf' }, code: 406, reason: 'NotAcceptable' },
+  { name: 'a protobuf Table (Tables are JSON only)', method: 'GET', path: PODS, headers: { accept: 'application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io' }, code: 406, reason: 'NotAcceptable' },
   { name: 'msgpack for a LIST (only watches speak msgpack)', method: 'GET', path: PODS, headers: { accept: 'application/vnd.msgpack' }, code: 406, reason: 'NotAcceptable' },
 
   // Unknown resources and paths.
@@ -111,7 +111,7 @@ const cases: Case[] = [
   { name: 'body namespace differs from the path', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'x', namespace: 'other' }), code: 400, reason: 'BadRequest' },
   { name: 'text/plain body', method: 'POST', path: PODS, headers: { 'content-type': 'text/plain' }, body: pod({ name: 'x' }), code: 415, reason: 'UnsupportedMediaType' },
   { name: 'YAML body', method: 'POST', path: PODS, headers: { 'content-type': 'application/yaml' }, body: 'metadata: {name: x}', code: 415, reason: 'UnsupportedMediaType' },
-  { name: 'protobuf body', method: 'PUT', path: `${PODS}/x`, headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, body: 'k8s', code: 415, reason: 'UnsupportedMediaType' },
+  { name: 'a protobuf body cut inside its magic', method: 'PUT', path: `${PODS}/x`, headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, body: 'k8s', code: 400, reason: 'BadRequest' },
   { name: 'server-side apply patch', method: 'PATCH', path: `${PODS}/x`, headers: { 'content-type': 'application/apply-patch+yaml' }, body: 'metadata: {}', code: 415, reason: 'UnsupportedMediaType' },
   { name: 'PATCH without a content type', method: 'PATCH', path: `${PODS}/x`, body: '{}', code: 415, reason: 'UnsupportedMediaType' },
   { name: 'a merge patch that is not an object', method: 'PATCH', path: `${PODS}/x`, headers: { 'content-type': 'application/merge-patch+json' }, body: '[]', code: 400, reason: 'BadRequest' },

@@ -50,4 +50,16 @@ describe('negotiateView (GET and LIST conversions)', () => {
     expect(negotiateView(undefined, 'object')).toEqual({ kind: 'objects' });
     expect(negotiateView('*/*', 'list')).toEqual({ kind: 'objects' });
   });
+  it('plain protobuf objects only for a kind with a protobuf form; JSON wins */* and ties, as in kube', () => {
+    const protobuf = 'application/vnd.kubernetes.protobuf';
+    expect(negotiateView(`${protobuf},application/json`, 'list', true)).toEqual({ kind: 'protobuf' });
+    expect(negotiateView(protobuf, 'object', true)).toEqual({ kind: 'protobuf' });
+    expect(negotiateView(`${protobuf},application/json`, 'list', false)).toEqual({ kind: 'objects' });
+    expect(() => negotiateView(protobuf, 'list', false)).toThrow(/only the following media types are accepted: application\/json,/);
+    expect(() => negotiateView('application/yaml', 'list', true)).toThrow(/accepted: application\/json, application\/vnd\.kubernetes\.protobuf,/);
+    expect(negotiateView('*/*', 'object', true)).toEqual({ kind: 'objects' });
+    expect(negotiateView(`${protobuf};q=0.9,application/json`, 'object', true)).toEqual({ kind: 'objects' });
+    expect(negotiateView(`${protobuf};as=Table;v=v1;g=meta.k8s.io,${protobuf}`, 'list', true)).toEqual({ kind: 'protobuf' });
+    expect(() => negotiateView(`${protobuf};stream=watch`, 'list', true)).toThrow(/only/);
+  });
 });
