@@ -19,7 +19,7 @@ import type { ServerMetrics } from './metrics.js';
 import { getResourceVersion, listOptions, queryBool, rejectUnsupportedWriteParams, watchOptions } from './query.js';
 import type { Registry } from './registry.js';
 import { route, type ObjectRoute, type ResourceRoute, type Route } from './routes.js';
-import { sendError, sendJson, sendText } from './status-response.js';
+import { sendError, sendJson, sendJsonBytes, sendText } from './status-response.js';
 import { serveWatch, type WatchTimeouts } from './watch.js';
 import type { WatchHub } from './watch-hub.js';
 import { includeObjectParam } from './table/views.js';
@@ -235,7 +235,7 @@ async function serveNonResource(ctx: HandlerContext, req: IncomingMessage, res: 
   negotiate(req.headers.accept, RESPONSE_TYPES);
   switch (target.kind) {
     case 'openapiV2':
-      sendJson(res, 200, openApiV2Json());
+      sendJson(res, 200, openApiV2Json(ctx.registry));
       return;
     case 'openapiV3':
       sendJson(res, 200, openApiV3Index(ctx.registry));
@@ -243,7 +243,7 @@ async function serveNonResource(ctx: HandlerContext, req: IncomingMessage, res: 
     case 'openapiV3Spec': {
       const spec = openApiV3Spec(ctx.registry, target.group, target.version);
       if (spec === undefined) throw pathNotFound();
-      sendJson(res, 200, spec);
+      sendJsonBytes(res, 200, Buffer.from(spec));
       return;
     }
     case 'root':
