@@ -14,7 +14,7 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, rootPaths, versio
 import { serveGet } from './get.js';
 import { serveList } from './list.js';
 import { negotiate, negotiateView, parseAccept, RESPONSE_TYPES, type WatchEncoding } from './media.js';
-import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_ACCEPT, openApiV2Json, openApiV3Index, openApiV3Spec } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_ACCEPT, openApiV2Json, openApiV2Protobuf, openApiV3Index, openApiV3Spec } from './openapi.js';
 import type { ServerMetrics } from './metrics.js';
 import { getResourceVersion, listOptions, queryBool, rejectUnsupportedWriteParams, watchOptions } from './query.js';
 import type { Registry } from './registry.js';
@@ -226,16 +226,17 @@ async function serveNonResource(ctx: HandlerContext, req: IncomingMessage, res: 
       break;
   }
   if (target.kind === 'openapiV2' && parseAccept(req.headers.accept).some((r) => OPENAPI_V2_PROTOBUF_ACCEPT.includes(r.type) && r.q > 0)) {
+    const body = openApiV2Protobuf(ctx.registry);
     res.statusCode = 200;
     res.setHeader('Content-Type', OPENAPI_V2_PROTOBUF);
-    res.setHeader('Content-Length', 0);
-    res.end();
+    res.setHeader('Content-Length', body.byteLength);
+    res.end(body);
     return;
   }
   negotiate(req.headers.accept, RESPONSE_TYPES);
   switch (target.kind) {
     case 'openapiV2':
-      sendJson(res, 200, openApiV2Json(ctx.registry));
+      sendJsonBytes(res, 200, Buffer.from(openApiV2Json(ctx.registry)));
       return;
     case 'openapiV3':
       sendJson(res, 200, openApiV3Index(ctx.registry));

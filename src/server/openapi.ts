@@ -7,14 +7,15 @@
  * components.schemas. Built-in kinds carry Kubernetes' own schemas (see openapi/schemas.ts);
  * custom resources the schema of their resources-file entry, or none (any object).
  *
- * The v2 JSON document carries the same definitions. As protobuf it is the empty message (zero
- * bytes): older kubectl then skips client-side validation, and `explain
- * --output plaintext-openapiv2` finds nothing (the gnostic protobuf encoding is not written).
+ * The v2 document carries the same definitions (no paths), as JSON or as gnostic protobuf, which
+ * kubectl < 1.27 validates against before it writes and `explain --output plaintext-openapiv2`
+ * reads.
  */
 import { createHash } from 'node:crypto';
 import { JSON_PATCH, MERGE_PATCH } from './patch.js';
 import { groupVersion, type Registry, type ResourceDefinition } from './registry.js';
-import { closure, definitionName, kindSchema, withRefs, type Schema } from './openapi/schemas.js';
+import { closure, definitionName, inDocument, kindSchema, type Schema } from './openapi/schemas.js';
+import { encodeOpenApiV2 } from './openapi/v2-protobuf.js';
 
 /**
  * The v2 protobuf media types: clients ask for the `@` spelling (and newer ones also the `.`
@@ -74,7 +75,7 @@ function buildV3(resources: readonly ResourceDefinition[]): V3Document {
       delete: operation(def, 'delete', ['application/json']),
     };
   }
-  const schemas = Object.fromEntries([...kindSchemas(resources)].map(([name, s]) => [name, withRefs(s, V3_REF, true)]));
+  const schemas = Object.fromEntries([...kindSchemas(resources)].map(([name, s]) => [name, inDocument(s, 'v3')]));
   const body = JSON.stringify({
     openapi: '3.0.0',
     info: { title: 'watchcache', version: groupVersion(resources[0]!) },
@@ -115,8 +116,33 @@ export function openApiV3Spec(registry: Registry, group: string, version: string
   return v3Document(registry, group, version)?.body;
 }
 
-/** The v2 document as JSON: every served kind's definitions; no paths. */
-export function openApiV2Json(registry: Registry): unknown {
-  const definitions = Object.fromEntries([...kindSchemas(registry.resources)].map(([name, s]) => [name, withRefs(s, '#/definitions/', false)]));
-  return { swagger: '2.0', info: { title: 'watchcache', version: 'v2' }, paths: {}, definitions };
+interface V2Document {
+  json: string;
+  protobuf: Uint8Array;
+}
+
+const v2Documents = new WeakMap<Registry, V2Document>();
+
+function v2Document(registry: Registry): V2Document {
+  let doc = v2Documents.get(registry);
+  if (doc === undefined) {
+    const definitions = Object.fromEntries([...kindSchemas(registry.resources)].map(([name, s]) => [name, inDocument(s, 'v2') as Schema]));
+    const info = { title: 'watchcache', version: 'v2' };
+    doc = {
+      json: JSON.stringify({ swagger: '2.0', info, paths: {}, definitions }),
+      protobuf: encodeOpenApiV2({ swagger: '2.0', info, definitions }),
+    };
+    v2Documents.set(registry, doc);
+  }
+  return doc;
+}
+
+/** The v2 document as JSON text: every served kind's definitions; no paths. */
+export function openApiV2Json(registry: Registry): string {
+  return v2Document(registry).json;
+}
+
+/** The v2 document as gnostic protobuf, the form kubectl asks for. */
+export function openApiV2Protobuf(registry: Registry): Uint8Array {
+  return v2Document(registry).protobuf;
 }

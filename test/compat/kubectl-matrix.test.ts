@@ -226,6 +226,16 @@ for (const store of STORES) {
           expect(widget).toContain('What the widget should be.');
           expect(widget).toMatch(/size\s+<integer>\n\s+How big the widget is\./);
         });
+
+        it('explain --output plaintext-openapiv2 reads the v2 protobuf document', async () => {
+          // kubectl < 1.27 (the Debian fallback) has no --output for explain and reads v2 anyway.
+          const v2 = kubectl.label === 'PATH' ? ['explain', 'pods.spec.containers'] : ['explain', 'pods.spec.containers', '--output', 'plaintext-openapiv2'];
+          const containers = await ok(...v2);
+          expect(containers).toMatch(/KIND:\s+Pod\n/);
+          expect(containers).toMatch(/RESOURCE:\s+containers <\[\]Object>/);
+          expect(containers).toContain('List of containers belonging to the pod.');
+          expect(containers).toMatch(/\n\s+image\s+<string>\n/);
+        });
       });
     }
   });

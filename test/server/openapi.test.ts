@@ -4,6 +4,7 @@
  * schema, each kind found by its x-kubernetes-group-version-kind as kubectl explain finds it.
  */
 import { execFile } from 'node:child_process';
+import protobuf from 'protobufjs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,45 @@ const WIDGET_SCHEMA = {
     },
   },
 };
+
+// gnostic's openapi.v2 messages (openapiv2/OpenAPIv2.proto), the fields this server writes,
+// declared apart from the encoder.
+const { root: gnostic } = protobuf.parse(`
+syntax = "proto3";
+package openapi.v2;
+message Any { string yaml = 2; }
+message NamedAny { string name = 1; Any value = 2; }
+message Info { string title = 1; string version = 2; }
+message TypeItem { repeated string value = 1; }
+message ItemsItem { repeated Schema schema = 1; }
+message Properties { repeated NamedSchema additional_properties = 1; }
+message AdditionalPropertiesItem { oneof oneof { Schema schema = 1; bool boolean = 2; } }
+message Schema {
+  string _ref = 1; string format = 2; string description = 4; repeated string required = 19; repeated Any enum = 20;
+  AdditionalPropertiesItem additional_properties = 21; TypeItem type = 22; ItemsItem items = 23; repeated Schema all_of = 24;
+  Properties properties = 25; repeated NamedAny vendor_extension = 31;
+}
+message NamedSchema { string name = 1; Schema value = 2; }
+message Definitions { repeated NamedSchema additional_properties = 1; }
+message Document { string swagger = 1; Info info = 2; Definitions definitions = 9; }
+`, { keepCase: true });
+
+/** A decoded gnostic Schema back in JSON form. */
+function fromGnostic(s: any): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (s._ref) out.$ref = s._ref;
+  if (s.format) out.format = s.format;
+  if (s.description) out.description = s.description;
+  if (s.required?.length) out.required = s.required;
+  if (s.enum?.length) out.enum = s.enum.map((a: { yaml: string }) => JSON.parse(a.yaml));
+  if (s.additional_properties) out.additionalProperties = s.additional_properties.schema ? fromGnostic(s.additional_properties.schema) : s.additional_properties.boolean;
+  if (s.type?.value?.length) out.type = s.type.value.length === 1 ? s.type.value[0] : s.type.value;
+  if (s.items?.schema?.length) out.items = fromGnostic(s.items.schema[0]);
+  if (s.all_of?.length) out.allOf = s.all_of.map(fromGnostic);
+  if (s.properties) out.properties = Object.fromEntries((s.properties.additional_properties ?? []).map((p: any) => [p.name, fromGnostic(p.value)]));
+  for (const ext of s.vendor_extension ?? []) out[ext.name] = JSON.parse(ext.value.yaml);
+  return out;
+}
 
 /** Every `$ref` of a document, anywhere in it. */
 function refs(value: unknown, out: string[] = []): string[] {
@@ -113,12 +153,30 @@ describe('OpenAPI documents with schemas', () => {
     });
   });
 
+  it('the v2 protobuf document (gnostic openapi.v2.Document) holds exactly the JSON document\'s definitions', async () => {
+    const json = (await call(t.url, '/openapi/v2')).json;
+    const response = await fetch(`${t.url}/openapi/v2`, { headers: { accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
+    const Document = gnostic.lookupType('openapi.v2.Document');
+    const doc = Document.toObject(Document.decode(new Uint8Array(await response.arrayBuffer()))) as any;
+    expect(doc.swagger).toBe('2.0');
+    const definitions = Object.fromEntries(doc.definitions.additional_properties.map((d: any) => [d.name, fromGnostic(d.value)]));
+    expect(Object.keys(definitions)).toEqual(Object.keys(json.definitions));
+    expect(definitions).toEqual(json.definitions);
+    expect(definitions['io.k8s.api.core.v1.Pod']!['x-kubernetes-group-version-kind']).toEqual([{ group: '', version: 'v1', kind: 'Pod' }]);
+  });
+
   it('the v2 JSON document carries the same definitions with v2 references', async () => {
     const v2 = (await call(t.url, '/openapi/v2')).json;
     expect(v2.swagger).toBe('2.0');
     expect(v2.definitions['io.k8s.api.core.v1.Pod'].properties.spec).toMatchObject({ $ref: '#/definitions/io.k8s.api.core.v1.PodSpec' });
     expect(v2.definitions['com.example.v1.Widget'].properties.spec).toEqual(WIDGET_SCHEMA.properties.spec);
     for (const ref of refs(v2)) expect(v2.definitions).toHaveProperty([ref.replace('#/definitions/', '')]);
+    // v2 has no anyOf: int-or-string is a string format, as in kube-apiserver's v2 document.
+    expect(v2.definitions['io.k8s.api.core.v1.ContainerPort'].properties.containerPort.type).toBe('integer');
+    expect(v2.definitions['io.k8s.apimachinery.pkg.util.intstr.IntOrString']).toMatchObject({ type: 'string', format: 'int-or-string' });
+    expect(JSON.stringify(v2)).not.toContain('anyOf');
   });
 });
 

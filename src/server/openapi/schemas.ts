@@ -93,16 +93,23 @@ export function closure(roots: ReadonlyMap<string, Schema>): Map<string, Schema>
 }
 
 /**
- * A schema with its references in a document's form. OpenAPI v3 (as kube-apiserver writes it)
- * wraps a reference that has siblings in allOf, since siblings of `$ref` are ignored there.
+ * A schema in a document's form. References: v3 (as kube-apiserver writes it) wraps one that has
+ * siblings in allOf, since siblings of `$ref` are ignored there; v2 points into `definitions`.
+ * v2 has no anyOf: an int-or-string is `{type: string, format: int-or-string}` there, as in
+ * kube-apiserver's v2 document.
  */
-export function withRefs(value: unknown, prefix: string, wrap: boolean): unknown {
-  if (Array.isArray(value)) return value.map((v) => withRefs(v, prefix, wrap));
+export function inDocument(value: unknown, version: 'v2' | 'v3'): unknown {
+  if (Array.isArray(value)) return value.map((v) => inDocument(v, version));
   if (typeof value !== 'object' || value === null) return value;
   const { $ref, ...rest } = value as Schema;
   const out: Schema = {};
-  for (const [key, v] of Object.entries(rest)) out[key] = withRefs(v, prefix, wrap);
+  for (const [key, v] of Object.entries(rest)) out[key] = inDocument(v, version);
+  if (version === 'v2' && out['x-kubernetes-int-or-string'] === true && 'anyOf' in out) {
+    delete out.anyOf;
+    Object.assign(out, { type: 'string', format: 'int-or-string' });
+  }
   if (typeof $ref !== 'string') return out;
-  if (wrap && Object.keys(out).length > 0) return { ...out, allOf: [{ $ref: `${prefix}${$ref}` }] };
-  return { ...out, $ref: `${prefix}${$ref}` };
+  if (version === 'v2') return { ...out, $ref: `#/definitions/${$ref}` };
+  const ref = `#/components/schemas/${$ref}`;
+  return Object.keys(out).length > 0 ? { ...out, allOf: [{ $ref: ref }] } : { ...out, $ref: ref };
 }
