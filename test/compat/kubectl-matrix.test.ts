@@ -61,7 +61,7 @@ function podYaml(name: string, namespace: string, labels: Record<string, string>
 const rows = (text: string): string[][] => text.trim().split('\n').map((l) => l.trim().split(/\s{2,}/));
 
 for (const store of STORES) {
-  describe(`kubectl against the ${store.name}`, () => {
+  describe(`kubectl against ${store.name}`, () => {
     let t: MatrixServer;
     let dir: string;
     beforeAll(async () => {

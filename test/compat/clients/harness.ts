@@ -23,7 +23,7 @@ export interface MatrixServer {
 }
 
 export interface Store {
-  name: 'embedded store' | 'etcd';
+  name: 'the embedded store' | 'etcd';
   start(resources?: readonly ResourceDefinition[]): Promise<MatrixServer>;
 }
 
@@ -42,7 +42,7 @@ async function withHistory(storage: Storage, resources: readonly ResourceDefinit
 }
 
 export const STORES: readonly Store[] = [
-  { name: 'embedded store', start: (resources) => withHistory(new MemoryStorage(), resources, async () => {}) },
+  { name: 'the embedded store', start: (resources) => withHistory(new MemoryStorage(), resources, async () => {}) },
   {
     name: 'etcd',
     async start(resources) {
