@@ -143,7 +143,7 @@ function isKind(file: string): string | undefined {
   return /^\s*"kind": "([A-Za-z]+)";$/m.exec(readFileSync(file, 'utf8'))?.[1];
 }
 
-export function generateAll(): Record<string, Schema> {
+function generateAll(): Record<string, Schema> {
   schemas.clear();
   for (const { dir, group, version } of GROUP_VERSIONS) {
     for (const entry of readdirSync(join(MODELS, dir)).sort()) {

@@ -8,6 +8,7 @@ import protobuf from 'protobufjs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { definitionName } from '../../src/server/openapi/schemas.js';
 import { BUILTIN_RESOURCES, defineResource, parseResourcesFile } from '../../src/server/registry.js';
 import { call, startTestServer, type TestServer } from './http-helpers.js';
 
@@ -125,10 +126,11 @@ describe('OpenAPI documents with schemas', () => {
       const schemas = doc.components.schemas as Record<string, unknown>;
       for (const ref of refs(doc)) expect(schemas, `${path}: ${ref}`).toHaveProperty([ref.replace('#/components/schemas/', '')]);
     }
-    const core = (await call(t.url, '/openapi/v3/api/v1')).json.components.schemas;
-    for (const def of BUILTIN_RESOURCES.filter((d) => d.group === '')) {
-      const schema = core[`io.k8s.api.core.v1.${def.kind}`];
-      expect(schema?.['x-kubernetes-group-version-kind'], def.kind).toEqual([{ group: '', version: 'v1', kind: def.kind }]);
+    for (const def of BUILTIN_RESOURCES) {
+      const path = def.group === '' ? 'api/v1' : `apis/${def.group}/${def.version}`;
+      const schemas = (await call(t.url, `/openapi/v3/${path}`)).json.components.schemas;
+      const schema = schemas[definitionName(def)];
+      expect(schema?.['x-kubernetes-group-version-kind'], def.kind).toEqual([{ group: def.group, version: def.version, kind: def.kind }]);
       expect(schema.description, def.kind).toEqual(expect.any(String));
     }
   });
@@ -177,6 +179,16 @@ describe('OpenAPI documents with schemas', () => {
     expect(v2.definitions['io.k8s.api.core.v1.ContainerPort'].properties.containerPort.type).toBe('integer');
     expect(v2.definitions['io.k8s.apimachinery.pkg.util.intstr.IntOrString']).toMatchObject({ type: 'string', format: 'int-or-string' });
     expect(JSON.stringify(v2)).not.toContain('anyOf');
+  });
+});
+
+describe('definition names', () => {
+  it('are the Go package names for built-in groups and the reversed group for custom ones', () => {
+    const name = (group: string, kind: string): string => definitionName({ ...BUILTIN_RESOURCES[0]!, group, kind });
+    expect(name('', 'Pod')).toBe('io.k8s.api.core.v1.Pod');
+    expect(name('apps', 'Deployment')).toBe('io.k8s.api.apps.v1.Deployment');
+    expect(name('rbac.authorization.k8s.io', 'Role')).toBe('io.k8s.api.rbac.v1.Role');
+    expect(name('stable.example.com', 'CronTab')).toBe('com.example.stable.v1.CronTab');
   });
 });
 

@@ -31,10 +31,14 @@ export function schemaSource(): string {
 
 const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
 
-/** Kubernetes' name for a kind's definition: the reversed group, as kube-apiserver names CRDs. */
+/**
+ * Kubernetes' name for a kind's definition: built-in groups by their Go package
+ * (`io.k8s.api.apps.v1.Deployment`, `io.k8s.api.rbac.v1.Role` for rbac.authorization.k8s.io),
+ * others by the reversed group, as kube-apiserver names a CRD's (`com.example.v1.Widget`).
+ */
 export function definitionName(def: ResourceDefinition): string {
   if (def.group === '') return `io.k8s.api.core.${def.version}.${def.kind}`;
-  if (!def.group.includes('.')) return `io.k8s.api.${def.group}.${def.version}.${def.kind}`;
+  if (!def.group.includes('.') || def.group.endsWith('.k8s.io')) return `io.k8s.api.${def.group.split('.')[0]}.${def.version}.${def.kind}`;
   return `${def.group.split('.').reverse().join('.')}.${def.version}.${def.kind}`;
 }
 
