@@ -135,6 +135,20 @@ describe('OpenAPI documents with schemas', () => {
     }
   });
 
+  it('built-in PATCH does not advertise strategic merge patch while the schemas carry no patch merge keys', async () => {
+    // kubectl apply (1.27+) computes its strategic merge patch from the v3 schema when the kind's
+    // PATCH lists application/strategic-merge-patch+json; without x-kubernetes-patch-merge-key it
+    // would replace lists such as containers whole. Otherwise it uses its compiled-in types. Whoever
+    // advertises strategic merge patch must add the merge keys and strategies to the schemas.
+    const doc = (await call(t.url, '/openapi/v3/api/v1')).json;
+    const content = Object.keys(doc.paths['/api/v1/namespaces/{namespace}/pods/{name}'].patch.requestBody.content);
+    const containers = doc.components.schemas['io.k8s.api.core.v1.PodSpec'].properties.containers;
+    expect({ strategicMergePatch: content.includes('application/strategic-merge-patch+json'), mergeKey: containers['x-kubernetes-patch-merge-key'] }).toEqual({
+      strategicMergePatch: false,
+      mergeKey: undefined,
+    });
+  });
+
   it('a custom resource is served with its resources-file schema under its GVK, plus apiVersion, kind and metadata', async () => {
     const doc = (await call(t.url, '/openapi/v3/apis/example.com/v1')).json;
     const widget = doc.components.schemas['com.example.v1.Widget'];
