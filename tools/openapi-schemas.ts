@@ -12,7 +12,7 @@
  * Run: npx tsx tools/openapi-schemas.ts            (writes the file)
  *      npx tsx tools/openapi-schemas.ts --check    (exits 1 if the file is stale)
  */
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,11 @@ const OUT = join(ROOT, 'src/server/openapi/k8s-schemas.json');
 const require = createRequire(join(ROOT, 'package.json'));
 const MODELS = dirname(require.resolve('kubernetes-models/package.json'));
 const APIMACHINERY = dirname(require.resolve('@kubernetes-models/apimachinery/package.json'));
+// TypeMeta (apiVersion, kind) lives in @kubernetes-models/base, a dependency of kubernetes-models
+// (import-only exports, so found by folder: nested under kubernetes-models or hoisted beside it).
+const TYPE_META = [join(MODELS, 'node_modules'), dirname(MODELS)]
+  .map((dir) => join(dir, '@kubernetes-models/base/dist/meta.d.ts'))
+  .find((file) => existsSync(file)) ?? '@kubernetes-models/base/dist/meta.d.ts (not installed)';
 
 /** Group-versions whose kinds are generated, as kubernetes-models' folders. */
 const GROUP_VERSIONS: ReadonlyArray<{ dir: string; group: string; version: string }> = [
@@ -57,6 +62,22 @@ function description(node: ts.Node): string | undefined {
 }
 
 const schemas = new Map<string, Schema>();
+
+/** apiVersion's and kind's descriptions: each kind's interface restates them as literals, bare. */
+function typeMetaDescriptions(): Map<string, string> {
+  const source = ts.createSourceFile(TYPE_META, readFileSync(TYPE_META, 'utf8'), ts.ScriptTarget.Latest, true);
+  const out = new Map<string, string>();
+  for (const statement of source.statements) {
+    if (!ts.isInterfaceDeclaration(statement) || statement.name.text !== 'TypeMeta') continue;
+    for (const member of statement.members) {
+      const text = description(member);
+      if (ts.isPropertySignature(member) && ts.isIdentifier(member.name) && text !== undefined) out.set(member.name.text, text);
+    }
+  }
+  if (!out.has('apiVersion') || !out.has('kind')) throw new Error(`${TYPE_META}: no TypeMeta descriptions`);
+  return out;
+}
+let typeMeta: Map<string, string> | undefined;
 
 /** Parses one declaration file into its schema, queuing the files it references. */
 function generate(file: string, gvk?: { group: string; version: string; kind: string }): string {
@@ -116,7 +137,7 @@ function generate(file: string, gvk?: { group: string; version: string; kind: st
     for (const member of members) {
       if (!ts.isPropertySignature(member) || member.type === undefined) continue;
       const key = ts.isStringLiteral(member.name) || ts.isIdentifier(member.name) ? member.name.text : member.name.getText();
-      const text = description(member);
+      const text = description(member) ?? (gvk === undefined ? undefined : (typeMeta ??= typeMetaDescriptions()).get(key));
       properties[key] = { ...(text === undefined ? {} : { description: text }), ...typeSchema(member.type) };
       if (member.questionToken === undefined) required.push(key);
     }

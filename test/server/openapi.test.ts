@@ -106,6 +106,7 @@ describe('OpenAPI documents with schemas', () => {
     const pod = schemas['io.k8s.api.core.v1.Pod'];
     expect(pod['x-kubernetes-group-version-kind']).toEqual([{ group: '', version: 'v1', kind: 'Pod' }]);
     expect(pod.description).toMatch(/^Pod is a collection of containers/);
+    expect(pod.properties.kind.description).toMatch(/^Kind is a string value representing the REST resource/);
     expect(pod.properties.spec.allOf).toEqual([{ $ref: '#/components/schemas/io.k8s.api.core.v1.PodSpec' }]);
     const containers = schemas['io.k8s.api.core.v1.PodSpec'].properties.containers;
     expect(containers.type).toBe('array');
@@ -154,6 +155,7 @@ describe('OpenAPI documents with schemas', () => {
     const widget = doc.components.schemas['com.example.v1.Widget'];
     expect(widget['x-kubernetes-group-version-kind']).toEqual([{ group: 'example.com', version: 'v1', kind: 'Widget' }]);
     expect(widget.properties.spec).toEqual(WIDGET_SCHEMA.properties.spec);
+    expect(widget.properties.apiVersion).toMatchObject({ type: 'string', description: expect.stringMatching(/^APIVersion defines the versioned schema/) });
     expect(widget.properties.metadata.allOf).toEqual([{ $ref: '#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' }]);
     expect(doc.components.schemas['io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta']).toBeDefined();
     const get = doc.paths['/apis/example.com/v1/namespaces/{namespace}/widgets/{name}'].get;

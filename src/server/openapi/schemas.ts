@@ -29,7 +29,8 @@ export function schemaSource(): string {
   return builtinSchemas().source;
 }
 
-const OBJECT_META = 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta';
+/** A built-in kind whose apiVersion, kind and metadata properties a custom resource's schema gets. */
+const TYPE_META_SOURCE = 'io.k8s.api.core.v1.ConfigMap';
 
 /**
  * Kubernetes' name for a kind's definition: built-in groups by their Go package
@@ -58,19 +59,9 @@ export function kindSchema(def: ResourceDefinition): Schema {
     return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, ...gvk(def) };
   }
   const properties = (def.openAPIV3Schema.properties ?? {}) as Record<string, Schema>;
-  return {
-    ...def.openAPIV3Schema,
-    properties: {
-      apiVersion: {
-        description: 'APIVersion defines the versioned schema of this representation of an object.',
-        type: 'string',
-      },
-      kind: { description: 'Kind is a string value representing the REST resource this object represents.', type: 'string' },
-      metadata: { description: "Standard object's metadata.", $ref: OBJECT_META },
-      ...properties,
-    },
-    ...gvk(def),
-  };
+  // apiVersion, kind and metadata as every built-in kind has them (descriptions included).
+  const { apiVersion, kind, metadata } = builtinSchemas().definitions[TYPE_META_SOURCE]!.properties as Record<string, Schema>;
+  return { ...def.openAPIV3Schema, properties: { apiVersion, kind, metadata, ...properties }, ...gvk(def) };
 }
 
 /** Every definition a schema needs, by name: the references, followed to the end. */
