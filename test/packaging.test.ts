@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 describe('the installed package', () => {
-  it('`watchcache serve --port 0` starts, answers /healthz, and exits 0 on SIGTERM', async () => {
+  it('`watchcache serve --port 0` starts, answers /healthz and its OpenAPI schemas (shipped data), and exits 0 on SIGTERM', async () => {
     const child = spawn(bin, ['serve', '--port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -62,6 +62,10 @@ describe('the installed package', () => {
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);
       expect(await health.text()).toBe('ok');
+      // The built-in schemas are a data file beside the code: the package must ship it.
+      const openapi = await fetch(`${url}/openapi/v3/api/v1`);
+      expect(openapi.status).toBe(200);
+      expect(((await openapi.json()) as { components: { schemas: Record<string, unknown> } }).components.schemas).toHaveProperty(['io.k8s.api.core.v1.Pod']);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {

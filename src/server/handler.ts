@@ -14,13 +14,13 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, rootPaths, versio
 import { serveGet } from './get.js';
 import { serveList } from './list.js';
 import { negotiate, negotiateView, parseAccept, RESPONSE_TYPES, type WatchEncoding } from './media.js';
-import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_ACCEPT, openApiV2Json, openApiV3Index, openApiV3Spec } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_ACCEPT, openApiV2Json, openApiV2Protobuf, openApiV3Index, openApiV3Spec } from './openapi.js';
 import type { ServerMetrics } from './metrics.js';
 import { negotiateResponses, objectMediaTypes, sendNegotiatedError, servesProtobuf } from './protobuf-media.js';
 import { getResourceVersion, listOptions, queryBool, rejectUnsupportedWriteParams, watchOptions } from './query.js';
 import type { Registry } from './registry.js';
 import { route, type ObjectRoute, type ResourceRoute, type Route } from './routes.js';
-import { sendJson, sendText } from './status-response.js';
+import { sendJson, sendJsonBytes, sendText } from './status-response.js';
 import { serveWatch, type WatchTimeouts } from './watch.js';
 import type { WatchHub } from './watch-hub.js';
 import { includeObjectParam } from './table/views.js';
@@ -229,16 +229,17 @@ async function serveNonResource(ctx: HandlerContext, req: IncomingMessage, res: 
       break;
   }
   if (target.kind === 'openapiV2' && parseAccept(req.headers.accept).some((r) => OPENAPI_V2_PROTOBUF_ACCEPT.includes(r.type) && r.q > 0)) {
+    const body = openApiV2Protobuf(ctx.registry);
     res.statusCode = 200;
     res.setHeader('Content-Type', OPENAPI_V2_PROTOBUF);
-    res.setHeader('Content-Length', 0);
-    res.end();
+    res.setHeader('Content-Length', body.byteLength);
+    res.end(body);
     return;
   }
   negotiate(req.headers.accept, RESPONSE_TYPES);
   switch (target.kind) {
     case 'openapiV2':
-      sendJson(res, 200, openApiV2Json());
+      sendJsonBytes(res, 200, Buffer.from(openApiV2Json(ctx.registry)));
       return;
     case 'openapiV3':
       sendJson(res, 200, openApiV3Index(ctx.registry));
@@ -246,7 +247,7 @@ async function serveNonResource(ctx: HandlerContext, req: IncomingMessage, res: 
     case 'openapiV3Spec': {
       const spec = openApiV3Spec(ctx.registry, target.group, target.version);
       if (spec === undefined) throw pathNotFound();
-      sendJson(res, 200, spec);
+      sendJsonBytes(res, 200, Buffer.from(spec));
       return;
     }
     case 'root':

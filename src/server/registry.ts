@@ -38,6 +38,8 @@ export interface ResourceDefinition {
   windowBytes?: number;
   /** A custom resource's table columns (a CRD version's additionalPrinterColumns). */
   printerColumns?: readonly PrinterColumn[];
+  /** A custom resource's structural schema (a CRD version's schema.openAPIV3Schema), for OpenAPI. */
+  openAPIV3Schema?: Readonly<Record<string, unknown>>;
 }
 
 /** A resource as the resources file (or an embedder) declares it: the rest has defaults. */
@@ -56,6 +58,8 @@ export interface ResourceConfig {
   windowBytes?: number;
   /** As in a CRD version: `{name, type, jsonPath, description?, format?, priority?}`. */
   additionalPrinterColumns?: unknown[];
+  /** As in a CRD version: `{openAPIV3Schema: {...}}`, served in the OpenAPI documents. */
+  schema?: { openAPIV3Schema: Record<string, unknown> };
 }
 
 /**
@@ -153,6 +157,7 @@ const CONFIG_KEYS = new Set([
   'selectableFields',
   'windowBytes',
   'additionalPrinterColumns',
+  'schema',
 ]);
 
 function configError(where: string, message: string): WatchCacheError {
@@ -226,6 +231,16 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     if (!Array.isArray(c.additionalPrinterColumns)) throw configError(`${where}.additionalPrinterColumns`, 'must be an array');
     printerColumns = c.additionalPrinterColumns.map((col, i) => parsePrinterColumn(col, `${where}.additionalPrinterColumns[${i}]`, configError));
   }
+  let openAPIV3Schema: Record<string, unknown> | undefined;
+  if (c.schema !== undefined) {
+    const schema = c.schema as Record<string, unknown> | null;
+    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (!isObject(schema) || Object.keys(schema).some((k) => k !== 'openAPIV3Schema') || !isObject(schema.openAPIV3Schema)) {
+      throw configError(`${where}.schema`, 'must be {"openAPIV3Schema": {...}}, as in a CRD version');
+    }
+    if (schema.openAPIV3Schema.type !== 'object') throw configError(`${where}.schema.openAPIV3Schema.type`, 'must be "object"');
+    openAPIV3Schema = schema.openAPIV3Schema;
+  }
   return {
     group: c.group,
     version: c.version,
@@ -244,6 +259,7 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     validatesMetadata: true,
     ...(windowBytes === undefined ? {} : { windowBytes }),
     ...(printerColumns === undefined ? {} : { printerColumns }),
+    ...(openAPIV3Schema === undefined ? {} : { openAPIV3Schema }),
   };
 }
 
