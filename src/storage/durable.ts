@@ -124,8 +124,9 @@ export class DurableStorage implements Storage {
     lockDataDir(lockPath);
     let root: RootDatabase | undefined;
     try {
-      // overlappingSync off: a commit resolves only once it is synced, the durability we promise.
-      root = openLmdb({ path: options.dataDir, overlappingSync: false });
+      // A write is acknowledged once its commit is flushed (`flushed` of each put); overlapping
+      // sync lets the next transaction commit while the previous one is being synced.
+      root = openLmdb({ path: options.dataDir, overlappingSync: true, separateFlushed: true });
       const meta = root.openDB<number, string>({ name: 'meta' });
       const format = meta.get(FORMAT_KEY);
       if (format === undefined) await meta.put(FORMAT_KEY, FORMAT);
@@ -306,9 +307,10 @@ export class DurableStorage implements Storage {
     const revision = ++this.#stagedRevision;
     const staged: Staged = { revision, kv };
     this.#staged.set(key, staged);
-    let durable: Promise<boolean>;
+    let durable: Promise<unknown>;
     try {
-      durable = this.#log.put(revision, record);
+      const committed = this.#log.put(revision, record) as Promise<boolean> & { readonly flushed: Promise<unknown> };
+      durable = committed.then(() => committed.flushed);
     } catch (err) {
       throw this.#fail(revision, err);
     }
