@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DurableStorage } from '../../src/storage/durable.js';
-import { bounded, call, podBody } from '../server/http-helpers.js';
+import { bounded, call, openWatch, podBody } from '../server/http-helpers.js';
 import { collect, eventsOf } from '../storage/conformance.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -147,10 +147,21 @@ describe('watchcache serve --data-dir, killed with SIGKILL', () => {
     for (let i = 0; i < 3; i++) expect(pods.get(`before-${i}`)!.metadata.labels).toEqual({ patched: 'yes' });
     for (const ack of acked.filter((a) => a.name.startsWith('load-'))) expect(rvOf(pods.get(ack.name)!)).toBe(ack.rv);
 
+    // Over HTTP, the restarted cache's window starts at its first list, as kube-apiserver's after a
+    // restart: a watch from the pre-crash revision is told 410 Expired, never served with a gap,
+    // and the client's relist and watch from the list's revision miss nothing.
+    const resumed = await openWatch(second.url, `${PODS}?watch=true&resourceVersion=${preCrash}`);
+    await resumed.untilEnded(30_000);
+    expect(resumed.events.map((e) => [e.type, e.object.code])).toEqual([['ERROR', 410]]);
+    const rewatch = await openWatch(second.url, `${PODS}?watch=true&resourceVersion=${rvOf(list)}`);
+
     // Revisions continue: the next write lands after everything before the crash.
     const after = await call(second.url, PODS, { method: 'POST', json: podBody('after-restart') });
     expect(after.status).toBe(201);
     expect(rvOf(after.json)).toBe(rvOf(list) + 1);
+    await rewatch.untilEvents(1, 30_000);
+    expect(rewatch.events.map((e) => [e.type, e.object.metadata.name, rvOf(e.object)])).toEqual([['ADDED', 'after-restart', rvOf(list) + 1]]);
+    rewatch.close();
 
     second.child.kill('SIGTERM');
     expect(await bounded('a clean stop', second.exited, 30_000)).toBe(0);
