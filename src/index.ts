@@ -18,7 +18,7 @@ export {
 } from './errors.js';
 export type { ErrorCode, ErrorDetails, WireError } from './errors.js';
 
-// Storage: the etcd-shaped interface and its two backends.
+// Storage: the etcd-shaped interface and its backends.
 export type {
   DeleteEvent,
   DeleteResult,
@@ -36,6 +36,8 @@ export type {
 } from './storage/storage.js';
 export { MemoryStorage } from './storage/memory.js';
 export type { MemoryStorageOptions } from './storage/memory.js';
+export { DurableStorage } from './storage/durable.js';
+export type { DurableStorageOptions, DurableStorageStats, RecoveryStats } from './storage/durable.js';
 export { EtcdStorage } from './storage/etcd.js';
 export type { EtcdStorageOptions, EtcdWatchRestartReason, EtcdWatchStreamEvent } from './storage/etcd.js';
 

@@ -100,8 +100,13 @@ export class DurableStorage implements Storage {
   /** The newest revision applied to memory (durable and visible). */
   #appliedRevision: number;
   #compactRevision: number;
-  /** Settles once every operation queued so far has been applied (or failed). */
-  #tail: Promise<unknown> = Promise.resolve();
+  /** Staged writes, applied to memory one at a time in revision order once durable. */
+  readonly #writes = new SerialQueue(() => this.#failure);
+  /**
+   * Compactions, one at a time but beside the writes: what they fold is durable and applied
+   * already, and later writes need not wait for them.
+   */
+  readonly #compactions = new SerialQueue(() => this.#failure);
   /** The first failed commit: afterwards nothing more is acknowledged. */
   #failure: StorageError | undefined;
   #closing: Promise<void> | undefined;
@@ -259,12 +264,13 @@ export class DurableStorage implements Storage {
       });
     }
     if (revision <= this.#compactRevision) throw new CompactedError(revision, this.#compactRevision);
-    await this.#enqueue(() => this.#compactTo(revision));
+    await this.#compact(revision);
   }
 
   async close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.#tail;
+      await this.#writes.idle();
+      await this.#compactions.idle();
       await this.#memory.close();
       await this.#root.close();
       unlockDataDir(this.#lockPath);
@@ -309,12 +315,12 @@ export class DurableStorage implements Storage {
     this.#staged.set(key, staged);
     let durable: Promise<unknown>;
     try {
-      const committed = this.#log.put(revision, record) as Promise<boolean> & { readonly flushed: Promise<unknown> };
+      const committed = appendTo(this.#log, revision, record);
       durable = committed.then(() => committed.flushed);
     } catch (err) {
       throw this.#fail(revision, err);
     }
-    return this.#enqueue(async () => {
+    return this.#writes.run(async () => {
       try {
         await durable;
       } catch (err) {
@@ -328,16 +334,6 @@ export class DurableStorage implements Storage {
       this.#autoCompact(revision);
       return result;
     });
-  }
-
-  /** Runs `step` after everything queued before it; a failed step stops every later one. */
-  #enqueue<T>(step: () => Promise<T>): Promise<T> {
-    const result = this.#tail.then(() => {
-      if (this.#failure !== undefined) throw this.#failure;
-      return step();
-    });
-    this.#tail = result.catch(() => undefined);
-    return result;
   }
 
   /**
@@ -360,8 +356,12 @@ export class DurableStorage implements Storage {
     if (Number.isFinite(keep) && revision - Math.max(this.#compactRevision, 1) >= keep + Math.ceil(keep / 10)) {
       const target = revision - keep;
       this.#compactRevision = target; // claimed now so the next write does not ask again
-      void this.#enqueue(() => this.#compactTo(target)).catch(() => undefined);
+      void this.#compact(target).catch(() => undefined);
     }
+  }
+
+  #compact(revision: number): Promise<void> {
+    return this.#compactions.run(() => this.#compactTo(revision));
   }
 
   /** Folds the log below `revision` into `state`, on disk in one transaction, then in memory. */
@@ -369,8 +369,12 @@ export class DurableStorage implements Storage {
     try {
       await this.#root.transaction(() => {
         for (const { key: rev, value: record } of [...this.#log.getRange({ end: revision })]) {
-          if (record[0] === 0) void this.#state.put(record[3], [record[1], record[2], rev, record[4]]);
-          else void this.#state.remove(record[2]);
+          if (record[0] === 1) void this.#state.remove(record[2]);
+          else {
+            const value: StateRecord = [record[1], record[2], rev, record[4]];
+            // A create is the newest key of `state`: appended, its pages fill up instead of splitting in half.
+            void (record[4] === 1 ? appendTo(this.#state, record[3], value) : this.#state.put(record[3], value));
+          }
           void this.#log.remove(rev);
         }
         void this.#meta.put(COMPACT_REVISION, revision);
@@ -383,6 +387,31 @@ export class DurableStorage implements Storage {
     await this.#memory.compact(revision).catch((err: unknown) => {
       if ((err as StorageError).code !== ErrorCodes.COMPACTED) throw err;
     });
+  }
+}
+
+/** Steps run one after another; once the store has failed, the steps not yet run fail with it. */
+class SerialQueue {
+  readonly #failure: () => Error | undefined;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(failure: () => Error | undefined) {
+    this.#failure = failure;
+  }
+
+  run<T>(step: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(() => {
+      const failure = this.#failure();
+      if (failure !== undefined) throw failure;
+      return step();
+    });
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Settles once every step queued so far has settled. */
+  idle(): Promise<unknown> {
+    return this.#tail;
   }
 }
 
@@ -440,6 +469,15 @@ async function recover(
     await memory.compact(compactRevision);
   }
   return { memory, replayed, dropped };
+}
+
+/**
+ * Puts a key greater than every key of `db` with LMDB's MDB_APPEND, so sequential keys fill their
+ * pages (a plain put splits a full page in half). lmdb's put takes the options its types omit.
+ */
+function appendTo<V>(db: Database<V, number>, key: number, value: V): Promise<boolean> & { readonly flushed: Promise<unknown> } {
+  const put = db.put as unknown as (key: number, value: V, options: { append: boolean }) => Promise<boolean> & { readonly flushed: Promise<unknown> };
+  return put.call(db, key, value, { append: true });
 }
 
 function corrupt(revision: number, why: string): StorageError {
