@@ -32,24 +32,27 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Starts `watchcache serve --data-dir` (from source, through tsx) and waits for its URL. */
-async function serve(dataDir: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--port', '0', '--workers', '0', '--data-dir', dataDir], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** Runs `watchcache` (from source, through tsx) with `args`. */
+function start(args: readonly string[]): Omit<Server, 'url'> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  return { child, stderr: () => stderr, exited };
+}
+
+/** Starts `watchcache serve --data-dir` and waits for its URL. */
+async function serve(dataDir: string): Promise<Server> {
+  const { child, stderr: stderrOf, exited } = start(['serve', '--port', '0', '--workers', '0', '--data-dir', dataDir]);
+  let stdout = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   const deadline = Date.now() + 60_000;
   for (;;) {
     const match = /^watchcache serving on (http:\/\/\S+)\n/.exec(stdout);
-    if (match !== null) return { child, url: match[1]!, stderr: () => stderr, exited };
-    if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}): ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`no "serving on" line within 60 s; stderr ${JSON.stringify(stderr)}`);
+    if (match !== null) return { child, url: match[1]!, stderr: stderrOf, exited };
+    if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}): ${stderrOf()}`);
+    if (Date.now() > deadline) throw new Error(`no "serving on" line within 60 s; stderr ${JSON.stringify(stderrOf())}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -63,8 +66,8 @@ interface Ack {
 
 const rvOf = (object: { metadata: { resourceVersion: string } }): number => Number(object.metadata.resourceVersion);
 
-describe('watchcache serve --data-dir, killed with SIGKILL', () => {
-  it('keeps every acknowledged write, continues its revisions, and keeps the history a resuming client needs', async () => {
+describe('watchcache serve --data-dir', () => {
+  it('killed with SIGKILL mid-load: keeps every acknowledged write, continues its revisions, and keeps the history a resuming client needs', async () => {
     const dataDir = join(dir, 'data');
     const first = await serve(dataDir);
     expect(first.stderr()).toMatch(/recovered 0 objects at revision 1 in \d+ ms/);
@@ -165,5 +168,18 @@ describe('watchcache serve --data-dir, killed with SIGKILL', () => {
 
     second.child.kill('SIGTERM');
     expect(await bounded('a clean stop', second.exited, 30_000)).toBe(0);
+  });
+
+  it('a data directory a live server holds is refused (exit 1, the reason on stderr); --data-dir with --etcd is a usage error (exit 2)', async () => {
+    const dataDir = join(dir, 'held');
+    const holder = await serve(dataDir);
+    const second = start(['serve', '--port', '0', '--data-dir', dataDir]);
+    expect(await bounded('the second server to exit', second.exited, 30_000)).toBe(1);
+    expect(second.stderr()).toMatch(/the data directory is in use by process \d+/);
+    const both = start(['serve', '--data-dir', dataDir, '--etcd', 'http://127.0.0.1:2379']);
+    expect(await bounded('the usage error', both.exited, 30_000)).toBe(2);
+    expect(both.stderr()).toMatch(/--data-dir is for the embedded store/);
+    holder.child.kill('SIGTERM');
+    expect(await bounded('a clean stop', holder.exited, 30_000)).toBe(0);
   });
 });

@@ -131,6 +131,19 @@ describe('DurableStorage', () => {
     });
   });
 
+  it('reopened, every value folded into the compacted state is its own bytes', async () => {
+    const dataDir = freshDir();
+    const valueOf = (i: number): string => `value-${i}-`.repeat(1 + (i % 7));
+    await withStore({ dataDir, retainRevisions: 10 }, async (storage) => {
+      for (let i = 0; i < 500; i++) await storage.create(`/v/${String(i).padStart(3, '0')}`, enc(valueOf(i)));
+    });
+    await withStore({ dataDir, retainRevisions: 10 }, async (storage) => {
+      expect(storage.stats().recovery.replayedRevisions).toBeLessThanOrEqual(12);
+      const { items } = await storage.list('/v/');
+      expect(items.map((kv) => dec(kv.value))).toEqual(Array.from({ length: 500 }, (_, i) => valueOf(i)));
+    });
+  });
+
   it('many concurrent writes share commits and are each acknowledged at their own revision, in order', async () => {
     await withStore({ dataDir: freshDir() }, async (storage) => {
       const results = await Promise.all(Array.from({ length: 200 }, (_, i) => storage.create(`/burst/${i}`, enc(String(i)))));
