@@ -135,7 +135,8 @@ async function main(): Promise<void> {
       const opened = performance.now();
       const recovered = await DurableStorage.open({ dataDir: bulk });
       const openMs = performance.now() - opened;
-      const cpuMs = (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1000;
+      const used = process.cpuUsage(cpu);
+      const cpuMs = (used.user + used.system) / 1000;
       const { recovery } = recovered.stats();
       await recovered.close();
       console.log(
