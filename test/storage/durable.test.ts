@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { open as openLmdb } from 'lmdb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, type StorageError } from '../../src/errors.js';
 import { DurableStorage, type DurableStorageOptions } from '../../src/storage/durable.js';
@@ -142,6 +143,36 @@ describe('DurableStorage', () => {
       const { items } = await storage.list('/v/');
       expect(items.map((kv) => dec(kv.value))).toEqual(Array.from({ length: 500 }, (_, i) => valueOf(i)));
     });
+  });
+
+  it('log records past a gap (writes of a failed commit, never acknowledged) are dropped at open', async () => {
+    const dataDir = freshDir();
+    await withStore({ dataDir }, async (storage) => {
+      await storage.create('/g/a', enc('1'));
+      await storage.create('/g/b', enc('1'));
+    });
+    // What a commit that failed while a later one succeeded leaves: revision 4 missing, 5 present.
+    const raw = openLmdb({ path: dataDir });
+    await raw.openDB({ name: 'log' }).put(5, [0, '/g/late', enc('x'), 5, 1]);
+    await raw.close();
+    await withStore({ dataDir }, async (storage) => {
+      expect(storage.stats().recovery).toMatchObject({ revision: 3, replayedRevisions: 2, droppedRevisions: 1 });
+      expect((await storage.get('/g/late')).item).toBeNull();
+      expect((await storage.create('/g/c', enc('1'))).modRevision).toBe(4);
+    });
+    await withStore({ dataDir }, async (storage) => expect(storage.stats().recovery).toMatchObject({ revision: 4, droppedRevisions: 0 }));
+  });
+
+  it('a log that does not replay as written (versions that do not follow) refuses to open with WC_ERR_UNAVAILABLE', async () => {
+    const dataDir = freshDir();
+    await withStore({ dataDir }, async (storage) => void (await storage.create('/i/a', enc('1'))));
+    const raw = openLmdb({ path: dataDir });
+    await raw.openDB({ name: 'log' }).put(3, [0, '/i/a', enc('2'), 2, 7]);
+    await raw.close();
+    const err = await rejectsWithCode(DurableStorage.open({ dataDir }), ErrorCodes.UNAVAILABLE);
+    expect(err.message).toMatch(/inconsistent at revision 3/);
+    // The refused open released the directory: opening again meets the same inconsistency, not a lock.
+    expect((await rejectsWithCode(DurableStorage.open({ dataDir }), ErrorCodes.UNAVAILABLE)).message).toMatch(/inconsistent at revision 3/);
   });
 
   it('many concurrent writes share commits and are each acknowledged at their own revision, in order', async () => {
