@@ -256,7 +256,7 @@ export class DurableStorage implements Storage {
   async compact(revision: number): Promise<void> {
     this.#checkWritable();
     if (!Number.isSafeInteger(revision) || revision < 1) throw invalidStorageArgument(`revision must be a positive integer, got ${revision}`);
-    // Checked against what is durable, as MemoryStorage would, then done in order with the writes.
+    // Checked against what is durable and applied, as MemoryStorage would check it.
     const current = await this.#memory.currentRevision();
     if (revision > current) {
       throw new StorageError(ErrorCodes.FUTURE_REVISION, `required revision ${revision} is a future revision (current ${current})`, {
@@ -264,6 +264,7 @@ export class DurableStorage implements Storage {
       });
     }
     if (revision <= this.#compactRevision) throw new CompactedError(revision, this.#compactRevision);
+    this.#compactRevision = revision; // claimed now: compactions queue in increasing order
     await this.#compact(revision);
   }
 
@@ -382,11 +383,7 @@ export class DurableStorage implements Storage {
     } catch (err) {
       throw this.#fail(revision, err);
     }
-    this.#compactRevision = Math.max(this.#compactRevision, revision);
-    // Memory may already be compacted at or past `revision` only if this is a retried request.
-    await this.#memory.compact(revision).catch((err: unknown) => {
-      if ((err as StorageError).code !== ErrorCodes.COMPACTED) throw err;
-    });
+    await this.#memory.compact(revision);
   }
 }
 
