@@ -422,34 +422,21 @@ async function recover(
   memoryOptions: { retainRevisions: number; progressNotifyIntervalMs?: number; maxBatchRevisions?: number },
 ): Promise<{ memory: MemoryStorage; replayed: number; dropped: number }> {
   const compactRevision = meta.get(COMPACT_REVISION) ?? 0;
-  const memory =
-    compactRevision < 2
-      ? new MemoryStorage(memoryOptions)
-      : new MemoryStorage({
-          ...memoryOptions,
-          initialState: {
-            revision: compactRevision - 1,
-            items: state.getRange().map(({ key: createRevision, value: [key, value, modRevision, version] }) => ({
-              key,
-              value,
-              createRevision,
-              modRevision,
-              version,
-            })),
-          },
-        });
+  let memory: MemoryStorage;
+  if (compactRevision < 2) memory = new MemoryStorage(memoryOptions);
+  else {
+    const items = state.getRange().map(({ key: createRevision, value: [key, value, modRevision, version] }) => ({ key, value, createRevision, modRevision, version }));
+    try {
+      memory = new MemoryStorage({ ...memoryOptions, initialState: { revision: compactRevision - 1, items } });
+    } catch (err) {
+      throw corrupt(compactRevision - 1, (err as Error).message);
+    }
+  }
   let next = (await memory.currentRevision()) + 1;
   let replayed = 0;
   for (const { key: revision, value: record } of log.getRange({ start: next })) {
     if (revision !== next) break;
-    let applied: number;
-    if (record[0] === 1) applied = (await memory.delete(record[1])).revision;
-    else {
-      const kv = record[4] === 1 ? await memory.create(record[1], record[2]) : await memory.update(record[1], record[2]);
-      if (kv.createRevision !== record[3] || kv.version !== record[4]) throw corrupt(revision, 'its versions do not follow the log');
-      applied = kv.modRevision;
-    }
-    if (applied !== revision) throw corrupt(revision, `it replayed at revision ${applied}`);
+    await replay(memory, revision, record);
     next++;
     replayed++;
   }
@@ -475,6 +462,23 @@ async function recover(
 function appendTo<V>(db: Database<V, number>, key: number, value: V): Promise<boolean> & { readonly flushed: Promise<unknown> } {
   const put = db.put as unknown as (key: number, value: V, options: { append: boolean }) => Promise<boolean> & { readonly flushed: Promise<unknown> };
   return put.call(db, key, value, { append: true });
+}
+
+/** Applies one log record to memory, which must land it at its own revision, as recorded. */
+async function replay(memory: MemoryStorage, revision: number, record: LogRecord): Promise<void> {
+  let follows: boolean;
+  try {
+    if (record[0] === 1) {
+      const { deleted, revision: at } = await memory.delete(record[1]);
+      follows = at === revision && deleted.createRevision === record[2];
+    } else {
+      const kv = record[4] === 1 ? await memory.create(record[1], record[2]) : await memory.update(record[1], record[2]);
+      follows = kv.modRevision === revision && kv.createRevision === record[3] && kv.version === record[4];
+    }
+  } catch (err) {
+    throw corrupt(revision, (err as Error).message);
+  }
+  if (!follows) throw corrupt(revision, 'it does not follow from the revisions before it');
 }
 
 function corrupt(revision: number, why: string): StorageError {
