@@ -27,6 +27,8 @@ watchcache serve [options]
   --port N            port to listen on (default ${DEFAULT_PORT}; 0 picks a free port)
   --host H            address to bind (default ${DEFAULT_HOST})
   --etcd URL,...      cache etcd at these client URLs (default: the embedded in-memory store)
+  --data-dir DIR      keep the embedded store on disk in DIR: writes survive restarts and
+                      revisions continue (default: in memory, lost on exit)
   --etcd-progress-notify-interval MS
                       the members' --experimental-watch-progress-notify-interval, in ms: lets
                       the cache serve consistent reads on etcd < 3.4.31 / 3.5.13 (keep it < 3000)
@@ -48,6 +50,7 @@ interface ServeArgs {
   port: number;
   host: string;
   etcd: string[] | undefined;
+  dataDir: string | undefined;
   etcdProgressNotifyIntervalMs: number | undefined;
   prefix: string;
   workers: number | undefined;
@@ -59,7 +62,7 @@ interface ServeArgs {
   help: boolean;
 }
 
-const VALUE_FLAGS = new Set(['--port', '--host', '--etcd', '--etcd-progress-notify-interval', '--prefix', '--workers', '--resources', '--token-file', '--tls-cert', '--tls-key']);
+const VALUE_FLAGS = new Set(['--port', '--host', '--etcd', '--data-dir', '--etcd-progress-notify-interval', '--prefix', '--workers', '--resources', '--token-file', '--tls-cert', '--tls-key']);
 
 function integer(flag: string, value: string, min: number, max: number): number {
   if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) {
@@ -73,6 +76,7 @@ function parseServeArgs(argv: readonly string[]): ServeArgs {
     port: DEFAULT_PORT,
     host: DEFAULT_HOST,
     etcd: undefined,
+    dataDir: undefined,
     etcdProgressNotifyIntervalMs: undefined,
     prefix: DEFAULT_PREFIX,
     workers: undefined,
@@ -119,6 +123,9 @@ function parseServeArgs(argv: readonly string[]): ServeArgs {
         args.etcd = endpoints;
         break;
       }
+      case '--data-dir':
+        args.dataDir = value;
+        break;
       case '--etcd-progress-notify-interval':
         args.etcdProgressNotifyIntervalMs = integer(flag, value, 1, 3_600_000);
         break;
@@ -144,6 +151,7 @@ function parseServeArgs(argv: readonly string[]): ServeArgs {
     }
   }
   if ((args.tlsCert === undefined) !== (args.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
+  if (args.dataDir !== undefined && args.etcd !== undefined) throw new UsageError('--data-dir is for the embedded store, not --etcd');
   if (args.etcdProgressNotifyIntervalMs !== undefined && args.etcd === undefined) {
     throw new UsageError('--etcd-progress-notify-interval goes with --etcd');
   }
@@ -159,6 +167,13 @@ function readPem(flag: string, path: string): Buffer {
 }
 
 async function openStorage(args: ServeArgs): Promise<Storage> {
+  if (args.dataDir !== undefined) {
+    const { DurableStorage } = await import('./storage/durable.js');
+    const storage = await DurableStorage.open({ dataDir: args.dataDir });
+    const { objects, revision, durationMs } = storage.stats().recovery;
+    log(`recovered ${objects} objects at revision ${revision} in ${Math.round(durationMs)} ms from ${args.dataDir}`);
+    return storage;
+  }
   if (args.etcd === undefined) return new MemoryStorage();
   // Loaded only when asked for: the etcd client and gRPC are heavy to import.
   const { EtcdStorage } = await import('./storage/etcd.js');
@@ -202,7 +217,13 @@ async function serve(argv: readonly string[]): Promise<number> {
     return 1;
   }
 
-  const storage = await openStorage(args);
+  let storage: Storage;
+  try {
+    storage = await openStorage(args);
+  } catch (err) {
+    log((err as Error).message);
+    return 1;
+  }
   let server: ReturnType<typeof createServer> | undefined;
   let stopping: Promise<number> | undefined;
   const stop = (): Promise<number> => {

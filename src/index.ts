@@ -1,10 +1,12 @@
 /**
  * watchcache: a worker-threaded watch cache modelled on the Kubernetes kube-apiserver Cacher.
  *
- * The data flows top to bottom: a Storage (the embedded MemoryStorage or etcd) is list-watched
- * into the cache, whose events go through the ring to the partitions that filter, encode and
- * deliver them to watchers.
+ * The data flows top to bottom: a Storage (the embedded MemoryStorage, kept on disk by
+ * DurableStorage, or etcd) is list-watched into the cache, whose events go through the ring to the
+ * partitions that filter, encode and deliver them to watchers.
  */
+
+import type { DurableStorage, DurableStorageOptions } from './storage/durable.js';
 
 // Errors: one hierarchy, stable codes.
 export {
@@ -18,7 +20,7 @@ export {
 } from './errors.js';
 export type { ErrorCode, ErrorDetails, WireError } from './errors.js';
 
-// Storage: the etcd-shaped interface and its two backends.
+// Storage: the etcd-shaped interface and its backends.
 export type {
   DeleteEvent,
   DeleteResult,
@@ -36,6 +38,16 @@ export type {
 } from './storage/storage.js';
 export { MemoryStorage } from './storage/memory.js';
 export type { MemoryStorageOptions } from './storage/memory.js';
+export type { DurableStorage, DurableStorageOptions, DurableStorageStats, RecoveryStats } from './storage/durable.js';
+
+/**
+ * Opens the durable embedded store (`DurableStorage.open`). LMDB's native binding loads only here,
+ * so a program that keeps its store in memory never needs it.
+ */
+export async function openDurableStorage(options: DurableStorageOptions): Promise<DurableStorage> {
+  const { DurableStorage } = await import('./storage/durable.js');
+  return DurableStorage.open(options);
+}
 export { EtcdStorage } from './storage/etcd.js';
 export type { EtcdStorageOptions, EtcdWatchRestartReason, EtcdWatchStreamEvent } from './storage/etcd.js';
 

@@ -37,6 +37,11 @@ export interface MemoryStorageOptions {
   progressNotifyIntervalMs?: number;
   /** Most revisions one watch batch carries (etcd sends catch-up batches of at most 1,000). */
   maxBatchRevisions?: number;
+  /**
+   * Start from this state instead of an empty store: the store is at `revision`, with history
+   * compacted there. How DurableStorage rebuilds its memory from disk before replaying its log.
+   */
+  initialState?: { readonly revision: number; readonly items: Iterable<KeyValue> };
 }
 
 const DEFAULT_RETAIN_REVISIONS = 10_000;
@@ -95,6 +100,20 @@ export class MemoryStorage implements Storage {
     this.#retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS, { unbounded: true, invalid });
     this.#progressNotifyIntervalMs = positiveOption('progressNotifyIntervalMs', options.progressNotifyIntervalMs, DEFAULT_PROGRESS_NOTIFY_MS, { invalid });
     this.#maxBatchRevisions = positiveOption('maxBatchRevisions', options.maxBatchRevisions, DEFAULT_MAX_BATCH_REVISIONS, { unbounded: true, invalid });
+    if (options.initialState !== undefined) this.#restore(options.initialState.revision, options.initialState.items);
+  }
+
+  #restore(revision: number, items: Iterable<KeyValue>): void {
+    checkRevision(revision);
+    this.#revision = revision;
+    this.#compactRevision = revision;
+    this.#logStart = revision + 1;
+    for (const kv of items) {
+      if (kv.modRevision > revision || kv.createRevision > kv.modRevision || this.#keys.has(kv.key)) {
+        throw invalidStorageArgument(`initial state: ${kv.key} at mod revision ${kv.modRevision} does not fit revision ${revision}`);
+      }
+      this.#keys.set(kv.key, [{ revision: kv.modRevision, kv }]);
+    }
   }
 
   // ---- reads ---------------------------------------------------------------------------------
@@ -132,6 +151,15 @@ export class MemoryStorage implements Storage {
   async currentRevision(): Promise<number> {
     this.#checkOpen();
     return this.#revision;
+  }
+
+  /**
+   * The key's current version, read synchronously: a store that stages writes on top of this one
+   * (DurableStorage) checks their preconditions without yielding between check and staging.
+   */
+  peek(key: string): KeyValue | null {
+    this.#checkOpen();
+    return this.#current(key);
   }
 
   // ---- writes --------------------------------------------------------------------------------
