@@ -1,0 +1,96 @@
+/**
+ * SelfSubjectAccessReview (`kubectl auth can-i`): the client asks whether it may do something and
+ * the server answers from the same token policy that guards its requests (auth.ts). Nothing is
+ * stored; the review comes back with its `status` filled in, 201 Created, as kube-apiserver does.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { badRequest } from './api-error.js';
+import { accessDecision, VERBS, type Principal, type Verb } from './auth.js';
+import { isJsonObject, parseJsonObject, readBody, type BodyLimits, type JsonObject } from './body.js';
+import { JSON_MEDIA_TYPE, requireContentType } from './media.js';
+import type { Registry } from './registry.js';
+import { sendJson } from './status-response.js';
+
+export const AUTHORIZATION_GROUP = 'authorization.k8s.io';
+export const AUTHORIZATION_VERSION = 'v1';
+export const ACCESS_REVIEW_PLURAL = 'selfsubjectaccessreviews';
+
+/** The discovery entry of the one resource of authorization.k8s.io/v1 served here. */
+export const ACCESS_REVIEW_RESOURCE = Object.freeze({
+  name: ACCESS_REVIEW_PLURAL,
+  singularName: 'selfsubjectaccessreview',
+  namespaced: false,
+  kind: 'SelfSubjectAccessReview',
+  verbs: Object.freeze(['create']),
+});
+
+/** Paths that answer without a token (handler.ts) and `/metrics`, which any valid token reads. */
+const OPEN_PATHS = /^\/(healthz|livez|readyz|version|api|apis|openapi)(\/.*)?$|^\/$/;
+
+function stringField(object: JsonObject, field: string, where: string): string {
+  const value = object[field];
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') throw badRequest(`${where}.${field} must be a string`);
+  return value;
+}
+
+/** Whether `principal` (undefined: no token file, everything is allowed) may do what `spec` asks. */
+function review(registry: Registry, principal: Principal | undefined, spec: JsonObject): { allowed: boolean; reason?: string } {
+  const resourceAttributes = spec.resourceAttributes;
+  const nonResourceAttributes = spec.nonResourceAttributes;
+  if (isJsonObject(resourceAttributes)) {
+    const where = 'spec.resourceAttributes';
+    const verb = stringField(resourceAttributes, 'verb', where);
+    const group = stringField(resourceAttributes, 'group', where);
+    const resource = stringField(resourceAttributes, 'resource', where);
+    const namespace = stringField(resourceAttributes, 'namespace', where);
+    if (principal === undefined) return { allowed: true };
+    // A cluster-scoped resource has no namespace, whatever the review says.
+    const def = registry.resources.find((d) => d.group === group && d.plural === resource);
+    const scope = def !== undefined && !def.namespaced ? undefined : namespace === '' ? undefined : namespace;
+    const verbs: readonly string[] = verb === '*' ? VERBS : [verb];
+    for (const v of verbs) {
+      if (!VERBS.includes(v)) return { allowed: false, reason: `the verb "${v}" is not served` };
+      const why = accessDecision(principal, v as Verb, scope);
+      if (why !== undefined) return { allowed: false, reason: why };
+    }
+    return { allowed: true };
+  }
+  if (isJsonObject(nonResourceAttributes)) {
+    const path = stringField(nonResourceAttributes, 'path', 'spec.nonResourceAttributes');
+    const verb = stringField(nonResourceAttributes, 'verb', 'spec.nonResourceAttributes');
+    if (principal === undefined) return { allowed: true };
+    if (verb !== 'get' && verb !== 'head') return { allowed: false, reason: 'non-resource paths are read-only' };
+    if (OPEN_PATHS.test(path) || path === '/metrics') return { allowed: true };
+    return { allowed: false, reason: `the path ${JSON.stringify(path)} is not served` };
+  }
+  throw badRequest('spec: exactly one of resourceAttributes or nonResourceAttributes is required');
+}
+
+export async function serveAccessReview(
+  req: IncomingMessage,
+  res: ServerResponse,
+  registry: Registry,
+  principal: Principal | undefined,
+  limits: BodyLimits,
+): Promise<void> {
+  requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
+  const object = parseJsonObject(await readBody(req, limits));
+  const apiVersion = `${AUTHORIZATION_GROUP}/${AUTHORIZATION_VERSION}`;
+  if (object.apiVersion !== undefined && object.apiVersion !== apiVersion) {
+    throw badRequest(`the API version in the data (${String(object.apiVersion)}) does not match the expected API version (${apiVersion})`);
+  }
+  if (object.kind !== undefined && object.kind !== 'SelfSubjectAccessReview') {
+    throw badRequest(`the kind in the data (${String(object.kind)}) does not match the expected kind (SelfSubjectAccessReview)`);
+  }
+  const spec = isJsonObject(object.spec) ? object.spec : {};
+  const status = review(registry, principal, spec);
+  const metadata = isJsonObject(object.metadata) ? object.metadata : {};
+  sendJson(res, 201, {
+    kind: 'SelfSubjectAccessReview',
+    apiVersion,
+    metadata: { ...metadata, creationTimestamp: null },
+    spec,
+    status,
+  });
+}
