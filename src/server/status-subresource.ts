@@ -35,6 +35,8 @@ export function prepareUpdate(route: ObjectRoute, current: JsonObject, next: Jso
   // Rebuilt in place (the caller holds `next.metadata`) in the stored object's field order, so a
   // status write that changes nothing serializes to the stored bytes and is not written.
   const meta = next.metadata as JsonObject;
+  // Copied first: a patch result may share its metadata object with `current`.
+  const currentMeta: JsonObject = isJsonObject(current.metadata) ? { ...current.metadata } : {};
   const given: JsonObject = { ...next };
   const givenMeta: JsonObject = { ...meta };
   for (const field of Object.keys(next)) delete next[field];
@@ -43,7 +45,6 @@ export function prepareUpdate(route: ObjectRoute, current: JsonObject, next: Jso
   next.metadata = meta;
   if (Object.hasOwn(given, 'status')) next.status = given.status!;
   else delete next.status;
-  const currentMeta = isJsonObject(current.metadata) ? current.metadata : {};
   for (const field of Object.keys(currentMeta)) meta[field] = currentMeta[field]!;
   // The preconditions are the client's: no resourceVersion makes the write unconditional.
   if (Object.hasOwn(givenMeta, 'resourceVersion')) meta.resourceVersion = givenMeta.resourceVersion!;
