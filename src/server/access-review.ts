@@ -6,8 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badRequest } from './api-error.js';
 import { accessDecision, VERBS, type Principal, type Verb } from './auth.js';
-import { isJsonObject, parseJsonObject, readBody, type BodyLimits, type JsonObject } from './body.js';
-import { JSON_MEDIA_TYPE, requireContentType } from './media.js';
+import { unwrapEnvelope } from '../encode/protobuf/envelope.js';
+import { ProtobufReader } from '../encode/protobuf/wire.js';
+import { isJsonObject, type BodyLimits, type JsonObject } from './body.js';
+import { readFlatMessage, readObjectBody } from './body-protobuf.js';
 import type { Registry } from './registry.js';
 import { sendJson } from './status-response.js';
 
@@ -26,6 +28,23 @@ export const ACCESS_REVIEW_RESOURCE = Object.freeze({
 
 /** Paths that answer without a token (handler.ts) and `/metrics`, which any valid token reads. */
 const OPEN_PATHS = /^\/(healthz|livez|readyz|version|api|apis|openapi)(\/.*)?$|^\/$/;
+
+/**
+ * A SelfSubjectAccessReview in protobuf (kubectl ≥ 1.32 sends it so), from k8s.io/api
+ * authorization/v1 generated.proto: review {metadata=1, spec=2}, spec {resourceAttributes=1,
+ * nonResourceAttributes=2}, ResourceAttributes {namespace=1, verb=2, group=3, version=4,
+ * resource=5, subresource=6, name=7}, NonResourceAttributes {path=1, verb=2}.
+ */
+function decodeProtobufReview(bytes: Uint8Array): JsonObject {
+  const envelope = unwrapEnvelope(bytes);
+  const resourceAttributes = (r: ProtobufReader, end: number): JsonObject =>
+    readFlatMessage(r, end, { 1: 'namespace', 2: 'verb', 3: 'group', 4: 'version', 5: 'resource', 6: 'subresource', 7: 'name' });
+  const nonResourceAttributes = (r: ProtobufReader, end: number): JsonObject => readFlatMessage(r, end, { 1: 'path', 2: 'verb' });
+  const spec = (r: ProtobufReader, end: number): JsonObject =>
+    readFlatMessage(r, end, {}, { 1: ['resourceAttributes', resourceAttributes], 2: ['nonResourceAttributes', nonResourceAttributes] });
+  const review = readFlatMessage(new ProtobufReader(envelope.raw), envelope.raw.length, {}, { 2: ['spec', spec] });
+  return { apiVersion: envelope.apiVersion, kind: envelope.kind, ...review };
+}
 
 function stringField(object: JsonObject, field: string, where: string): string {
   const value = object[field];
@@ -74,8 +93,7 @@ export async function serveAccessReview(
   principal: Principal | undefined,
   limits: BodyLimits,
 ): Promise<void> {
-  requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
-  const object = parseJsonObject(await readBody(req, limits));
+  const object = await readObjectBody(req, limits, decodeProtobufReview);
   const apiVersion = `${AUTHORIZATION_GROUP}/${AUTHORIZATION_VERSION}`;
   if (object.apiVersion !== undefined && object.apiVersion !== apiVersion) {
     throw badRequest(`the API version in the data (${String(object.apiVersion)}) does not match the expected API version (${apiVersion})`);

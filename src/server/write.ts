@@ -28,6 +28,7 @@ import {
   timestamp,
 } from './object-meta.js';
 import { validateMetadata } from './metadata-validation.js';
+import { readObjectBody } from './body-protobuf.js';
 import { dryRunStore, isDryRun, NO_REVISION, type WriteStore } from './dry-run.js';
 import { checkSimpleStrategicPatch, jsonPatch, mergePatch, JSON_PATCH, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch.js';
 import type { Registry } from './registry.js';
@@ -95,8 +96,7 @@ function precondition(meta: JsonObject): number | undefined {
 // ---- CREATE ----------------------------------------------------------------------------------
 
 export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ResourceRoute): Promise<void> {
-  requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
-  const object = parseJsonObject(await readBody(req, ctx.body));
+  const object = await readObjectBody(req, ctx.body);
   const def = route.resource;
   checkTypeMeta(object, def);
   const meta = metadataOf(object);
@@ -192,8 +192,7 @@ export async function guardedUpdate(
 }
 
 export async function serveUpdate(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
-  requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
-  const object = parseJsonObject(await readBody(req, ctx.body));
+  const object = await readObjectBody(req, ctx.body);
   checkTypeMeta(object, route.resource);
   const meta = metadataOf(object);
   checkPathName(meta, route.name);

@@ -114,7 +114,7 @@ const cases: Case[] = [
   { name: 'body namespace differs from the path', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'x', namespace: 'other' }), code: 400, reason: 'BadRequest' },
   { name: 'text/plain body', method: 'POST', path: PODS, headers: { 'content-type': 'text/plain' }, body: pod({ name: 'x' }), code: 415, reason: 'UnsupportedMediaType' },
   { name: 'YAML body', method: 'POST', path: PODS, headers: { 'content-type': 'application/yaml' }, body: 'metadata: {name: x}', code: 415, reason: 'UnsupportedMediaType' },
-  { name: 'protobuf body', method: 'PUT', path: `${PODS}/x`, headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, body: 'k8s', code: 415, reason: 'UnsupportedMediaType' },
+  { name: 'a truncated protobuf body', method: 'PUT', path: `${PODS}/x`, headers: { 'content-type': 'application/vnd.kubernetes.protobuf' }, body: 'k8s', code: 400, reason: 'BadRequest' },
   { name: 'server-side apply patch', method: 'PATCH', path: `${PODS}/x`, headers: { 'content-type': 'application/apply-patch+yaml' }, body: 'metadata: {}', code: 415, reason: 'UnsupportedMediaType' },
   { name: 'PATCH without a content type', method: 'PATCH', path: `${PODS}/x`, body: '{}', code: 415, reason: 'UnsupportedMediaType' },
   { name: 'a merge patch that is not an object', method: 'PATCH', path: `${PODS}/x`, headers: { 'content-type': 'application/merge-patch+json' }, body: '[]', code: 400, reason: 'BadRequest' },
