@@ -208,10 +208,7 @@ async function serveResource(
     // A client that leaves stops the freshness wait its read may be in.
     res.once('close', () => abort.abort());
     if (verb === 'list') return serveList(res, cacher, target, listOptions(params), abort.signal, view, conversion);
-    if (target.subresource === 'scale') {
-      negotiate(req.headers.accept, RESPONSE_TYPES);
-      return serveScaleGet(res, ctx.write, target as ObjectRoute);
-    }
+    if (target.subresource === 'scale') return serveScaleGet(res, ctx.write, target as ObjectRoute, view, conversion);
     return serveGet(res, cacher, ctx.registry, target as ObjectRoute, getResourceVersion(params), abort.signal, view, conversion);
   }
   negotiate(req.headers.accept, RESPONSE_TYPES);

@@ -13,6 +13,9 @@ import { checkPathName, metadataOf, refOf } from './object-meta.js';
 import type { ScalePaths } from './registry.js';
 import type { ObjectRoute } from './routes.js';
 import { sendJson } from './status-response.js';
+import type { ResponseView } from './media.js';
+import { builtinPrinter, formatLabelSelector } from './table/printers.js';
+import { partialObjectMetadata, table, type ConversionOptions } from './table/views.js';
 import { applyPatch, decodeStored, guardedUpdate, readPatch, type WriteContext } from './write.js';
 
 const SCALE_API_VERSION = 'autoscaling/v1';
@@ -40,31 +43,6 @@ function replicas(value: unknown): number {
   return typeof value === 'number' && Number.isSafeInteger(value) ? value : 0;
 }
 
-/** A LabelSelector as labels.Selector prints it: requirements sorted by key, values sorted. */
-export function labelSelectorString(selector: unknown): string {
-  if (!isJsonObject(selector)) return '';
-  const terms: { key: string; text: string }[] = [];
-  if (isJsonObject(selector.matchLabels)) {
-    for (const [key, value] of Object.entries(selector.matchLabels)) terms.push({ key, text: `${key}=${String(value)}` });
-  }
-  if (Array.isArray(selector.matchExpressions)) {
-    for (const e of selector.matchExpressions) {
-      if (!isJsonObject(e) || typeof e.key !== 'string') continue;
-      const values = Array.isArray(e.values) ? e.values.map(String).sort() : [];
-      const text =
-        e.operator === 'In' ? `${e.key} in (${values.join(',')})`
-        : e.operator === 'NotIn' ? `${e.key} notin (${values.join(',')})`
-        : e.operator === 'Exists' ? e.key
-        : e.operator === 'DoesNotExist' ? `!${e.key}`
-        : undefined;
-      if (text !== undefined) terms.push({ key: e.key, text });
-    }
-  }
-  // A stable sort by key, as Go's sort.Sort(ByKey) on the requirements.
-  terms.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return terms.map((t) => t.text).join(',');
-}
-
 /** The Scale of an object (which carries its resourceVersion). */
 export function scaleOf(paths: ScalePaths, object: JsonObject): JsonObject {
   const meta = isJsonObject(object.metadata) ? object.metadata : {};
@@ -73,7 +51,8 @@ export function scaleOf(paths: ScalePaths, object: JsonObject): JsonObject {
     if (meta[field] !== undefined) metadata[field] = meta[field]!;
   }
   const selector = paths.labelSelectorPath === undefined ? undefined : getPath(object, paths.labelSelectorPath);
-  const selectorText = paths.labelSelectorIsObject ? labelSelectorString(selector) : typeof selector === 'string' ? selector : '';
+  const formatted = paths.labelSelectorIsObject ? formatLabelSelector(selector) : typeof selector === 'string' ? selector : '';
+  const selectorText = formatted === '<none>' && paths.labelSelectorIsObject ? '' : formatted;
   return {
     kind: 'Scale',
     apiVersion: SCALE_API_VERSION,
@@ -87,12 +66,16 @@ function pathsOf(route: ObjectRoute): ScalePaths {
   return route.resource.subresources!.scale!;
 }
 
-export async function serveScaleGet(res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
+/** GET: the Scale, or its one-row Table (kube's NAME DESIRED AVAILABLE AGE). */
+export async function serveScaleGet(res: ServerResponse, ctx: WriteContext, route: ObjectRoute, view: ResponseView, conversion: ConversionOptions): Promise<void> {
   const { item } = await ctx.storage.get(ctx.registry.keyOf(route.resource, route.namespace, route.name));
   if (item === null) throw notFound(refOf(route.resource, route.name));
   const object = decodeStored(item);
   metadataOf(object).resourceVersion = String(item.modRevision);
-  sendJson(res, 200, scaleOf(pathsOf(route), object));
+  const scale = scaleOf(pathsOf(route), object);
+  if (view.kind === 'objects') sendJson(res, 200, scale);
+  else if (view.kind === 'metadata') sendJson(res, 200, partialObjectMetadata(scale, view.version));
+  else sendJson(res, 200, table(builtinPrinter('autoscaling', 'Scale')!, [scale], { resourceVersion: String(item.modRevision) }, view.version, conversion.include, conversion.now()));
 }
 
 /**

@@ -138,7 +138,7 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
  * test or pin it). Returns the object to store; its metadata.resourceVersion, if set, must be
  * the current one.
  */
-export type Transform = (current: JsonObject) => JsonObject;
+type Transform = (current: JsonObject) => JsonObject;
 
 /**
  * The update loop. `present` turns the object stored into the response (a subresource answers

@@ -196,7 +196,7 @@ describe.each(['embedded store', 'etcd'])('kubectl writes against watchcache ser
     expect(VERSIONS, `no kubectl.1.27 ... kubectl.1.33 in ${BIN}`).not.toEqual([]);
   });
 
-  it.each(VERSIONS)('kubectl %s: create deployment, get, scale, patch --subresource=status, --dry-run=server, diff, delete -l, auth can-i', async (version) => {
+  it.each(VERSIONS)('kubectl %s: create deployment, get, scale, patch --subresource=status, get --subresource=scale, --dry-run=server, diff, delete -l, auth can-i', async (version) => {
     const kubectlPath = join(BIN, `kubectl.${version}`);
     const kubectl = async (...args: string[]): Promise<Result> => {
       const child = start(kubectlPath, args, env);
@@ -228,6 +228,9 @@ describe.each(['embedded store', 'etcd'])('kubectl writes against watchcache ser
     const scale = await call(url, `${path}/web/scale`);
     expect(scale.json).toMatchObject({ kind: 'Scale', spec: { replicas: 3 }, status: { replicas: 3, selector: 'app=web' } });
     expect((await ok('get', 'deploy', 'web', '-n', ns)).split('\n')[1]).toMatch(/^web\s+3\/3\s+/);
+    const scaleTable = (await ok('get', 'deploy', 'web', '-n', ns, '--subresource=scale')).trim().split('\n');
+    expect(scaleTable[0]).toMatch(/^NAME\s+DESIRED\s+AVAILABLE\s+AGE$/);
+    expect(scaleTable[1]).toMatch(/^web\s+3\s+3\s+/);
 
     expect(await ok('create', 'deployment', 'ghost', '--image=nginx', '-n', ns, '--dry-run=server')).toBe('deployment.apps/ghost created (server dry run)\n');
     expect((await call(url, `${path}/ghost`)).status).toBe(404);

@@ -128,6 +128,11 @@ describe('/scale', () => {
       spec: { replicas: 2 },
       status: { replicas: 2, selector: 'app=web,!beta,env in (canary,prod),tier=web' },
     });
+    const tableAccept = { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' };
+    const shown = await call(t.url, '/apis/apps/v1/namespaces/sc/deployments/web/scale', { headers: tableAccept });
+    expect(shown.json.kind).toBe('Table');
+    expect(shown.json.columnDefinitions.map((c: { name: string }) => c.name)).toEqual(['Name', 'Desired', 'Available', 'Age']);
+    expect(shown.json.rows[0].cells.slice(0, 3)).toEqual(['web', 2, 2]);
   });
 
   it('PATCH and PUT change spec.replicas only and answer the new Scale; a stale resourceVersion is 409; negative replicas 422', async () => {
