@@ -63,6 +63,21 @@ describe('dryRun=All', () => {
     expect(await revision()).toBe(before);
   });
 
+  it('status and scale writes: the answer shows the change, the store keeps the object', async () => {
+    const path = '/apis/apps/v1/namespaces/dry/deployments';
+    const created = await call(t.url, path, { method: 'POST', json: { metadata: { name: 'web' }, spec: { replicas: 1, selector: { matchLabels: { app: 'web' } } } } });
+    expect(created.status).toBe(201);
+    const before = await revision();
+    const scale = await call(t.url, `${path}/web/scale?dryRun=All`, { method: 'PATCH', headers: MERGE, body: JSON.stringify({ spec: { replicas: 7 } }) });
+    expect(scale.json).toMatchObject({ kind: 'Scale', spec: { replicas: 7 }, metadata: { resourceVersion: created.json.metadata.resourceVersion } });
+    const status = await call(t.url, `${path}/web/status?dryRun=All`, { method: 'PATCH', headers: MERGE, body: JSON.stringify({ status: { replicas: 1 } }) });
+    expect(status.json.status).toEqual({ replicas: 1 });
+    const stored = await call(t.url, `${path}/web`);
+    expect(stored.json.spec.replicas).toBe(1);
+    expect(stored.json.status).toBeUndefined();
+    expect(await revision()).toBe(before);
+  });
+
   it('a dryRun other than All is 422 on the verb’s options, as kube-apiserver; nothing is stored', async () => {
     const r = await call(t.url, `${PODS}?dryRun=Yes`, { method: 'POST', json: { metadata: { name: 'no' }, spec: {} } });
     expect(r.status).toBe(422);
