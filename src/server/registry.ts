@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { ErrorCodes, WatchCacheError } from '../errors.js';
 import { AUTHORIZATION_GROUP } from './access-review.js';
-import { selectableFields } from '../select/field-selector.js';
+import { derivedField, selectableFields } from '../select/field-selector.js';
 import { nameErrors, type NameRule } from './names.js';
 import { parsePrinterColumn, type PrinterColumn } from './table/custom-columns.js';
 
@@ -25,7 +25,10 @@ export interface ResourceDefinition {
   categories: readonly string[];
   /** The watch index: events reach only the watchers pinned to its value (plus unpinned ones). */
   trigger?: string;
-  /** Field paths a field selector may use besides metadata.name and metadata.namespace. */
+  /**
+   * Field paths a field selector may use besides metadata.name and metadata.namespace, or field
+   * specs (select/field-selector.ts derivedField) for fields kube derives.
+   */
   selectableFields: readonly string[];
   /** How object names (and generateName prefixes) are checked on create: kube's name function. */
   nameRule: NameRule;
@@ -143,12 +146,12 @@ const REPLICATED: Subresources = Object.freeze({
   scale: Object.freeze({ specReplicasPath: 'spec.replicas', statusReplicasPath: 'status.replicas', labelSelectorPath: 'spec.selector', labelSelectorIsObject: true }),
 });
 
-function apps(plural: string, kind: string, shortNames: string[], subresources: Subresources): ResourceDefinition {
-  return core(plural, kind, true, { shortNames, categories: ['all'], subresources }, { group: 'apps', version: 'v1' });
+function apps(plural: string, kind: string, shortNames: string[], subresources: Subresources, selectable: string[] = []): ResourceDefinition {
+  return core(plural, kind, true, { shortNames, categories: ['all'], subresources, selectableFields: selectable }, { group: 'apps', version: 'v1' });
 }
 
-function batch(plural: string, kind: string, shortNames: string[]): ResourceDefinition {
-  return core(plural, kind, true, { shortNames, categories: ['all'], subresources: STATUS_RESET_ON_CREATE }, { group: 'batch', version: 'v1' });
+function batch(plural: string, kind: string, shortNames: string[], selectable: string[] = []): ResourceDefinition {
+  return core(plural, kind, true, { shortNames, categories: ['all'], subresources: STATUS_RESET_ON_CREATE, selectableFields: selectable }, { group: 'batch', version: 'v1' });
 }
 
 /**
@@ -188,15 +191,14 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = Object.freeze([
       'type',
     ],
   }),
-  // apps/v1 and batch/v1. kube's selectable fields for these beyond metadata (replica sets'
-  // status.replicas, jobs' status.successful) are integers it reports as "0" when absent, or
-  // under another name than the JSON field: a path walk cannot reproduce them, so they are left
-  // out, like nodes' spec.unschedulable. None has an index trigger in kube-apiserver.
+  // apps/v1 and batch/v1, with kube's selectable fields (pkg/registry/*/strategy.go): integers it
+  // prints as "0" when unset; jobs' status.successful is the JSON's status.succeeded. None has an
+  // index trigger in kube-apiserver.
   apps('deployments', 'Deployment', ['deploy'], REPLICATED),
-  apps('replicasets', 'ReplicaSet', ['rs'], REPLICATED),
+  apps('replicasets', 'ReplicaSet', ['rs'], REPLICATED, [derivedField('status.replicas', 'status.replicas', '0')]),
   apps('statefulsets', 'StatefulSet', ['sts'], REPLICATED),
   apps('daemonsets', 'DaemonSet', ['ds'], STATUS_RESET_ON_CREATE),
-  batch('jobs', 'Job', []),
+  batch('jobs', 'Job', [], [derivedField('status.successful', 'status.succeeded', '0')]),
   batch('cronjobs', 'CronJob', ['cj']),
 ]);
 
