@@ -33,6 +33,39 @@ export const EVERYTHING_FIELDS: FieldSelector = Object.freeze({ requirements: Ob
 /** Every resource can be selected by these, cluster-scoped ones included, as in Kubernetes. */
 export const BASE_SELECTABLE_FIELDS: readonly string[] = Object.freeze(['metadata.name', 'metadata.namespace']);
 
+/**
+ * A selectable field that is not simply the JSON field of its name: kube's integer fields,
+ * which it prints as `"0"` when unset (replica sets' `status.replicas`), or which it names
+ * differently from the JSON (jobs' `status.successful` is `status.succeeded`). The result is a
+ * field spec, `NAME=PATH|ABSENT`, which goes wherever a field path goes: selectors use NAME, the
+ * extractor reads PATH and writes ABSENT when PATH is missing or null. (`=` and `|` never occur
+ * in a field path.)
+ */
+export function derivedField(name: string, path: string, absent: string): string {
+  return `${name}=${path}|${absent}`;
+}
+
+/** The name a field selector uses for a field spec (a plain path is its own name). */
+export function fieldName(spec: string): string {
+  const eq = spec.indexOf('=');
+  return eq < 0 ? spec : spec.slice(0, eq);
+}
+
+interface CompiledField {
+  name: string;
+  segments: string[];
+  /** Written when the path is missing or null; plain paths write "". */
+  absent: string;
+}
+
+function compileField(spec: string): CompiledField {
+  const eq = spec.indexOf('=');
+  if (eq < 0) return { name: spec, segments: spec.split('.'), absent: '' };
+  const rest = spec.slice(eq + 1);
+  const bar = rest.indexOf('|');
+  return { name: spec.slice(0, eq), segments: (bar < 0 ? rest : rest.slice(0, bar)).split('.'), absent: bar < 0 ? '' : rest.slice(bar + 1) };
+}
+
 /** The base fields plus a resource's own, without duplicates, sorted. */
 export function selectableFields(resourceFields: Iterable<string>): readonly string[] {
   return Object.freeze([...new Set([...BASE_SELECTABLE_FIELDS, ...resourceFields])].sort());
@@ -178,7 +211,7 @@ export function parseFieldSelector(text: string, allowedFields: Iterable<string>
   }
   if (parsed.length === 0) return EVERYTHING_FIELDS;
 
-  const allowed = allowedFields instanceof Set ? (allowedFields as ReadonlySet<string>) : new Set(allowedFields);
+  const allowed = new Set([...allowedFields].map(fieldName));
   for (const { requirement, offset } of parsed) {
     const f = requirement.field;
     if (!allowed.has(f) && !BASE_SELECTABLE_FIELDS.includes(f)) {
@@ -254,19 +287,19 @@ function toFieldString(value: unknown): string {
 }
 
 /**
- * Build a function that reads the given dotted paths (e.g. "spec.nodeName") from a JSON object
- * into a flat record. Paths are split once here, because extraction runs for every object
+ * Build a function that reads the given dotted paths (e.g. "spec.nodeName") or field specs (see
+ * derivedField) from a JSON object into a flat record keyed by field name. Paths are split once here, because extraction runs for every object
  * version the cache stores. A missing path, or one that ends on an object, array or null,
- * yields ""; numbers and booleans are written in their JSON form. Only own properties are
+ * yields "" (a spec's ABSENT for a missing or null one); numbers and booleans are written in their JSON form. Only own properties are
  * followed, so a path such as "metadata.constructor" cannot reach Object.prototype.
  */
 export function fieldExtractor(paths: readonly string[]): FieldExtractor {
-  const compiled = paths.map((path) => ({ path, segments: path.split('.') }));
+  const compiled = paths.map(compileField);
   return (object: unknown): Record<string, string> => {
     // A null-prototype record: a path named "__proto__" stays data. Structured clone turns it
     // into a plain object, which matchesFields handles the same way.
     const out = Object.create(null) as Record<string, string>;
-    for (const { path, segments } of compiled) {
+    for (const { name, segments, absent } of compiled) {
       let current: unknown = object;
       for (const segment of segments) {
         if (current === null || typeof current !== 'object' || !Object.hasOwn(current, segment)) {
@@ -275,7 +308,7 @@ export function fieldExtractor(paths: readonly string[]): FieldExtractor {
         }
         current = (current as Record<string, unknown>)[segment];
       }
-      out[path] = toFieldString(current);
+      out[name] = current === undefined || current === null ? absent : toFieldString(current);
     }
     return out;
   };

@@ -2,7 +2,7 @@
  * Bearer-token authentication and a small authorization rule set.
  *
  * The token file has one token per line: `TOKEN,USER,ACCESS[,NAMESPACES]`
- *   ACCESS      `ro` (get, list, watch) or `rw` (also create, update, patch, delete)
+ *   ACCESS      `ro` (get, list, watch) or `rw` (also create, update, patch, delete, deletecollection)
  *   NAMESPACES  `;`-separated namespaces the token is limited to; empty or absent: unlimited
  * Blank lines and lines starting with `#` are ignored. A limited token can only address
  * namespaced paths inside its namespaces: cluster-wide lists and watches and cluster-scoped
@@ -18,7 +18,10 @@ import { forbidden, unauthorized } from './api-error.js';
 import { isValidName } from './names.js';
 import type { ResourceDefinition } from './registry.js';
 
-export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+
+/** Every verb the server serves, in kube's discovery order. */
+export const VERBS: readonly string[] = Object.freeze(['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']);
 export type Access = 'ro' | 'rw';
 
 export interface Principal {
@@ -98,16 +101,20 @@ export class TokenTable {
   }
 }
 
+/**
+ * Why `principal` may not do `verb` in `namespace` (undefined: cluster-wide), or undefined when
+ * it may. The policy looks at the verb and the scope only, never at the resource.
+ */
+export function accessDecision(principal: Principal, verb: Verb, namespace: string | undefined): string | undefined {
+  if (!READ_VERBS.has(verb) && principal.access !== 'rw') return 'the token is read-only';
+  if (principal.namespaces === undefined) return undefined;
+  if (namespace === undefined) return 'the token is limited to namespaces';
+  if (!principal.namespaces.has(namespace)) return 'the token is not allowed in this namespace';
+  return undefined;
+}
+
 /** Throws 403 unless `principal` may do `verb` on `resource` in `namespace` (undefined: cluster-wide). */
 export function authorize(principal: Principal, verb: Verb, resource: ResourceDefinition, namespace: string | undefined): void {
-  if (!READ_VERBS.has(verb) && principal.access !== 'rw') {
-    throw forbidden(principal.user, verb, resource.plural, namespace, 'the token is read-only');
-  }
-  if (principal.namespaces === undefined) return;
-  if (namespace === undefined) {
-    throw forbidden(principal.user, verb, resource.plural, undefined, 'the token is limited to namespaces');
-  }
-  if (!principal.namespaces.has(namespace)) {
-    throw forbidden(principal.user, verb, resource.plural, namespace, 'the token is not allowed in this namespace');
-  }
+  const why = accessDecision(principal, verb, namespace);
+  if (why !== undefined) throw forbidden(principal.user, verb, resource.plural, namespace, why);
 }

@@ -4,13 +4,15 @@
  * aggregated discovery (`as=APIGroupDiscoveryList`) also accept these: they fall back when the
  * response's Content-Type is plain application/json.
  */
+import { ACCESS_REVIEW_RESOURCE, AUTHORIZATION_GROUP, AUTHORIZATION_VERSION } from './access-review.js';
+import { VERBS } from './auth.js';
 import type { Registry, ResourceDefinition } from './registry.js';
 
 /** The Kubernetes API version whose wire protocol the server follows. */
 export const KUBERNETES_MAJOR = '1';
 export const KUBERNETES_MINOR = '31';
 
-const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
+const SUBRESOURCE_VERBS = ['get', 'patch', 'update'];
 
 interface GroupVersionForDiscovery {
   groupVersion: string;
@@ -30,6 +32,23 @@ function resourceEntry(def: ResourceDefinition): Record<string, unknown> {
   return entry;
 }
 
+/** A resource's entries: itself, then its subresources as kube-apiserver lists them. */
+function resourceEntries(def: ResourceDefinition): Record<string, unknown>[] {
+  const entries = [resourceEntry(def)];
+  if (def.subresources?.scale !== undefined) {
+    entries.push({ name: `${def.plural}/scale`, singularName: '', namespaced: def.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: SUBRESOURCE_VERBS });
+  }
+  if (def.subresources?.status !== undefined) {
+    entries.push({ name: `${def.plural}/status`, singularName: '', namespaced: def.namespaced, kind: def.kind, verbs: SUBRESOURCE_VERBS });
+  }
+  return entries;
+}
+
+/** The groups served: the registry's (apps, batch, custom ones) and authorization.k8s.io. */
+function servedGroups(registry: Registry): [string, readonly string[]][] {
+  return [...registry.groups(), [AUTHORIZATION_GROUP, [AUTHORIZATION_VERSION]]];
+}
+
 export function apiVersions(serverAddress: string): unknown {
   return {
     kind: 'APIVersions',
@@ -47,12 +66,13 @@ export function apiGroupList(registry: Registry): unknown {
   return {
     kind: 'APIGroupList',
     apiVersion: 'v1',
-    groups: [...registry.groups()].map(([group, versions]) => groupEntry(group, versions)),
+    groups: servedGroups(registry).map(([group, versions]) => groupEntry(group, versions)),
   };
 }
 
 export function apiGroup(registry: Registry, group: string): unknown {
-  return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(group, registry.groups().get(group) ?? []) };
+  const versions = servedGroups(registry).find(([name]) => name === group)?.[1] ?? [];
+  return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(group, versions) };
 }
 
 export function apiResourceList(registry: Registry, group: string, version: string): unknown {
@@ -60,7 +80,8 @@ export function apiResourceList(registry: Registry, group: string, version: stri
   const gv = group === '' ? version : `${group}/${version}`;
   // kube-apiserver omits apiVersion on the core list (/api/v1) and sets it on group lists.
   const head = group === '' ? { kind: 'APIResourceList' } : { kind: 'APIResourceList', apiVersion: 'v1' };
-  return { ...head, groupVersion: gv, resources: resources.map(resourceEntry) };
+  if (group === AUTHORIZATION_GROUP) return { ...head, groupVersion: gv, resources: [ACCESS_REVIEW_RESOURCE] };
+  return { ...head, groupVersion: gv, resources: resources.flatMap(resourceEntries) };
 }
 
 export function versionInfo(): unknown {
@@ -79,7 +100,7 @@ export function versionInfo(): unknown {
 
 export function rootPaths(registry: Registry, metrics: boolean): unknown {
   const paths = ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'];
-  for (const [group, versions] of registry.groups()) {
+  for (const [group, versions] of servedGroups(registry)) {
     paths.push(`/apis/${group}`);
     for (const version of versions) paths.push(`/apis/${group}/${version}`);
   }

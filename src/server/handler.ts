@@ -17,7 +17,11 @@ import { negotiate, negotiateView, parseAccept, RESPONSE_TYPES, type WatchEncodi
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_ACCEPT, openApiV2Json, openApiV2Protobuf, openApiV3Index, openApiV3Spec } from './openapi.js';
 import type { ServerMetrics } from './metrics.js';
 import { negotiateResponses, objectMediaTypes, sendNegotiatedError, servesProtobuf } from './protobuf-media.js';
-import { getResourceVersion, listOptions, queryBool, rejectUnsupportedWriteParams, watchOptions } from './query.js';
+import { getResourceVersion, listOptions, queryBool, watchOptions } from './query.js';
+import { ACCESS_REVIEW_PLURAL, serveAccessReview } from './access-review.js';
+import { serveDeleteCollection } from './delete-collection.js';
+import { dryRunStore, isDryRun, type OptionsKind } from './dry-run.js';
+import { serveScaleGet, serveScalePatch, serveScaleUpdate } from './scale.js';
 import type { Registry } from './registry.js';
 import { route, type ObjectRoute, type ResourceRoute, type Route } from './routes.js';
 import { sendJson, sendJsonBytes, sendText } from './status-response.js';
@@ -51,6 +55,16 @@ const METRIC_VERBS: Record<Verb, string> = {
   update: 'UPDATE',
   patch: 'PATCH',
   delete: 'DELETE',
+  deletecollection: 'DELETECOLLECTION',
+};
+
+/** The options kind whose dryRun a verb reads. */
+const OPTIONS_KINDS: Partial<Record<Verb, OptionsKind>> = {
+  create: 'CreateOptions',
+  update: 'UpdateOptions',
+  patch: 'PatchOptions',
+  delete: 'DeleteOptions',
+  deletecollection: 'DeleteOptions',
 };
 
 function splitUrl(url: string): { path: string; params: URLSearchParams } {
@@ -64,8 +78,16 @@ function resourceVerb(method: string, target: ResourceRoute, params: URLSearchPa
   // A namespaced resource addressed across all namespaces can only be read.
   const canCreate = !isObject && (!target.resource.namespaced || target.namespace !== undefined);
   if (target.watch === true) {
+    // Subresources are not watched.
+    if (target.subresource !== undefined) throw pathNotFound();
     if (method === 'GET') return 'watch';
     throw methodNotAllowed(method, 'GET');
+  }
+  if (target.subresource !== undefined) {
+    if (method === 'GET') return 'get';
+    if (method === 'PUT') return 'update';
+    if (method === 'PATCH') return 'patch';
+    throw methodNotAllowed(method, 'GET, PUT, PATCH');
   }
   switch (method) {
     case 'GET':
@@ -81,9 +103,10 @@ function resourceVerb(method: string, target: ResourceRoute, params: URLSearchPa
       break;
     case 'DELETE':
       if (isObject) return 'delete';
+      if (canCreate) return 'deletecollection';
       break;
   }
-  throw methodNotAllowed(method, isObject ? 'GET, PUT, PATCH, DELETE' : canCreate ? 'GET, POST' : 'GET');
+  throw methodNotAllowed(method, isObject ? 'GET, PUT, PATCH, DELETE' : canCreate ? 'GET, POST, DELETE' : 'GET');
 }
 
 /**
@@ -121,7 +144,13 @@ async function handle(ctx: HandlerContext, req: IncomingMessage, res: ServerResp
   try {
     const { path, params } = splitUrl(req.url ?? '/');
     const target = route(path, ctx.registry);
-    if (target.kind === 'resource') {
+    if (target.kind === 'accessReview') {
+      label.resource = ACCESS_REVIEW_PLURAL;
+      if (req.method !== 'POST') throw methodNotAllowed(req.method ?? '', 'POST');
+      label.verb = METRIC_VERBS.create;
+      negotiate(req.headers.accept, RESPONSE_TYPES);
+      await serveAccessReview(req, res, ctx.registry, ctx.tokens?.authenticate(req.headers.authorization), ctx.write.body);
+    } else if (target.kind === 'resource') {
       await serveResource(ctx, req, res, target, params, label);
     } else {
       await serveNonResource(ctx, req, res, target);
@@ -182,23 +211,31 @@ async function serveResource(
     // A client that leaves stops the freshness wait its read may be in.
     res.once('close', () => abort.abort());
     if (verb === 'list') return serveList(res, cacher, target, listOptions(params), abort.signal, view, conversion);
+    if (target.subresource === 'scale') return serveScaleGet(res, ctx.write, target as ObjectRoute, view, conversion);
     return serveGet(res, cacher, ctx.registry, target as ObjectRoute, getResourceVersion(params), abort.signal, view, conversion);
   }
   negotiate(req.headers.accept, objectMediaTypes(target.resource));
-  rejectUnsupportedWriteParams(params);
+  const dryRun = isDryRun(params.getAll('dryRun'), OPTIONS_KINDS[verb]!);
+  const write: WriteContext = dryRun ? { ...ctx.write, storage: dryRunStore(ctx.write.storage) } : ctx.write;
+  const scale = target.subresource === 'scale';
   switch (verb) {
     case 'create':
-      return serveCreate(req, res, ctx.write, target);
+      return serveCreate(req, res, write, target);
     case 'update':
-      return serveUpdate(req, res, ctx.write, target as ObjectRoute);
+      return scale ? serveScaleUpdate(req, res, write, target as ObjectRoute) : serveUpdate(req, res, write, target as ObjectRoute);
     case 'patch':
-      return servePatch(req, res, ctx.write, target as ObjectRoute);
+      return scale ? serveScalePatch(req, res, write, target as ObjectRoute) : servePatch(req, res, write, target as ObjectRoute);
     case 'delete':
-      return serveDelete(req, res, ctx.write, target as ObjectRoute);
+      return serveDelete(req, res, write, target as ObjectRoute);
+    case 'deletecollection': {
+      const abort = new AbortController();
+      res.once('close', () => abort.abort());
+      return serveDeleteCollection(req, res, write, cacher, target, listOptions(params), dryRun, abort.signal);
+    }
   }
 }
 
-async function serveNonResource(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, target: Exclude<Route, ResourceRoute>): Promise<void> {
+async function serveNonResource(ctx: HandlerContext, req: IncomingMessage, res: ServerResponse, target: Exclude<Route, ResourceRoute | { kind: 'accessReview' }>): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     throw methodNotAllowed(req.method ?? '', 'GET, HEAD');
   }

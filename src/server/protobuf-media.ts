@@ -82,12 +82,18 @@ export async function readDeleteOptions(req: IncomingMessage, limits: BodyLimits
   if (type !== PROTOBUF_MEDIA_TYPE) return parseJsonObject(body, 'the DeleteOptions');
   let kind: string;
   const preconditions: JsonObject = {};
+  const dryRun: string[] = [];
   try {
     const envelope = unwrapEnvelope(body);
     kind = envelope.kind;
     const r = new ProtobufReader(envelope.raw);
     while (r.pos < r.end) {
       const key = r.uvarint();
+      // DeleteOptions: preconditions = 2 (message), dryRun = 5 (repeated string).
+      if (key === 42) {
+        dryRun.push(r.string());
+        continue;
+      }
       if (key !== 18) {
         r.skip(key & 7);
         continue;
@@ -106,7 +112,7 @@ export async function readDeleteOptions(req: IncomingMessage, limits: BodyLimits
     throw badRequest(`the DeleteOptions are not a valid Kubernetes protobuf object: ${why}`);
   }
   if (kind !== 'DeleteOptions') throw badRequest(`the body of a delete must be DeleteOptions, not ${JSON.stringify(kind)}`);
-  return { preconditions };
+  return dryRun.length > 0 ? { preconditions, dryRun } : { preconditions };
 }
 
 // ---- responses ---------------------------------------------------------------------------------

@@ -84,12 +84,3 @@ export function watchOptions(params: URLSearchParams): WatchOptions {
 export function getResourceVersion(params: URLSearchParams): string | undefined {
   return params.get('resourceVersion') ?? undefined;
 }
-
-/**
- * Parameters of writes the server cannot honour. dryRun in particular must fail: ignoring it
- * would turn a client's dry run into a real write.
- */
-export function rejectUnsupportedWriteParams(params: URLSearchParams): void {
-  const dryRun = params.get('dryRun');
-  if (dryRun !== null && dryRun !== '') throw badRequest('dryRun is not supported by this server');
-}

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { ErrorCodes, WatchCacheError } from '../errors.js';
-import { selectableFields } from '../select/field-selector.js';
+import { AUTHORIZATION_GROUP } from './access-review.js';
+import { derivedField, selectableFields } from '../select/field-selector.js';
 import { nameErrors, type NameRule } from './names.js';
 import { parsePrinterColumn, type PrinterColumn } from './table/custom-columns.js';
 
@@ -24,7 +25,10 @@ export interface ResourceDefinition {
   categories: readonly string[];
   /** The watch index: events reach only the watchers pinned to its value (plus unpinned ones). */
   trigger?: string;
-  /** Field paths a field selector may use besides metadata.name and metadata.namespace. */
+  /**
+   * Field paths a field selector may use besides metadata.name and metadata.namespace, or field
+   * specs (select/field-selector.ts derivedField) for fields kube derives.
+   */
   selectableFields: readonly string[];
   /** How object names (and generateName prefixes) are checked on create: kube's name function. */
   nameRule: NameRule;
@@ -40,6 +44,37 @@ export interface ResourceDefinition {
   printerColumns?: readonly PrinterColumn[];
   /** A custom resource's structural schema (a CRD version's schema.openAPIV3Schema), for OpenAPI. */
   openAPIV3Schema?: Readonly<Record<string, unknown>>;
+  /**
+   * Where the objects live under the prefix, e.g. `pods`, `deployments`, `example.com/widgets`.
+   * Unset: the plural for core resources, GROUP/PLURAL for the others (a CRD's layout).
+   */
+  storageFolder?: string;
+  /** The `/status` and `/scale` subresources the resource serves. */
+  subresources?: Subresources;
+}
+
+export interface Subresources {
+  /**
+   * `/status`: writes to the object keep its stored status, writes to status keep everything
+   * else. `createKeepsStatus`: a create stores the status it is given (kube's nodes; see
+   * docs/server.md for pods and namespaces); otherwise a create drops it.
+   */
+  status?: { createKeepsStatus: boolean };
+  /** `/scale`, an autoscaling/v1 Scale read from and written to these fields. */
+  scale?: ScalePaths;
+}
+
+/** A CRD's scale subresource: field paths (dotted, without the leading dot). */
+export interface ScalePaths {
+  specReplicasPath: string;
+  statusReplicasPath: string;
+  /** Where the selector is; unset: the Scale's status.selector is empty. */
+  labelSelectorPath?: string;
+  /**
+   * Whether the selector there is a LabelSelector object (the apps kinds' spec.selector) to be
+   * written as a string, or already the string (a CRD's labelSelectorPath).
+   */
+  labelSelectorIsObject: boolean;
 }
 
 /** A resource as the resources file (or an embedder) declares it: the rest has defaults. */
@@ -60,6 +95,8 @@ export interface ResourceConfig {
   additionalPrinterColumns?: unknown[];
   /** As in a CRD version: `{openAPIV3Schema: {...}}`, served in the OpenAPI documents. */
   schema?: { openAPIV3Schema: Record<string, unknown> };
+  /** As in a CRD version: `{status?: {}, scale?: {specReplicasPath, statusReplicasPath, labelSelectorPath?}}`. */
+  subresources?: unknown;
 }
 
 /**
@@ -81,11 +118,11 @@ function core(
   plural: string,
   kind: string,
   namespaced: boolean,
-  extra: Partial<Pick<ResourceDefinition, 'shortNames' | 'categories' | 'trigger' | 'selectableFields' | 'nameRule' | 'validatesMetadata'>> = {},
+  extra: Partial<Pick<ResourceDefinition, 'shortNames' | 'categories' | 'trigger' | 'selectableFields' | 'nameRule' | 'validatesMetadata' | 'subresources'>> = {},
+  groupVersion: { group: string; version: string } = { group: '', version: 'v1' },
 ): ResourceDefinition {
   return {
-    group: '',
-    version: 'v1',
+    ...groupVersion,
     kind,
     plural,
     singular: kind.toLowerCase(),
@@ -97,7 +134,28 @@ function core(
     selectableFields: extra.selectableFields ?? [],
     nameRule: extra.nameRule ?? 'dns1123-subdomain',
     validatesMetadata: extra.validatesMetadata ?? true,
+    // kube-apiserver keeps the built-in groups' objects at /registry/PLURAL/..., without the group.
+    storageFolder: plural,
+    ...(extra.subresources === undefined ? {} : { subresources: extra.subresources }),
   };
+}
+
+/** kube's status strategies: a create drops the status (nodes keep it; see docs/server.md). */
+const STATUS_RESET_ON_CREATE: Subresources = Object.freeze({ status: Object.freeze({ createKeepsStatus: false }) });
+const STATUS_KEPT_ON_CREATE: Subresources = Object.freeze({ status: Object.freeze({ createKeepsStatus: true }) });
+
+/** The apps kinds with replicas: spec.replicas, status.replicas, spec.selector (a LabelSelector). */
+const REPLICATED: Subresources = Object.freeze({
+  status: Object.freeze({ createKeepsStatus: false }),
+  scale: Object.freeze({ specReplicasPath: 'spec.replicas', statusReplicasPath: 'status.replicas', labelSelectorPath: 'spec.selector', labelSelectorIsObject: true }),
+});
+
+function apps(plural: string, kind: string, shortNames: string[], subresources: Subresources, selectable: string[] = []): ResourceDefinition {
+  return core(plural, kind, true, { shortNames, categories: ['all'], subresources, selectableFields: selectable }, { group: 'apps', version: 'v1' });
+}
+
+function batch(plural: string, kind: string, shortNames: string[], selectable: string[] = []): ResourceDefinition {
+  return core(plural, kind, true, { shortNames, categories: ['all'], subresources: STATUS_RESET_ON_CREATE, selectableFields: selectable }, { group: 'batch', version: 'v1' });
 }
 
 /**
@@ -111,12 +169,13 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = Object.freeze([
     categories: ['all'],
     trigger: 'spec.nodeName',
     selectableFields: POD_SELECTABLE_FIELDS.filter((f) => !f.startsWith('metadata.')),
+    subresources: STATUS_KEPT_ON_CREATE,
   }),
-  core('nodes', 'Node', false, { shortNames: ['no'] }),
-  core('namespaces', 'Namespace', false, { shortNames: ['ns'], selectableFields: ['status.phase'], nameRule: 'dns1123-label' }),
+  core('nodes', 'Node', false, { shortNames: ['no'], subresources: STATUS_KEPT_ON_CREATE }),
+  core('namespaces', 'Namespace', false, { shortNames: ['ns'], selectableFields: ['status.phase'], nameRule: 'dns1123-label', subresources: STATUS_KEPT_ON_CREATE }),
   core('configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
   core('secrets', 'Secret', true, { selectableFields: ['type'] }),
-  core('services', 'Service', true, { shortNames: ['svc'], categories: ['all'], nameRule: 'dns1035-label' }),
+  core('services', 'Service', true, { shortNames: ['svc'], categories: ['all'], nameRule: 'dns1035-label', subresources: STATUS_KEPT_ON_CREATE }),
   core('endpoints', 'Endpoints', true, { shortNames: ['ep'] }),
   core('events', 'Event', true, {
     shortNames: ['ev'],
@@ -136,6 +195,15 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = Object.freeze([
       'type',
     ],
   }),
+  // apps/v1 and batch/v1, with kube's selectable fields (pkg/registry/*/strategy.go): integers it
+  // prints as "0" when unset; jobs' status.successful is the JSON's status.succeeded. None has an
+  // index trigger in kube-apiserver.
+  apps('deployments', 'Deployment', ['deploy'], REPLICATED),
+  apps('replicasets', 'ReplicaSet', ['rs'], REPLICATED, [derivedField('status.replicas', 'status.replicas', '0')]),
+  apps('statefulsets', 'StatefulSet', ['sts'], REPLICATED),
+  apps('daemonsets', 'DaemonSet', ['ds'], STATUS_RESET_ON_CREATE),
+  batch('jobs', 'Job', [], [derivedField('status.successful', 'status.succeeded', '0')]),
+  batch('cronjobs', 'CronJob', ['cj']),
 ]);
 
 // ---- the resources file ------------------------------------------------------------------------
@@ -158,6 +226,7 @@ const CONFIG_KEYS = new Set([
   'windowBytes',
   'additionalPrinterColumns',
   'schema',
+  'subresources',
 ]);
 
 function configError(where: string, message: string): WatchCacheError {
@@ -241,6 +310,7 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     if (schema.openAPIV3Schema.type !== 'object') throw configError(`${where}.schema.openAPIV3Schema.type`, 'must be "object"');
     openAPIV3Schema = schema.openAPIV3Schema;
   }
+  const subresources = c.subresources === undefined ? undefined : parseSubresources(`${where}.subresources`, c.subresources);
   return {
     group: c.group,
     version: c.version,
@@ -260,7 +330,47 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     ...(windowBytes === undefined ? {} : { windowBytes }),
     ...(printerColumns === undefined ? {} : { printerColumns }),
     ...(openAPIV3Schema === undefined ? {} : { openAPIV3Schema }),
+    ...(subresources === undefined ? {} : { subresources }),
   };
+}
+
+/** A CRD version's `subresources`: `status: {}` and `scale` with JSON paths such as `.spec.replicas`. */
+function parseSubresources(where: string, value: unknown): Subresources {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(value)) throw configError(where, 'must be an object such as {"status": {}}');
+  const out: { status?: { createKeepsStatus: boolean }; scale?: ScalePaths } = {};
+  for (const [key, sub] of Object.entries(value)) {
+    if (key === 'status') {
+      if (!isObject(sub) || Object.keys(sub).length > 0) throw configError(`${where}.status`, 'must be {}');
+      // As apiextensions-apiserver: a create cannot set status.
+      out.status = { createKeepsStatus: false };
+    } else if (key === 'scale') {
+      if (!isObject(sub)) throw configError(`${where}.scale`, 'must be an object {specReplicasPath, statusReplicasPath, labelSelectorPath?}');
+      for (const k of Object.keys(sub)) {
+        if (k !== 'specReplicasPath' && k !== 'statusReplicasPath' && k !== 'labelSelectorPath') {
+          throw configError(`${where}.scale.${k}`, 'unknown field (known: specReplicasPath, statusReplicasPath, labelSelectorPath)');
+        }
+      }
+      const path = (k: string, required: boolean): string | undefined => {
+        const v = sub[k];
+        if (v === undefined && !required) return undefined;
+        if (typeof v !== 'string' || !v.startsWith('.') || !FIELD_PATH.test(v.slice(1))) {
+          throw configError(`${where}.scale.${k}`, `must be a JSON path of dotted fields such as ".spec.replicas", got ${JSON.stringify(v)}`);
+        }
+        return v.slice(1);
+      };
+      const specReplicasPath = path('specReplicasPath', true)!;
+      const statusReplicasPath = path('statusReplicasPath', true)!;
+      const labelSelectorPath = path('labelSelectorPath', false);
+      // kube requires both under the object's own spec and status.
+      if (!specReplicasPath.startsWith('spec.')) throw configError(`${where}.scale.specReplicasPath`, 'must be under .spec');
+      if (!statusReplicasPath.startsWith('status.')) throw configError(`${where}.scale.statusReplicasPath`, 'must be under .status');
+      out.scale = { specReplicasPath, statusReplicasPath, ...(labelSelectorPath === undefined ? {} : { labelSelectorPath }), labelSelectorIsObject: false };
+    } else {
+      throw configError(`${where}.${key}`, 'unknown field (known: status, scale)');
+    }
+  }
+  return out;
 }
 
 /**
@@ -297,6 +407,10 @@ export function loadResourcesFile(path: string): ResourceDefinition[] {
 
 // ---- the registry ------------------------------------------------------------------------------
 
+function storageFolder(def: ResourceDefinition): string {
+  return def.storageFolder ?? (def.group === '' ? def.plural : `${def.group}/${def.plural}`);
+}
+
 export function groupVersion(def: ResourceDefinition): string {
   return def.group === '' ? def.version : `${def.group}/${def.version}`;
 }
@@ -318,12 +432,13 @@ export class Registry {
     for (const def of resources) {
       const path = `${groupVersion(def)}/${def.plural}`;
       const gk = `${def.group}/${def.kind}`;
-      const stored = `${def.group}/${def.plural}`;
+      const stored = storageFolder(def);
+      if (def.group === AUTHORIZATION_GROUP) throw new WatchCacheError(ErrorCodes.INVALID, `the group ${AUTHORIZATION_GROUP} is the server's own`);
       if (this.#byPath.has(path)) throw new WatchCacheError(ErrorCodes.INVALID, `resource ${path} is declared twice`);
       if (kinds.has(gk)) throw new WatchCacheError(ErrorCodes.INVALID, `kind ${def.kind} of group "${def.group}" is declared twice`);
       // One storage prefix per resource: two versions of one resource would need conversion.
       if (storage.has(stored)) {
-        throw new WatchCacheError(ErrorCodes.INVALID, `resource ${def.plural}${def.group === '' ? '' : `.${def.group}`} is declared in two versions; serve one`);
+        throw new WatchCacheError(ErrorCodes.INVALID, `resource ${def.plural}${def.group === '' ? '' : `.${def.group}`} is declared in two versions, or shares its storage folder ${stored} with another; serve one`);
       }
       this.#byPath.set(path, def);
       kinds.add(gk);
@@ -353,7 +468,7 @@ export class Registry {
 
   /** The storage prefix of a resource's objects, with its trailing slash. */
   prefixOf(def: ResourceDefinition): string {
-    return def.group === '' ? `${this.#prefix}/${def.plural}/` : `${this.#prefix}/${def.group}/${def.plural}/`;
+    return `${this.#prefix}/${storageFolder(def)}/`;
   }
 
   /** The storage key of one object; `namespace` is ignored for cluster-scoped resources. */

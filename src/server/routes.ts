@@ -8,13 +8,14 @@
  *   /api  /api/v1  /apis  /apis/G  /apis/G/V          discovery
  *   /openapi/v2  /openapi/v3  /openapi/v3/api/v1  /openapi/v3/apis/G/V
  *   /api/v1/R[/NAME]                                  cluster-scoped objects, or all namespaces
- *   /api/v1/namespaces/NS/R[/NAME]                    namespaced objects
+ *   /api/v1/namespaces/NS/R[/NAME[/SUB]]              namespaced objects (SUB: status, scale)
  *   /apis/G/V/...                                     the same for group G, version V
  *   /api/v1/watch/...  /apis/G/V/watch/...            legacy watch paths: a watch of what the
  *                                                     rest of the path names (an object: its name)
  */
 import { badRequest, pathNotFound } from './api-error.js';
 import { isValidName, pathSegmentError } from './names.js';
+import { ACCESS_REVIEW_PLURAL, AUTHORIZATION_GROUP, AUTHORIZATION_VERSION } from './access-review.js';
 import type { Registry, ResourceDefinition } from './registry.js';
 
 export type Route =
@@ -31,7 +32,10 @@ export type Route =
   | { kind: 'openapiV2' }
   | { kind: 'openapiV3' }
   | { kind: 'openapiV3Spec'; group: string; version: string }
+  | { kind: 'accessReview' }
   | ResourceRoute;
+
+export type Subresource = 'status' | 'scale';
 
 export interface ResourceRoute {
   kind: 'resource';
@@ -42,6 +46,8 @@ export interface ResourceRoute {
   name?: string;
   /** A legacy `/watch/` path: the request is a watch whatever its query says. */
   watch?: true;
+  /** `/status` or `/scale` of the object `name`, when the resource serves it. */
+  subresource?: Subresource;
 }
 
 /** A resource route that names one object (the verbs say which routes these are). */
@@ -109,6 +115,7 @@ export function route(rawPath: string, registry: Registry): Route {
   }
   if (segments[0] === 'apis') {
     const group = segments[1]!;
+    if (group === AUTHORIZATION_GROUP) return authorizationRoute(segments);
     if (!registry.groups().has(group)) throw pathNotFound();
     if (segments.length === 2) return { kind: 'group', group };
     const version = segments[2]!;
@@ -116,6 +123,23 @@ export function route(rawPath: string, registry: Registry): Route {
     if (segments.length === 3) return { kind: 'groupVersion', group, version };
     return resourceRoute(registry, group, version, segments.slice(3));
   }
+  throw pathNotFound();
+}
+
+/** `/apis/authorization.k8s.io[/v1[/selfsubjectaccessreviews]]`: discovery and the review. */
+function authorizationRoute(segments: string[]): Route {
+  if (segments.length === 2) return { kind: 'group', group: AUTHORIZATION_GROUP };
+  if (segments[2] !== AUTHORIZATION_VERSION) throw pathNotFound();
+  if (segments.length === 3) return { kind: 'groupVersion', group: AUTHORIZATION_GROUP, version: AUTHORIZATION_VERSION };
+  if (segments.length === 4 && segments[3] === ACCESS_REVIEW_PLURAL) return { kind: 'accessReview' };
+  throw pathNotFound();
+}
+
+/** An object route, or its subresource when the path names one the resource serves. */
+function objectRoute(def: ResourceDefinition, namespace: string | undefined, name: string, subresource: string | undefined): ResourceRoute {
+  const route: ResourceRoute = namespace === undefined ? { kind: 'resource', resource: def, name } : { kind: 'resource', resource: def, namespace, name };
+  if (subresource === undefined) return route;
+  if ((subresource === 'status' || subresource === 'scale') && def.subresources?.[subresource] !== undefined) return { ...route, subresource };
   throw pathNotFound();
 }
 
@@ -128,18 +152,23 @@ function resourceRoute(registry: Registry, group: string, version: string, rest:
     return def;
   };
   if (rest[0] === 'namespaces' && rest.length >= 3) {
-    // namespaces/NS/R[/NAME]; namespaces/NAME/SUBRESOURCE (status, finalize) is not served.
+    // namespaces/NS/R[/NAME[/SUBRESOURCE]], or the namespace's own subresource namespaces/NAME/status
+    // (no resource is called "status").
     const namespace = rest[1]!;
+    const namespaces = group === '' ? registry.lookup('', version, 'namespaces') : undefined;
+    if (rest.length === 3 && namespaces !== undefined && registry.lookup(group, version, rest[2]!) === undefined) {
+      return objectRoute(namespaces, undefined, namespace, rest[2]);
+    }
     const def = lookup(rest[2]!);
-    if (!def.namespaced || rest.length > 4) throw pathNotFound();
+    if (!def.namespaced || rest.length > 5) throw pathNotFound();
     if (!isValidName(namespace, 'dns1123-label')) {
       throw badRequest(`invalid namespace ${JSON.stringify(namespace)}: a namespace must be a lowercase RFC 1123 label`);
     }
-    return rest.length === 4 ? { kind: 'resource', resource: def, namespace, name: rest[3]! } : { kind: 'resource', resource: def, namespace };
+    return rest.length >= 4 ? objectRoute(def, namespace, rest[3]!, rest[4]) : { kind: 'resource', resource: def, namespace };
   }
   const def = lookup(rest[0]!);
   if (rest.length === 1) return { kind: 'resource', resource: def };
-  // R/NAME addresses an object only of a cluster-scoped resource; R/NAME/SUBRESOURCE is not served.
-  if (rest.length === 2 && !def.namespaced) return { kind: 'resource', resource: def, name: rest[1]! };
+  // R/NAME[/SUBRESOURCE] addresses an object only of a cluster-scoped resource.
+  if (rest.length <= 3 && !def.namespaced) return objectRoute(def, undefined, rest[1]!, rest[2]);
   throw pathNotFound();
 }

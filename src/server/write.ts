@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseResourceVersion } from '../cache/request.js';
 import { ErrorCodes, isWatchCacheError } from '../errors.js';
-import type { KeyValue, Storage } from '../storage/storage.js';
+import type { KeyValue } from '../storage/storage.js';
 import { alreadyExists, badRequest, conflict, MODIFIED, notFound, unsupportedMediaType, type ObjectRef } from './api-error.js';
 import { encodeObject, isJsonObject, parseJson, readBody, type BodyLimits, type JsonObject } from './body.js';
 import { contentMediaType } from './media.js';
@@ -28,13 +28,16 @@ import {
   timestamp,
 } from './object-meta.js';
 import { validateMetadata } from './metadata-validation.js';
+import { dryRunStore, isDryRun, NO_REVISION, type WriteStore } from './dry-run.js';
 import { checkSimpleStrategicPatch, jsonPatch, mergePatch, JSON_PATCH, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch.js';
 import { readDeleteOptions, readObjectBody, sendObject } from './protobuf-media.js';
 import type { Registry } from './registry.js';
 import type { ObjectRoute, ResourceRoute } from './routes.js';
+import { prepareCreate, prepareUpdate } from './status-subresource.js';
 
 export interface WriteContext {
-  storage: Storage;
+  /** The store, or a dry-run view of it (dry-run.ts). */
+  storage: WriteStore;
   registry: Registry;
   body: BodyLimits;
   /** Largest object stored, serialized (the store's value limit): larger is 413. */
@@ -47,11 +50,12 @@ const UPDATE_ATTEMPTS = 5;
 const GENERATE_ATTEMPTS = 8;
 
 function withRevision(object: JsonObject, revision: number): JsonObject {
-  (object.metadata as JsonObject).resourceVersion = String(revision);
+  if (revision === NO_REVISION) delete (object.metadata as JsonObject).resourceVersion;
+  else (object.metadata as JsonObject).resourceVersion = String(revision);
   return object;
 }
 
-function decodeStored(kv: KeyValue): JsonObject {
+export function decodeStored(kv: KeyValue): JsonObject {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('utf8'));
@@ -63,7 +67,7 @@ function decodeStored(kv: KeyValue): JsonObject {
 }
 
 /** Storage errors of a write, in kube-apiserver's words. */
-function storageError(err: unknown, ref: ObjectRef): unknown {
+export function storageError(err: unknown, ref: ObjectRef): unknown {
   if (!isWatchCacheError(err)) return err;
   switch (err.code) {
     case ErrorCodes.ALREADY_EXISTS:
@@ -106,6 +110,7 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
   delete meta.selfLink;
   meta.uid = randomUUID();
   meta.creationTimestamp = timestamp();
+  prepareCreate(def, object);
 
   for (let attempt = 1; ; attempt++) {
     const name = given ?? generateName(base!);
@@ -134,7 +139,17 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
  */
 type Transform = (current: JsonObject) => JsonObject;
 
-async function guardedUpdate(res: ServerResponse, ctx: WriteContext, route: ObjectRoute, transform: Transform): Promise<void> {
+/**
+ * The update loop. `present` turns the object stored into the response (a subresource answers
+ * with its own view, e.g. a Scale).
+ */
+export async function guardedUpdate(
+  res: ServerResponse,
+  ctx: WriteContext,
+  route: ObjectRoute,
+  transform: Transform,
+  present: (stored: JsonObject) => JsonObject = (stored) => stored,
+): Promise<void> {
   const def = route.resource;
   const ref = refOf(def, route.name);
   const key = ctx.registry.keyOf(def, route.namespace, route.name);
@@ -150,6 +165,7 @@ async function guardedUpdate(res: ServerResponse, ctx: WriteContext, route: Obje
     const meta = metadataOf(next);
     settleNamespace(meta, def, route.namespace);
     checkPathName(meta, route.name);
+    prepareUpdate(route, current, next);
     const pinned = precondition(meta);
     if (pinned !== undefined && pinned !== item.modRevision) throw conflict(ref, MODIFIED);
     keepSystemFields(meta, currentMeta, ref);
@@ -158,7 +174,7 @@ async function guardedUpdate(res: ServerResponse, ctx: WriteContext, route: Obje
 
     const bytes = encodeObject(next, ctx.maxObjectBytes);
     if (Buffer.from(item.value.buffer, item.value.byteOffset, item.value.byteLength).equals(bytes)) {
-      sendObject(res, 200, withRevision(next, item.modRevision));
+      sendObject(res, 200, present(withRevision(next, item.modRevision)));
       return;
     }
     let kv: KeyValue;
@@ -169,7 +185,7 @@ async function guardedUpdate(res: ServerResponse, ctx: WriteContext, route: Obje
       if (moved && pinned === undefined && attempt < UPDATE_ATTEMPTS) continue;
       throw storageError(err, ref);
     }
-    sendObject(res, 200, withRevision(next, kv.modRevision));
+    sendObject(res, 200, present(withRevision(next, kv.modRevision)));
     return;
   }
 }
@@ -184,18 +200,31 @@ export async function serveUpdate(req: IncomingMessage, res: ServerResponse, ctx
   await guardedUpdate(res, ctx, route, () => structuredCloneJson(object));
 }
 
-export async function servePatch(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
+/** A request's patch, checked, ready to apply to any object with `applyPatch`. */
+export interface RequestPatch {
+  type: string;
+  patch: unknown;
+}
+
+export async function readPatch(req: IncomingMessage, ctx: WriteContext): Promise<RequestPatch> {
   const type = contentMediaType(req.headers['content-type']);
   if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(type, PATCH_TYPES);
   const patch = parseJson(await readBody(req, ctx.body), 'the patch');
   if (type === JSON_PATCH && !Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
   if (type !== JSON_PATCH && !isJsonObject(patch)) throw badRequest('a merge patch must be a JSON object');
   if (type === STRATEGIC_MERGE_PATCH) checkSimpleStrategicPatch(patch);
-  await guardedUpdate(res, ctx, route, (current) => {
-    const patched = type === JSON_PATCH ? jsonPatch(current, patch, { maxCopyBytes: ctx.maxObjectBytes }) : mergePatch(current, patch);
-    if (!isJsonObject(patched)) throw badRequest('the patched object is not a JSON object');
-    return patched;
-  });
+  return { type, patch };
+}
+
+export function applyPatch(ctx: WriteContext, { type, patch }: RequestPatch, current: JsonObject): JsonObject {
+  const patched = type === JSON_PATCH ? jsonPatch(current, patch, { maxCopyBytes: ctx.maxObjectBytes }) : mergePatch(current, patch);
+  if (!isJsonObject(patched)) throw badRequest('the patched object is not a JSON object');
+  return patched;
+}
+
+export async function servePatch(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
+  const patch = await readPatch(req, ctx);
+  await guardedUpdate(res, ctx, route, (current) => applyPatch(ctx, patch, current));
 }
 
 /** A deep copy of a parsed JSON object (each update attempt starts from the request's object). */
@@ -205,21 +234,31 @@ function structuredCloneJson(object: JsonObject): JsonObject {
 
 // ---- DELETE ----------------------------------------------------------------------------------
 
-interface Preconditions {
+export interface DeleteOptions {
   uid?: string;
   resourceVersion?: number;
+  /** DeleteOptions.dryRun, checked: every value is `All`. */
+  dryRun?: true;
 }
 
-/** DeleteOptions.preconditions, from an optional JSON body. Other delete options do not apply here. */
-async function deletePreconditions(req: IncomingMessage, ctx: WriteContext): Promise<Preconditions> {
+/**
+ * DeleteOptions.preconditions and dryRun, from an optional JSON body. Other delete options do
+ * not apply here.
+ */
+export async function deleteOptions(req: IncomingMessage, ctx: WriteContext): Promise<DeleteOptions> {
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (!hasBody) return {};
   const options = await readDeleteOptions(req, ctx.body);
   if (options === undefined) return {};
+  const out: DeleteOptions = {};
+  const dryRun = options.dryRun;
+  if (dryRun !== undefined && dryRun !== null) {
+    if (!Array.isArray(dryRun) || dryRun.some((v) => typeof v !== 'string')) throw badRequest('dryRun must be an array of strings');
+    if (isDryRun(dryRun as string[], 'DeleteOptions')) out.dryRun = true;
+  }
   const pre = options.preconditions;
-  if (pre === undefined || pre === null) return {};
+  if (pre === undefined || pre === null) return out;
   if (!isJsonObject(pre)) throw badRequest('preconditions must be an object');
-  const out: Preconditions = {};
   if (pre.uid !== undefined && pre.uid !== null) {
     if (typeof pre.uid !== 'string') throw badRequest('preconditions.uid must be a string');
     out.uid = pre.uid;
@@ -236,11 +275,12 @@ async function deletePreconditions(req: IncomingMessage, ctx: WriteContext): Pro
   return out;
 }
 
-export async function serveDelete(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
+export async function serveDelete(req: IncomingMessage, res: ServerResponse, writeContext: WriteContext, route: ObjectRoute): Promise<void> {
   const def = route.resource;
   const ref = refOf(def, route.name);
-  const key = ctx.registry.keyOf(def, route.namespace, route.name);
-  const pre = await deletePreconditions(req, ctx);
+  const key = writeContext.registry.keyOf(def, route.namespace, route.name);
+  const pre = await deleteOptions(req, writeContext);
+  const ctx = pre.dryRun === true ? { ...writeContext, storage: dryRunStore(writeContext.storage) } : writeContext;
   let expected = pre.resourceVersion;
   if (pre.uid !== undefined) {
     const { item } = await ctx.storage.get(key);

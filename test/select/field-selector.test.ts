@@ -4,6 +4,7 @@ import { ErrorCodes } from '../../src/errors.js';
 import {
   BASE_SELECTABLE_FIELDS,
   escapeFieldValue,
+  derivedField,
   fieldExtractor,
   matchesFields,
   parseFieldSelector,
@@ -251,6 +252,12 @@ describe('field selector: extracting field values from an object', () => {
       'metadata.name.x': '',
     });
     expect({ ...fieldExtractor(['metadata.name'])(null) }).toEqual({ 'metadata.name': '' });
+    // Derived fields: read from another path, with kube's value for an unset integer.
+    const job = { status: { succeeded: 3 } };
+    const specs = [derivedField('status.successful', 'status.succeeded', '0'), derivedField('status.active', 'status.active', '0')];
+    expect({ ...fieldExtractor(specs)(job) }).toEqual({ 'status.successful': '3', 'status.active': '0' });
+    expect(parseFieldSelector('status.successful=3', specs).requirements).toEqual([{ field: 'status.successful', op: '=', value: '3' }]);
+    expect(() => parseFieldSelector('status.succeeded=3', specs)).toThrow(/field label not supported: status.succeeded/);
   });
 
   it('numbers and booleans are written as in JSON; objects, arrays and null yield ""', () => {

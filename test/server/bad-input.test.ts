@@ -90,7 +90,10 @@ const cases: Case[] = [
 
   // Methods.
   { name: 'PUT on a collection', method: 'PUT', path: PODS, headers: JSON_HEADERS, body: '{}', code: 405, reason: 'MethodNotAllowed' },
-  { name: 'DELETE on a collection', method: 'DELETE', path: PODS, code: 405, reason: 'MethodNotAllowed' },
+  { name: 'DELETE across all namespaces', method: 'DELETE', path: '/api/v1/pods', code: 405, reason: 'MethodNotAllowed' },
+  { name: 'POST on a subresource', method: 'POST', path: `${PODS}/x/status`, headers: JSON_HEADERS, body: '{}', code: 405, reason: 'MethodNotAllowed' },
+  { name: 'a subresource the resource does not serve', method: 'GET', path: '/api/v1/namespaces/default/configmaps/x/status', code: 404, reason: 'NotFound' },
+  { name: 'a watch of a subresource', method: 'GET', path: '/api/v1/watch/namespaces/default/pods/x/status', code: 404, reason: 'NotFound' },
   { name: 'POST on an object', method: 'POST', path: `${PODS}/x`, headers: JSON_HEADERS, body: '{}', code: 405, reason: 'MethodNotAllowed' },
   { name: 'POST across all namespaces', method: 'POST', path: '/api/v1/pods', headers: JSON_HEADERS, body: pod({ name: 'x' }), code: 405, reason: 'MethodNotAllowed' },
   { name: 'POST /healthz', method: 'POST', path: '/healthz', code: 405, reason: 'MethodNotAllowed' },
@@ -148,7 +151,7 @@ const cases: Case[] = [
   { name: 'a merge patch adding a bad label', method: 'PATCH', path: `${PODS}/healthy`, headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { labels: { a: 'b/c' } } }), code: 422, reason: 'Invalid' },
   { name: 'an update with a bad label', method: 'PUT', path: `${PODS}/healthy`, headers: JSON_HEADERS, body: pod({ name: 'healthy', labels: { 'a b': 'c' } }), code: 422, reason: 'Invalid' },
   { name: 'update with a resourceVersion that is not one', method: 'PUT', path: `${PODS}/x`, headers: JSON_HEADERS, body: pod({ name: 'x', resourceVersion: 'abc' }), code: 400, reason: 'BadRequest' },
-  { name: 'dryRun (not supported: must not write)', method: 'POST', path: `${PODS}?dryRun=All`, headers: JSON_HEADERS, body: pod({ name: 'dry' }), code: 400, reason: 'BadRequest' },
+  { name: 'dryRun other than All (must not write)', method: 'POST', path: `${PODS}?dryRun=Some`, headers: JSON_HEADERS, body: pod({ name: 'dry' }), code: 422, reason: 'Invalid' },
   { name: 'DeleteOptions that are not JSON', method: 'DELETE', path: `${PODS}/x`, headers: JSON_HEADERS, body: 'nope', code: 400, reason: 'BadRequest' },
 ];
 

@@ -39,30 +39,47 @@ describe('discovery', () => {
     expect(r.json.groupVersion).toBe('v1');
     expect(r.json.apiVersion).toBeUndefined();
     const names = r.json.resources.map((x: { name: string }) => x.name);
-    expect(names).toEqual(['pods', 'nodes', 'namespaces', 'configmaps', 'secrets', 'services', 'endpoints', 'events']);
+    expect(names).toEqual([
+      'pods',
+      'pods/status',
+      'nodes',
+      'nodes/status',
+      'namespaces',
+      'namespaces/status',
+      'configmaps',
+      'secrets',
+      'services',
+      'services/status',
+      'endpoints',
+      'events',
+    ]);
     const pods = r.json.resources[0];
     expect(pods).toEqual({
       name: 'pods',
       singularName: 'pod',
       namespaced: true,
       kind: 'Pod',
-      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
       shortNames: ['po'],
       categories: ['all'],
     });
+    expect(r.json.resources[1]).toEqual({ name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get', 'patch', 'update'] });
     const namespaces = r.json.resources.find((x: { name: string }) => x.name === 'namespaces');
     expect(namespaces).toMatchObject({ namespaced: false, kind: 'Namespace', shortNames: ['ns'] });
     // Go's omitempty: no empty lists.
     expect(r.json.resources.find((x: { name: string }) => x.name === 'secrets').shortNames).toBeUndefined();
   });
 
-  it('/apis lists the custom groups with their versions and preferred version', async () => {
+  it('/apis lists apps, batch, the custom groups and authorization.k8s.io with their versions and preferred version', async () => {
     const r = await call(t.url, '/apis');
     expect(r.status).toBe(200);
+    const only = (group: string) => ({ name: group, versions: [{ groupVersion: `${group}/v1`, version: 'v1' }], preferredVersion: { groupVersion: `${group}/v1`, version: 'v1' } });
     expect(r.json).toEqual({
       kind: 'APIGroupList',
       apiVersion: 'v1',
       groups: [
+        only('apps'),
+        only('batch'),
         {
           name: 'example.com',
           versions: [
@@ -71,8 +88,67 @@ describe('discovery', () => {
           ],
           preferredVersion: { groupVersion: 'example.com/v1', version: 'v1' },
         },
+        only('authorization.k8s.io'),
       ],
     });
+  });
+
+  it('/apis/apps/v1 lists the apps kinds with their short names, the all category, and their status and scale subresources', async () => {
+    const r = await call(t.url, '/apis/apps/v1');
+    expect(r.status).toBe(200);
+    expect(r.json.groupVersion).toBe('apps/v1');
+    const byName = new Map(r.json.resources.map((x: { name: string }) => [x.name, x]));
+    expect([...byName.keys()]).toEqual([
+      'deployments',
+      'deployments/scale',
+      'deployments/status',
+      'replicasets',
+      'replicasets/scale',
+      'replicasets/status',
+      'statefulsets',
+      'statefulsets/scale',
+      'statefulsets/status',
+      'daemonsets',
+      'daemonsets/status',
+    ]);
+    expect(byName.get('deployments')).toEqual({
+      name: 'deployments',
+      singularName: 'deployment',
+      namespaced: true,
+      kind: 'Deployment',
+      verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['deploy'],
+      categories: ['all'],
+    });
+    expect(byName.get('deployments/scale')).toEqual({
+      name: 'deployments/scale',
+      singularName: '',
+      namespaced: true,
+      group: 'autoscaling',
+      version: 'v1',
+      kind: 'Scale',
+      verbs: ['get', 'patch', 'update'],
+    });
+    expect(byName.get('deployments/status')).toEqual({ name: 'deployments/status', singularName: '', namespaced: true, kind: 'Deployment', verbs: ['get', 'patch', 'update'] });
+    expect(byName.get('replicasets')).toMatchObject({ shortNames: ['rs'] });
+    expect(byName.get('statefulsets')).toMatchObject({ shortNames: ['sts'] });
+    expect(byName.get('daemonsets')).toMatchObject({ shortNames: ['ds'] });
+    const batch = await call(t.url, '/apis/batch/v1');
+    expect(batch.json.resources.map((x: { name: string }) => x.name)).toEqual(['jobs', 'jobs/status', 'cronjobs', 'cronjobs/status']);
+    expect(batch.json.resources[2]).toMatchObject({ kind: 'CronJob', shortNames: ['cj'], categories: ['all'] });
+  });
+
+  it('/apis/authorization.k8s.io/v1 lists selfsubjectaccessreviews (create only)', async () => {
+    const group = await call(t.url, '/apis/authorization.k8s.io');
+    expect(group.json).toMatchObject({ kind: 'APIGroup', name: 'authorization.k8s.io', preferredVersion: { groupVersion: 'authorization.k8s.io/v1' } });
+    const r = await call(t.url, '/apis/authorization.k8s.io/v1');
+    expect(r.json).toEqual({
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: 'authorization.k8s.io/v1',
+      resources: [{ name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] }],
+    });
+    expect((await call(t.url, '/apis/authorization.k8s.io/v2')).status).toBe(404);
   });
 
   it('/apis/GROUP and /apis/GROUP/VERSION describe the group and its resources', async () => {
@@ -89,7 +165,7 @@ describe('discovery', () => {
           singularName: 'widget',
           namespaced: true,
           kind: 'Widget',
-          verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+          verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
           shortNames: ['wg'],
         },
       ],
@@ -126,7 +202,7 @@ describe('discovery', () => {
 
   it('/openapi/v3 indexes one document per group-version; each marks PATCH as taking fieldValidation', async () => {
     const index = await call(t.url, '/openapi/v3');
-    expect(Object.keys(index.json.paths).sort()).toEqual(['api/v1', 'apis/example.com/v1', 'apis/example.com/v1beta1']);
+    expect(Object.keys(index.json.paths).sort()).toEqual(['api/v1', 'apis/apps/v1', 'apis/batch/v1', 'apis/example.com/v1', 'apis/example.com/v1beta1']);
     const spec = await call(t.url, index.json.paths['apis/example.com/v1'].serverRelativeURL);
     const patch = spec.json.paths['/apis/example.com/v1/namespaces/{namespace}/widgets/{name}'].patch;
     expect(patch['x-kubernetes-group-version-kind']).toEqual({ group: 'example.com', version: 'v1', kind: 'Widget' });

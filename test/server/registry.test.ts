@@ -27,6 +27,20 @@ describe('resource registry', () => {
     expect(new Registry(BUILTIN_RESOURCES, '/other/').prefixOf(pods)).toBe('/other/pods/');
   });
 
+  it('apps and batch are stored as kube-apiserver stores them: /registry/PLURAL/NS/NAME, without the group', () => {
+    const registry = new Registry(BUILTIN_RESOURCES, '/registry');
+    const keys = ['deployments', 'replicasets', 'statefulsets', 'daemonsets'].map((p) => registry.keyOf(registry.lookup('apps', 'v1', p)!, 'ns', 'x'));
+    expect(keys).toEqual(['/registry/deployments/ns/x', '/registry/replicasets/ns/x', '/registry/statefulsets/ns/x', '/registry/daemonsets/ns/x']);
+    expect(registry.keyOf(registry.lookup('batch', 'v1', 'jobs')!, 'ns', 'x')).toBe('/registry/jobs/ns/x');
+    expect(registry.keyOf(registry.lookup('batch', 'v1', 'cronjobs')!, 'ns', 'x')).toBe('/registry/cronjobs/ns/x');
+    expect([...registry.groups().keys()]).toEqual(['apps', 'batch']);
+  });
+
+  it('the authorization.k8s.io group is the server’s own: a resource may not declare it', () => {
+    const review = defineResource({ ...base, group: 'authorization.k8s.io' });
+    expect(() => new Registry([...BUILTIN_RESOURCES, review], '/registry')).toThrow(/authorization.k8s.io is the server's own/);
+  });
+
   it('defaults of a custom resource; the trigger is selectable', () => {
     expect(defineResource({ ...base, trigger: 'spec.owner', selectableFields: ['spec.color', 'metadata.name'] })).toEqual({
       ...base,

@@ -25,31 +25,37 @@ export function formatLabels(labels: JsonObject): string {
   return keys.length === 0 ? '<none>' : keys.map((k) => `${k}=${String(labels[k])}`).join(',');
 }
 
-/** metav1.FormatLabelSelector: match labels then expressions; "<none>" when empty or unset. */
+/**
+ * metav1.FormatLabelSelector: the selector as labels.Selector prints it, every requirement
+ * (match labels and expressions together) sorted by key, values sorted; "<none>" when empty or
+ * unset.
+ */
 export function formatLabelSelector(selector: unknown): string {
   if (!isObject(selector)) return '<none>';
-  const parts: string[] = [];
+  const parts: { key: string; text: string }[] = [];
   const labels = obj(selector, 'matchLabels');
-  for (const k of Object.keys(labels).sort()) parts.push(`${k}=${String(labels[k])}`);
+  for (const k of Object.keys(labels)) parts.push({ key: k, text: `${k}=${String(labels[k])}` });
   for (const e of arr(selector, 'matchExpressions')) {
     const key = str(e, 'key');
     const values = arr(e, 'values').map(String).sort().join(',');
     switch (str(e, 'operator')) {
       case 'In':
-        parts.push(`${key} in (${values})`);
+        parts.push({ key, text: `${key} in (${values})` });
         break;
       case 'NotIn':
-        parts.push(`${key} notin (${values})`);
+        parts.push({ key, text: `${key} notin (${values})` });
         break;
       case 'Exists':
-        parts.push(key);
+        parts.push({ key, text: key });
         break;
       case 'DoesNotExist':
-        parts.push(`!${key}`);
+        parts.push({ key, text: `!${key}` });
         break;
     }
   }
-  return parts.length === 0 ? '<none>' : parts.join(',');
+  // A stable sort by key, as Go's sort.Sort(ByKey) in internalSelector.Add.
+  parts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return parts.length === 0 ? '<none>' : parts.map((p) => p.text).join(',');
 }
 
 /** The wide CONTAINERS and IMAGES cells of a workload's pod template. */
@@ -515,6 +521,18 @@ const CRON_JOB: Printer = {
   },
 };
 
+// ---- autoscaling/v1 Scale (`kubectl get --subresource=scale`) --------------------------------
+
+const SCALE: Printer = {
+  columns: [
+    NAME,
+    { name: 'Desired', type: 'integer', format: '', description: 'replicas is the desired number of instances for the scaled object.', priority: 0 },
+    { name: 'Available', type: 'integer', format: '', description: 'replicas is the actual number of observed instances of the scaled object.', priority: 0 },
+    AGE,
+  ],
+  row: (scale, now) => ({ cells: [nameOf(scale), num(obj(scale, 'spec'), 'replicas'), num(obj(scale, 'status'), 'replicas'), ageOf(scale, now)] }),
+};
+
 /** The printers of built-in kinds, keyed `group/Kind` (core: `/Kind`). */
 const PRINTERS: ReadonlyMap<string, Printer> = new Map([
   ['/Pod', POD_PRINTER],
@@ -534,6 +552,7 @@ const PRINTERS: ReadonlyMap<string, Printer> = new Map([
   ['apps/DaemonSet', DAEMON_SET],
   ['batch/Job', JOB],
   ['batch/CronJob', CRON_JOB],
+  ['autoscaling/Scale', SCALE],
 ]);
 
 export function builtinPrinter(group: string, kind: string): Printer | undefined {

@@ -155,6 +155,8 @@ describe('apps and batch', () => {
   });
   it('label selectors print as kube formats them', () => {
     expect(formatLabelSelector(undefined)).toBe('<none>');
+    // One order across labels and expressions, by key, as labels.Selector's String.
+    expect(formatLabelSelector({ matchLabels: { z: '1', a: '2' }, matchExpressions: [{ key: 'm', operator: 'In', values: ['y', 'x'] }] })).toBe('a=2,m in (x,y),z=1');
     expect(formatLabelSelector({ matchExpressions: [{ key: 'a', operator: 'Exists' }, { key: 'b', operator: 'DoesNotExist' }, { key: 'c', operator: 'NotIn', values: ['x'] }] })).toBe('a,!b,c notin (x)');
   });
 });

@@ -1,0 +1,53 @@
+/**
+ * The `/status` split, as kube's status strategies: for a resource that serves `/status`, a write
+ * to the object keeps the stored status, and a write to `/status` keeps everything but the status.
+ * A create drops the status, except for the kinds that keep it (registry.ts says which).
+ *
+ * kube's built-in status strategies let a status write change some metadata too (pods: labels
+ * and annotations); watchcache follows the custom resource rule for every kind: only `status`.
+ */
+import type { JsonObject } from './body.js';
+import { isJsonObject } from './body.js';
+import type { ResourceDefinition } from './registry.js';
+import type { ObjectRoute } from './routes.js';
+
+/** Before a create is stored: the status is dropped where kube drops it. */
+export function prepareCreate(def: ResourceDefinition, object: JsonObject): void {
+  const status = def.subresources?.status;
+  if (status !== undefined && !status.createKeepsStatus) delete object.status;
+}
+
+function copyField(from: JsonObject, to: JsonObject, field: string): void {
+  if (Object.hasOwn(from, field)) to[field] = from[field]!;
+  else delete to[field];
+}
+
+/**
+ * Before an update or patch is stored, `next` (what the client asked for) is cut to what its
+ * path may change, in place; `current` is the stored object.
+ */
+export function prepareUpdate(route: ObjectRoute, current: JsonObject, next: JsonObject): void {
+  if (route.resource.subresources?.status === undefined) return;
+  if (route.subresource !== 'status') {
+    copyField(current, next, 'status');
+    return;
+  }
+  // Rebuilt in place (the caller holds `next.metadata`) in the stored object's field order, so a
+  // status write that changes nothing serializes to the stored bytes and is not written.
+  const meta = next.metadata as JsonObject;
+  // Copied first: a patch result may share its metadata object with `current`.
+  const currentMeta: JsonObject = isJsonObject(current.metadata) ? { ...current.metadata } : {};
+  const given: JsonObject = { ...next };
+  const givenMeta: JsonObject = { ...meta };
+  for (const field of Object.keys(next)) delete next[field];
+  for (const field of Object.keys(meta)) delete meta[field];
+  for (const field of Object.keys(current)) next[field] = field === 'metadata' ? meta : field === 'status' ? given.status! : current[field]!;
+  next.metadata = meta;
+  if (Object.hasOwn(given, 'status')) next.status = given.status!;
+  else delete next.status;
+  for (const field of Object.keys(currentMeta)) meta[field] = currentMeta[field]!;
+  // The preconditions are the client's: no resourceVersion makes the write unconditional.
+  if (Object.hasOwn(givenMeta, 'resourceVersion')) meta.resourceVersion = givenMeta.resourceVersion!;
+  else delete meta.resourceVersion;
+  if (Object.hasOwn(givenMeta, 'uid')) meta.uid = givenMeta.uid!;
+}
