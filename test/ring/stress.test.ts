@@ -46,7 +46,7 @@ describe('ring under concurrent readers', () => {
     'worker readers accept only intact records in sequence, or detect the lap and resync',
     async () => {
       // Starts just below 2^32 so that the position wrap-around happens under load too.
-      const producer = new RingProducer({ capacity: CAPACITY, initialPosition: 0xfff0_0000 });
+      const producer = new RingProducer({ segmentBytes: CAPACITY, initialPosition: 0xfff0_0000 });
       const readers = [startReader(producer, 0), startReader(producer, 200)];
       try {
         await withDeadline(Promise.all(readers.map((w) => nextMessage(w, 'ready'))), 'reader start-up');
