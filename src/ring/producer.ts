@@ -477,9 +477,9 @@ export class RingProducer {
   #enterSegment(number: number): void {
     let segment: Segment;
     if (this.#order.length < this.maxSegments && this.#shouldGrow?.(this.oldestSegmentEnd) === true) {
-      // What is left of a number being recycled shares its segment with the number being
-      // closed: the PAD about to end that one overwrites it, and the bigger ring would no longer
-      // evict it in time, so it goes now (as a ring of the old size would evict it anyway).
+      // What is left of a number being recycled shares its segment's bytes with the number being
+      // closed (under its padded tail), and the bigger ring would keep both in the window: it
+      // goes now, so that no two window positions ever map to the same bytes.
       const recycled = this.#numberStart(this.#firstNumber);
       if (distance(this.#oldest, recycled) > 0) {
         if (distance(this.#published, recycled) > 0) this.publish();
