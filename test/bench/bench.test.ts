@@ -15,13 +15,14 @@ import type { BenchReport, ModeResult, ScenarioName } from '../../bench/types.js
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const entry = join(root, 'dist', 'bench', 'index.js');
-const SCENARIOS: ScenarioName[] = ['kubelet', 'selector-heavy', 'initial-list'];
+const SCENARIOS: ScenarioName[] = ['kubelet', 'selector-heavy', 'initial-list', 'window-burst'];
 const WORKERS = ['0', '1', '2'];
 
 const HEADLINE_KEYS: Record<ScenarioName, string[]> = {
   kubelet: ['bestRate', 'peakDeliveriesPerSec', 'eventsPerSec', 'deliveriesPerSec', 'latencyP50Ms', 'latencyP99Ms', 'cpuUsPerDelivery', 'mainElu', 'loopDelayP99Ms', 'heapPerIdleWatcherBytes'],
   'selector-heavy': ['eventsPerSec', 'deliveriesPerSec', 'latencyP50Ms', 'latencyP99Ms', 'cpuUsPerDelivery', 'mainElu', 'loopDelayP99Ms'],
   'initial-list': ['fillMs', 'timeToBookmarkMaxMs', 'loopDelayP99Ms', 'peakRssMiB'],
+  'window-burst': ['gone410', 'peakWindowMiB', 'shortWindowEvictions'],
 };
 
 interface Run {
