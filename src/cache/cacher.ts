@@ -796,6 +796,7 @@ class CacherImpl implements Cacher {
     this.#ready.stop();
     this.#ticker?.cancel();
     this.#progress.stop();
+    this.#cache.stop();
     await this.#reflector.stop();
     await this.#placement.stop();
     await this.#encoder.release();

@@ -144,6 +144,7 @@ export class WatchCache {
   readonly #floorMs: number;
   readonly #timeSized: boolean;
   #trimTimer: Timer | undefined;
+  #stopped = false;
   /** The ring's capacity as of the last segment change. */
   #capacity = 0;
 
@@ -274,6 +275,13 @@ export class WatchCache {
     if (revision <= this.#revision) return;
     this.#append({ kind: RecordKind.PROGRESS, rv: revision }, false);
     this.#advance(revision);
+  }
+
+  /** No more window housekeeping (the cacher stopped): cancels the shrink timer. */
+  stop(): void {
+    this.#stopped = true;
+    this.#trimTimer?.cancel();
+    this.#trimTimer = undefined;
   }
 
   // ---- the readers' side ---------------------------------------------------------------------
@@ -443,7 +451,7 @@ export class WatchCache {
 
   /** Shrink while the window holds more than it needs; re-arm the idle timer if it still might. */
   #trim(): void {
-    if (!this.#timeSized) return;
+    if (!this.#timeSized || this.#stopped) return;
     const ring = this.ring;
     while (ring.segmentCount > ring.minSegments && this.#dropDelay() === 0) ring.dropOldestSegment();
     if (ring.segmentCount > ring.minSegments && this.#trimTimer === undefined) {
