@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCacher, type Cacher, type CacherOptions } from '../../src/cache/cacher.js';
 import { ManualClock } from '../../src/cache/clock.js';
+import { WorkerPlacement } from '../../src/dispatch/worker-placement.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { POD_SCHEMA, Pods, objects, readUntil } from '../helpers/pods.js';
 
@@ -93,5 +94,26 @@ describe('window sized by time', () => {
     expect(events).toHaveLength(361);
     expect(events.at(-2)!.rv).toBe(last);
     expect(events.at(-1)!.rv).toBe(after);
+  });
+
+  it('a dispatcher worker replaced after the window grew starts with the segments of that moment', async () => {
+    let placement: WorkerPlacement | undefined;
+    const { clock, pods, cacher } = await setup({
+      windowMinBytes: 64 * KIB,
+      windowMaxBytes: 8 * 1024 * KIB,
+      placement: (config, onOutput, onCrash) => (placement = new WorkerPlacement(1, config, onOutput, onCrash)),
+    });
+    const { first } = await steadyThenBurst(clock, pods, cacher);
+    expect(cacher.stats().windowBytes).toBeGreaterThan(64 * KIB);
+    const thread = placement!.threadIds[0];
+    await placement!.terminate(0);
+    await cacher.ready();
+    expect(placement!.threadIds[0]).not.toBe(thread);
+    // The new worker reads the whole window, grown segments included, without being sent them again.
+    const watch = await cacher.watch({ resourceVersion: String(first) });
+    const events = await readUntil(watch, (seen) => seen.length >= 359 || seen.some((e) => e.type === 'ERROR'));
+    watch.stop();
+    expect(events.filter((e) => e.type === 'ERROR')).toEqual([]);
+    expect(objects(events)).toHaveLength(359);
   });
 });
