@@ -431,10 +431,11 @@ export class RingProducer {
     // at or before the write position; after a reset the window may already start past it.
     if (distance(this.#oldest, boundary) > 0) this.#evictTo(boundary);
     const segment = this.#order.shift()!;
-    const slot = this.#firstNumber & (MAX_SEGMENTS - 1);
     this.#firstNumber = (this.#firstNumber + 1) & this.#numberMask;
-    // Only now: its number is wholly behind OLDEST_POS (I7).
-    if (this.#slots[slot] === segment) {
+    // Only now: every number it held (this one, and older ones it was recycled from) is wholly
+    // behind OLDEST_POS (I7). Clearing them all also lets the segment's memory go.
+    for (let slot = 0; slot < MAX_SEGMENTS; slot++) {
+      if (this.#slots[slot] !== segment) continue;
       this.#slots[slot] = undefined;
       Atomics.store(this.#ctl, SEG_TABLE + slot, 0);
     }

@@ -4,7 +4,7 @@
  * segments late, and the old edge cases (uint32 wrap, lap, reset) with several segments.
  */
 import { describe, expect, it } from 'vitest';
-import { RECORD_HEADER_BYTES } from '../../src/ring/layout.js';
+import { MAX_SEGMENTS, RECORD_HEADER_BYTES, SEG_TABLE } from '../../src/ring/layout.js';
 import { RingProducer, type RingProducerOptions, type RingRecordInput, type RingSegment } from '../../src/ring/producer.js';
 import { RingReader, SCAN_LAPPED } from '../../src/ring/reader.js';
 import { drain, sized } from './ring-helpers.js';
@@ -181,6 +181,10 @@ describe('ring segments', () => {
       const first = (evicted.at(-1) ?? 0) + 1;
       expect(records.map((r) => r.rv)).toEqual(range(first, rv));
       for (const r of records) expect(r.objectBytes).toEqual(rec(r.rv, r.next - r.position).object);
+      // The table names only current segments: a dropped one is gone from every slot it ever had.
+      const ids = new Set(producer.buffers.segments.map((segment) => segment.id));
+      const table = new Int32Array(producer.buffers.control, SEG_TABLE * 4, MAX_SEGMENTS);
+      for (const id of table) if (id !== 0) expect(ids.has(id)).toBe(true);
     }
     // The positions wrapped past 2^32 on the way.
     expect(producer.writePosition).toBeLessThan(2 ** 31);
