@@ -124,6 +124,16 @@ function modeRows(result: ModeResult): Row[] {
       return [runRow(base, 'max rate', detail.run)];
     case 'initial-list':
       return [{ ...base, phase: 'cache fill', note: `${detail.objects} objects in ${Math.round(detail.fillMs)} ms` }, ...detail.phases.map((p) => phaseRow(base, p))];
+    case 'window-burst':
+      return [
+        {
+          ...base,
+          phase: `${detail.burstRate}/s burst for ${detail.burstSeconds} s`,
+          note:
+            `410s ${detail.gone410} of ${detail.watchers.length} watchers up to ${detail.windowSeconds} s behind; ` +
+            `peak window ${Math.round(detail.peakWindowBytes / 1024 / 1024)} MiB; young evictions ${detail.shortWindowEvictions}`,
+        },
+      ];
   }
 }
 

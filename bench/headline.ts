@@ -3,7 +3,7 @@
  * taken from the full detail. Every scenario has the same core keys, so modes line up; null
  * means "not measured here", never zero.
  */
-import type { InitialListResult, KubeletResult, ScenarioDetail, SelectorHeavyResult, ThroughputRun, WindowMetrics } from './types.js';
+import type { InitialListResult, KubeletResult, ScenarioDetail, SelectorHeavyResult, ThroughputRun, WindowBurstResult, WindowMetrics } from './types.js';
 
 export type Headline = Record<string, number | null>;
 
@@ -15,7 +15,13 @@ export function headline(detail: ScenarioDetail): Headline {
       return selectorHeavyHeadline(detail);
     case 'initial-list':
       return initialListHeadline(detail);
+    case 'window-burst':
+      return windowBurstHeadline(detail);
   }
+}
+
+function windowBurstHeadline(r: WindowBurstResult): Headline {
+  return { gone410: r.gone410, peakWindowMiB: r.peakWindowBytes / (1024 * 1024), shortWindowEvictions: r.shortWindowEvictions };
 }
 
 function mean(values: number[] | null): number | null {

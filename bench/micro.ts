@@ -79,7 +79,7 @@ function ringSuite(size: MicroSize): Promise<MicroSuite> {
         name: 'append+publish, 2 KB object',
         itemsPerOp: 1,
         fn: () => {
-          const producer = new RingProducer({ capacity: 16 * 1024 * 1024 });
+          const producer = new RingProducer({ segmentBytes: 16 * 1024 * 1024 });
           let rv = 1;
           return () => {
             producer.append({ kind: RecordKind.MODIFIED, rv: rv++, key, object, triggerHash: hash });
@@ -91,7 +91,7 @@ function ringSuite(size: MicroSize): Promise<MicroSuite> {
         name: 'append+publish, 2 KB object + 2 KB previous (as MODIFIED)',
         itemsPerOp: 1,
         fn: () => {
-          const producer = new RingProducer({ capacity: 16 * 1024 * 1024 });
+          const producer = new RingProducer({ segmentBytes: 16 * 1024 * 1024 });
           let rv = 1;
           return () => {
             producer.append({ kind: RecordKind.MODIFIED, rv: rv++, key, object, prevObject: object, triggerHash: hash, prevTriggerHash: hash });
@@ -103,7 +103,7 @@ function ringSuite(size: MicroSize): Promise<MicroSuite> {
         name: `reader scan of ${SCAN} records (header + object view)`,
         itemsPerOp: SCAN,
         fn: () => {
-          const producer = new RingProducer({ capacity: 16 * 1024 * 1024 });
+          const producer = new RingProducer({ segmentBytes: 16 * 1024 * 1024 });
           for (let rv = 1; rv <= SCAN; rv++) producer.append({ kind: RecordKind.MODIFIED, rv, key, object, prevObject: object, triggerHash: hash });
           producer.publish();
           const reader = new RingReader(producer.buffers);

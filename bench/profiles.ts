@@ -39,6 +39,20 @@ export interface InitialListSize {
   phaseTimeoutMs: number;
 }
 
+export interface WindowBurstSize {
+  windowSeconds: number;
+  /** Steady writes/s before the burst; the burst writes at burstFactor times that. */
+  baseRate: number;
+  burstFactor: number;
+  burstSeconds: number;
+  pods: number;
+  /** windowMinBytes / windowMaxBytes of the cacher. */
+  minBytes: number;
+  maxBytes: number;
+  /** How long the watchers behind may take to replay what they are owed, ms. */
+  drainTimeoutMs: number;
+}
+
 export interface MicroSize {
   /** benchmark.js per-case bounds, seconds. */
   minTime: number;
@@ -66,6 +80,7 @@ export interface ProfileSizes {
   kubelet: KubeletSize;
   selectorHeavy: SelectorHeavySize;
   initialList: InitialListSize;
+  windowBurst: WindowBurstSize;
   micro: MicroSize;
   e2e: E2eSize;
   /** Kill a scenario child that runs longer than this, ms. */
@@ -77,6 +92,7 @@ export interface ProfileSizes {
 }
 
 const POD_BYTES = 2048;
+const MIB = 1024 * 1024;
 
 export const PROFILES: Record<Profile, ProfileSizes> = {
   full: {
@@ -93,6 +109,8 @@ export const PROFILES: Record<Profile, ProfileSizes> = {
     },
     selectorHeavy: { watchers: 2000, pods: 10_000, runMs: 5000, maxWrites: 500_000, maxInFlight: 1000 },
     initialList: { objects: 150_000, phases: [1, 10], phaseTimeoutMs: 120_000 },
+    // The burst: 10x the write rate for 10 s, watchers up to 75 s behind.
+    windowBurst: { windowSeconds: 75, baseRate: 200, burstFactor: 10, burstSeconds: 10, pods: 2000, minBytes: 16 * MIB, maxBytes: 512 * MIB, drainTimeoutMs: 60_000 },
     micro: { minTime: 0.05, maxTime: 2, minSamples: 5 },
     e2e: {
       watchers: 2000,
@@ -122,6 +140,8 @@ export const PROFILES: Record<Profile, ProfileSizes> = {
     },
     selectorHeavy: { watchers: 2000, pods: 4000, runMs: 2000, maxWrites: 100_000, maxInFlight: 1000 },
     initialList: { objects: 15_000, phases: [1, 10], phaseTimeoutMs: 30_000 },
+    // The same shape in a short time: windowSeconds scaled down, the window's memory too.
+    windowBurst: { windowSeconds: 4, baseRate: 200, burstFactor: 10, burstSeconds: 0.5, pods: 1000, minBytes: 1 * MIB, maxBytes: 64 * MIB, drainTimeoutMs: 15_000 },
     micro: { minTime: 0.05, maxTime: 0.25, minSamples: 5 },
     e2e: {
       watchers: 200,
@@ -151,6 +171,7 @@ export const PROFILES: Record<Profile, ProfileSizes> = {
     },
     selectorHeavy: { watchers: 50, pods: 200, runMs: 300, maxWrites: 5000, maxInFlight: 500 },
     initialList: { objects: 500, phases: [1, 2], phaseTimeoutMs: 10_000 },
+    windowBurst: { windowSeconds: 1, baseRate: 100, burstFactor: 10, burstSeconds: 0.2, pods: 100, minBytes: 256 * 1024, maxBytes: 16 * MIB, drainTimeoutMs: 5_000 },
     micro: { minTime: 0.01, maxTime: 0.05, minSamples: 2 },
     e2e: {
       watchers: 20,

@@ -24,6 +24,9 @@ function modeRow(r: ModeResult): string[] {
       `fill ${cell(h.fillMs)} ms; last bookmark ${cell(h.timeToBookmarkMaxMs)} ms; loop delay p99 ${cell(h.loopDelayP99Ms, 1)} ms; peak RSS ${cell(h.peakRssMiB)} MiB${contended(h.foreignCpuPct) === '' ? '' : `; ${contended(h.foreignCpuPct)}`}`,
     ];
   }
+  if (r.scenario === 'window-burst') {
+    return [name, `410s ${cell(h.gone410)} (watchers up to windowSeconds behind); peak window ${cell(h.peakWindowMiB)} MiB; young evictions ${cell(h.shortWindowEvictions)}`];
+  }
   const parts = [
     r.scenario === 'kubelet' ? `best step ${h.bestRate === null ? 'none' : `${cell(h.bestRate)} w/s`} (peak ${cell(h.peakDeliveriesPerSec)} deliveries/s)` : '',
     `events ${cell(h.eventsPerSec)}/s`,

@@ -88,6 +88,22 @@ export function checkTargets(scenarios: Scenarios, workers: readonly number[]): 
   }
 
   for (const w of workers) {
+    if (scenarios['window-burst'] === undefined) break;
+    const r = mode(scenarios, 'window-burst', w);
+    const ok = r?.status === 'ok';
+    const value = ok ? r.headline.gone410 ?? null : null;
+    checks.push({
+      id: `window-burst-410-w${w}`,
+      description: `window burst (10x the write rate): watchers up to windowSeconds behind that got 410, workers=${w}`,
+      bound: '0',
+      measured: value,
+      unit: '',
+      status: verdict(value, (v) => v === 0),
+      note: ok ? `peak window ${Math.round(r.headline.peakWindowMiB ?? 0)} MiB; young evictions ${r.headline.shortWindowEvictions}` : notOk(r, w),
+    });
+  }
+
+  for (const w of workers) {
     if (scenarios.kubelet === undefined) break;
     const r = mode(scenarios, 'kubelet', w);
     const ok = r?.status === 'ok';

@@ -8,7 +8,7 @@ import type { E2eResult } from './e2e/types.js';
 
 export type Profile = 'full' | 'quick' | 'smoke';
 
-export const SCENARIOS = ['kubelet', 'selector-heavy', 'initial-list'] as const;
+export const SCENARIOS = ['kubelet', 'selector-heavy', 'initial-list', 'window-burst'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Resource use over one measured window (a kubelet step, a selector-heavy run, a list phase). */
@@ -139,7 +139,43 @@ export interface InitialListResult {
   phases: InitialListPhase[];
 }
 
-export type ScenarioDetail = KubeletResult | SelectorHeavyResult | InitialListResult;
+/** One watcher of the window-burst scenario, started from a revision in the past. */
+export interface WindowBurstWatcher {
+  /** How far behind the end of the burst its start revision was written, s. */
+  behindSeconds: number;
+  /** Events it received (its 410 ERROR frame included, if it got one). */
+  events: number;
+  /** Events it was owed: every revision after its start. */
+  expected: number;
+}
+
+export interface WindowBurstResult {
+  scenario: 'window-burst';
+  windowSeconds: number;
+  baseRate: number;
+  /** baseRate × the burst factor (10). */
+  burstRate: number;
+  burstSeconds: number;
+  writes: number;
+  writeFailures: number;
+  podBytes: number;
+  /** windowMinBytes / windowMaxBytes of the cacher. */
+  minBytes: number;
+  maxBytes: number;
+  /** The most bytes the window had. */
+  peakWindowBytes: number;
+  windowBytesAtEnd: number;
+  windowGrowths: number;
+  /** Records evicted while younger than windowSeconds (0 unless the cap was reached). */
+  shortWindowEvictions: number;
+  /** Watchers (at most windowSeconds behind) that got 410 Gone: must be 0. */
+  gone410: number;
+  errors: string[];
+  watchers: WindowBurstWatcher[];
+  window: WindowMetrics;
+}
+
+export type ScenarioDetail = KubeletResult | SelectorHeavyResult | InitialListResult | WindowBurstResult;
 
 export type ModeStatus = 'ok' | 'unavailable' | 'failed';
 

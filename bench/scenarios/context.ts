@@ -10,6 +10,8 @@ import { collect } from '../measure/memory.js';
 import { threadTimes, type ThreadTimes } from '../measure/threads.js';
 import type { ProfileSizes } from '../profiles.js';
 
+const RING_BYTES = 64 * 1024 * 1024;
+
 export interface ScenarioContext {
   sizes: ProfileSizes;
   workers: number;
@@ -29,7 +31,9 @@ export interface CacherHandle {
 export function startCacher(storage: MemoryStorage, workers: number): CacherHandle {
   const baseline = threadTimes();
   try {
-    const cacher = createCacher({ storage, prefix: POD_PREFIX, ...POD_SCHEMA, workers });
+    // The throughput scenarios measure dispatch over a window of a fixed 64 MiB (as before the
+    // window was sized by time: at these rates it would grow to its cap); window-burst measures the sizing.
+    const cacher = createCacher({ storage, prefix: POD_PREFIX, ...POD_SCHEMA, workers, windowMinBytes: RING_BYTES, windowMaxBytes: RING_BYTES });
     return { cacher, baseline };
   } catch (err) {
     if (workers > 0 && isWatchCacheError(err) && err.code === ErrorCodes.INVALID) throw new ModeUnavailable(err.message);

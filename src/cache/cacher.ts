@@ -68,7 +68,13 @@ export interface CacherOptions extends ResourceSchema {
   placement?: PlacementFactory;
   /** Time source for every time rule; inject a ManualClock in tests. */
   clock?: Clock;
-  /** Bytes of the event window (ring), a power of two; default 64 MiB. */
+  /** Seconds of history the event window keeps at least, memory allowing; default 75. */
+  windowSeconds?: number;
+  /** Bytes the event window keeps even when idle, a power of two; default 64 MiB. */
+  windowMinBytes?: number;
+  /** Bytes the event window may grow to under a burst, a power of two; default 512 MiB. */
+  windowMaxBytes?: number;
+  /** Deprecated: a fixed event window of this many bytes (a power of two), not sized by time. */
   windowBytes?: number;
   /** Frames a watcher may hold unread before it stalls on its own cursor; default 1000. */
   bufferEvents?: number;
@@ -125,7 +131,7 @@ export interface CacherStats {
   windowSeconds: number;
   /** Bytes of the ring in use. */
   windowBytesInUse: number;
-  /** Capacity of the ring in bytes. */
+  /** Capacity of the ring in bytes now (it grows and shrinks with the write rate). */
   windowBytes: number;
   /** Per dispatcher, as of its last tick: watchers, those behind and stalled, and its lag in revisions. */
   dispatchers: Array<{ watchers: number; behind: number; stalled: number; lagRevisions: number }>;
@@ -222,7 +228,11 @@ class CacherImpl implements Cacher {
       clock: this.#clock,
       progress: this.#progress,
       ...(options.windowBytes === undefined ? {} : { windowBytes: options.windowBytes }),
+      ...(options.windowSeconds === undefined ? {} : { windowSeconds: options.windowSeconds }),
+      ...(options.windowMinBytes === undefined ? {} : { windowMinBytes: options.windowMinBytes }),
+      ...(options.windowMaxBytes === undefined ? {} : { windowMaxBytes: options.windowMaxBytes }),
       onPublish: () => this.#placement.broadcast({ type: 'publish' }),
+      onSegments: (segments) => this.#placement.broadcast({ type: 'segments', segments }),
     });
     const config = {
       ring: this.#cache.ring.buffers,
@@ -786,6 +796,7 @@ class CacherImpl implements Cacher {
     this.#ready.stop();
     this.#ticker?.cancel();
     this.#progress.stop();
+    this.#cache.stop();
     await this.#reflector.stop();
     await this.#placement.stop();
     await this.#encoder.release();

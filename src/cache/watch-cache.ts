@@ -8,16 +8,23 @@
  * the window restarts empty at the list revision L (lastEvicted = L), so a watch from L is served
  * and one from L-1 gets "410 too old resource version", as kube-apiserver after Replace.
  *
- * Window sizing: the ring has a fixed byte capacity (`windowBytes`, default 64 MiB, which holds
- * about 30,000 events of 2 KB). Kubernetes keeps at least 75 s of history; watchcache reports the
- * time span the window covers (`windowSeconds()`) and counts evictions of records younger than
- * 75 s (`stats.shortWindowEvictions`), which say the ring should be made larger.
+ * Window sizing, by time (kube-apiserver's rule, in bytes): the window keeps at least
+ * `windowSeconds` (default 75 s) of history at the current write rate, between `windowMinBytes`
+ * and `windowMaxBytes`. The ring is a chain of segments; when the write position needs a new
+ * segment, the oldest segment is recycled if all its records are older than the floor, otherwise
+ * the ring grows by a segment (a burst), up to the cap; at the cap it recycles anyway and counts
+ * the young records it evicts (`stats.shortWindowEvictions`). The oldest segment is dropped
+ * (shrink) when the window would still hold the floor plus a whole spare segment without it; the
+ * spare segment keeps grow and shrink from flapping. Shrinking also runs on a timer, so an idle
+ * window gives its memory back. `windowBytes` (deprecated) is a fixed window of one segment, as
+ * before.
  */
 import { ErrorCodes, WatchCacheError } from '../errors.js';
-import { RecordKind } from '../ring/layout.js';
-import { RingProducer, type RingRecordInput } from '../ring/producer.js';
+import { invalidArgument } from '../errors.js';
+import { MAX_CAPACITY, MAX_SEGMENTS, MIN_SEGMENT_BYTES, RecordKind, distance, isPowerOfTwo } from '../ring/layout.js';
+import { RingProducer, type RingRecordInput, type SegmentsListener } from '../ring/producer.js';
 import type { KeyValue, StorageWatchEvent } from '../storage/storage.js';
-import type { Clock } from './clock.js';
+import type { Clock, Timer } from './clock.js';
 import type { KubeObject } from '../kube-object.js';
 import type { CachedObject, ObjectCodec } from './object.js';
 import type { ProgressRequester } from './progress-requester.js';
@@ -26,16 +33,81 @@ import type { ProgressRequester } from './progress-requester.js';
 export const EVENT_FRESH_DURATION_MS = 75_000;
 /** How long a read waits for the cache to reach a requested revision (kube-apiserver: 3 s). */
 export const FRESHNESS_TIMEOUT_MS = 3_000;
-export const DEFAULT_WINDOW_BYTES = 64 * 1024 * 1024;
+/** The window's memory when it needs no more (a power of two). */
+export const DEFAULT_WINDOW_MIN_BYTES = 64 * 1024 * 1024;
+/** The window's memory cap under a burst (a power of two). */
+export const DEFAULT_WINDOW_MAX_BYTES = 512 * 1024 * 1024;
+/** Segments are at most this large (the largest record is a quarter of a segment: 4 MiB). */
+export const MAX_WINDOW_SEGMENT_BYTES = 16 * 1024 * 1024;
 
-export interface WatchCacheOptions {
+export interface WindowOptions {
+  /** Seconds of history the window keeps at least, memory allowing; default 75 (kube-apiserver). */
+  windowSeconds?: number;
+  /** Bytes the window keeps even when idle: a power of two; default 64 MiB. */
+  windowMinBytes?: number;
+  /** Bytes the window may grow to under a burst: a power of two; default 512 MiB, at most 1 GiB. */
+  windowMaxBytes?: number;
+  /**
+   * Deprecated: a fixed window of this many bytes (a power of two), not sized by time, as before
+   * windowSeconds existed. Cannot be combined with windowMinBytes / windowMaxBytes.
+   */
+  windowBytes?: number;
+}
+
+export interface WatchCacheOptions extends WindowOptions {
   codec: ObjectCodec;
   clock: Clock;
   progress: ProgressRequester;
-  /** Ring capacity in bytes, a power of two. */
-  windowBytes?: number;
   /** Called after each publish to the ring (the dispatchers have new records to read). */
   onPublish?: () => void;
+  /** Told each new set of ring segments; readers on other threads must get it (RingReader.attach). */
+  onSegments?: SegmentsListener;
+}
+
+/** How the window's bytes are cut into segments. */
+export interface WindowPlan {
+  segmentBytes: number;
+  minSegments: number;
+  maxSegments: number;
+  /** The time floor in ms; undefined for a fixed window. */
+  floorMs: number | undefined;
+}
+
+/**
+ * The segment plan for these options: segments of min(windowMinBytes, 16 MiB), made larger if the
+ * cap would need more than MAX_SEGMENTS of them; windowMinBytes is rounded up to whole segments.
+ * Throws WC_ERR_INVALID for bad options.
+ */
+export function windowPlan(options: WindowOptions): WindowPlan {
+  const bytesOption = (name: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (!isPowerOfTwo(value) || value < MIN_SEGMENT_BYTES || value > MAX_CAPACITY) {
+      throw invalidArgument(`${name} must be a power of two from ${MIN_SEGMENT_BYTES} to ${MAX_CAPACITY}, got ${value}`);
+    }
+    return value;
+  };
+  if (options.windowBytes !== undefined) {
+    if (options.windowMinBytes !== undefined || options.windowMaxBytes !== undefined) {
+      throw invalidArgument('windowBytes (a fixed window) cannot be combined with windowMinBytes / windowMaxBytes');
+    }
+    const bytes = bytesOption('windowBytes', options.windowBytes, 0);
+    return { segmentBytes: bytes, minSegments: 1, maxSegments: 1, floorMs: undefined };
+  }
+  const seconds = options.windowSeconds ?? EVENT_FRESH_DURATION_MS / 1000;
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0) {
+    throw invalidArgument(`windowSeconds must be a positive number, got ${seconds}`);
+  }
+  const min = bytesOption('windowMinBytes', options.windowMinBytes, DEFAULT_WINDOW_MIN_BYTES);
+  const max = bytesOption('windowMaxBytes', options.windowMaxBytes, Math.max(DEFAULT_WINDOW_MAX_BYTES, min));
+  if (max < min) throw invalidArgument(`windowMaxBytes (${max}) must be at least windowMinBytes (${min})`);
+  let segmentBytes = Math.min(min, MAX_WINDOW_SEGMENT_BYTES);
+  while (max / segmentBytes > MAX_SEGMENTS) segmentBytes *= 2;
+  return {
+    segmentBytes,
+    minSegments: Math.max(1, min / segmentBytes),
+    maxSegments: max / segmentBytes,
+    floorMs: seconds * 1000,
+  };
 }
 
 export interface WatchCacheStats {
@@ -43,8 +115,14 @@ export interface WatchCacheStats {
   events: number;
   /** Events the cache could not decode (not JSON objects); they were applied as deletions. */
   decodeErrors: number;
-  /** Records evicted from the window while younger than 75 s. */
+  /** Records evicted from the window while younger than windowSeconds (at the memory cap, or a fixed window). */
   shortWindowEvictions: number;
+  /** Segments added to the window (it grew to keep windowSeconds of history). */
+  windowGrowths: number;
+  /** Segments dropped from the window (it held more than it needed). */
+  windowShrinks: number;
+  /** The most bytes the window has had. */
+  peakWindowBytes: number;
   /** Relists (Replace) since the cache was created. */
   replaces: number;
 }
@@ -57,11 +135,18 @@ interface Waiter {
 export class WatchCache {
   readonly ring: RingProducer;
   readonly codec: ObjectCodec;
-  readonly stats: WatchCacheStats = { events: 0, decodeErrors: 0, shortWindowEvictions: 0, replaces: 0 };
+  readonly stats: WatchCacheStats;
 
   readonly #clock: Clock;
   readonly #progress: ProgressRequester;
   readonly #onPublish: (() => void) | undefined;
+  /** The time floor of the window in ms (EVENT_FRESH_DURATION_MS for a fixed window's statistics). */
+  readonly #floorMs: number;
+  readonly #timeSized: boolean;
+  #trimTimer: Timer | undefined;
+  #stopped = false;
+  /** The ring's capacity as of the last segment change. */
+  #capacity = 0;
 
   readonly #state = new Map<string, CachedObject>();
   /** Keys of #state in order; rebuilt lazily when a key comes or goes (not on update). */
@@ -80,10 +165,31 @@ export class WatchCache {
     this.#clock = options.clock;
     this.#progress = options.progress;
     this.#onPublish = options.onPublish;
+    const plan = windowPlan(options);
+    this.#floorMs = plan.floorMs ?? EVENT_FRESH_DURATION_MS;
+    this.#timeSized = plan.floorMs !== undefined;
+    const onSegments = options.onSegments;
     this.ring = new RingProducer({
-      capacity: options.windowBytes ?? DEFAULT_WINDOW_BYTES,
+      segmentBytes: plan.segmentBytes,
+      minSegments: plan.minSegments,
+      maxSegments: plan.maxSegments,
+      shouldGrow: (oldestEnd) => this.#shouldGrow(oldestEnd),
+      onSegments: (segments) => {
+        this.#segmentsChanged();
+        onSegments?.(segments);
+      },
       onEvict: (rv, _seq, position) => this.#evicted(rv, position),
     });
+    this.stats = {
+      events: 0,
+      decodeErrors: 0,
+      shortWindowEvictions: 0,
+      replaces: 0,
+      windowGrowths: 0,
+      windowShrinks: 0,
+      peakWindowBytes: this.ring.capacity,
+    };
+    this.#capacity = this.ring.capacity;
   }
 
   /** The revision the cache is at: every event up to it is applied. 0 before the first list. */
@@ -169,6 +275,13 @@ export class WatchCache {
     if (revision <= this.#revision) return;
     this.#append({ kind: RecordKind.PROGRESS, rv: revision }, false);
     this.#advance(revision);
+  }
+
+  /** No more window housekeeping (the cacher stopped): cancels the shrink timer. */
+  stop(): void {
+    this.#stopped = true;
+    this.#trimTimer?.cancel();
+    this.#trimTimer = undefined;
   }
 
   // ---- the readers' side ---------------------------------------------------------------------
@@ -294,14 +407,75 @@ export class WatchCache {
     if (revision <= this.#revision) return;
     this.#revision = revision;
     this.ring.publish();
+    this.#trim();
     this.#wakeWaiters();
     this.#onPublish?.();
+  }
+
+  // ---- window sizing -------------------------------------------------------------------------
+
+  /** Index (into #rvs / #positions / #times) of the first record at or after `pos`. */
+  #indexAtOrAfter(pos: number): number {
+    let lo = this.#head;
+    let hi = this.#positions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (distance(pos, this.#positions[mid]!) >= 0) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  /**
+   * The ring needs a segment: grow rather than recycle the oldest one when recycling would evict
+   * a record younger than the floor (its newest record, before `oldestEnd`, is the last to go).
+   */
+  #shouldGrow(oldestEnd: number): boolean {
+    const last = this.#indexAtOrAfter(oldestEnd) - 1;
+    if (last < this.#head) return false;
+    return this.#clock.now() - this.#times[last]! < this.#floorMs;
+  }
+
+  /**
+   * When the oldest segment may go: the window without it still holds the floor and one spare
+   * segment, i.e. the first record from the third-oldest segment on is older than the floor (the
+   * newest record, when there is no third segment). Returns the ms until that is so (0: now).
+   */
+  #dropDelay(): number {
+    const probe = (this.ring.oldestSegmentEnd + this.ring.segmentBytes) >>> 0;
+    let index = this.#indexAtOrAfter(probe);
+    if (index === this.#positions.length) index--;
+    if (index < this.#head) return 0;
+    return Math.max(0, this.#times[index]! + this.#floorMs - this.#clock.now());
+  }
+
+  /** Shrink while the window holds more than it needs; re-arm the idle timer if it still might. */
+  #trim(): void {
+    if (!this.#timeSized || this.#stopped) return;
+    const ring = this.ring;
+    while (ring.segmentCount > ring.minSegments && this.#dropDelay() === 0) ring.dropOldestSegment();
+    if (ring.segmentCount > ring.minSegments && this.#trimTimer === undefined) {
+      // At least a second apart: trimming is housekeeping, not a deadline.
+      this.#trimTimer = this.#clock.setTimer(Math.max(1000, this.#dropDelay()), () => {
+        this.#trimTimer = undefined;
+        this.#trim();
+      });
+    }
+  }
+
+  /** The ring added or dropped a segment (its capacity is already the new one). */
+  #segmentsChanged(): void {
+    const bytes = this.ring.capacity;
+    if (bytes > this.#capacity) this.stats.windowGrowths++;
+    else this.stats.windowShrinks++;
+    this.#capacity = bytes;
+    this.stats.peakWindowBytes = Math.max(this.stats.peakWindowBytes, bytes);
   }
 
   #evicted(rv: number, position: number): void {
     // Records leave in order, so the evicted one is the head of the index.
     if (this.#head < this.#positions.length && this.#positions[this.#head] === position) {
-      if (this.#clock.now() - this.#times[this.#head]! < EVENT_FRESH_DURATION_MS) this.stats.shortWindowEvictions++;
+      if (this.#clock.now() - this.#times[this.#head]! < this.#floorMs) this.stats.shortWindowEvictions++;
       this.#head++;
       if (this.#head > 4096 && this.#head * 2 > this.#rvs.length) {
         this.#rvs = this.#rvs.slice(this.#head);

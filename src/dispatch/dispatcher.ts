@@ -178,6 +178,11 @@ export class Dispatcher {
       case 'publish':
         this.#requestPump();
         return;
+      case 'segments':
+        // The live cursor may be waiting at the start of a segment it did not have.
+        this.#reader.attach(message.segments);
+        this.#requestPump();
+        return;
       case 'stop':
         this.#stop();
         return;

@@ -5,7 +5,7 @@
  */
 import type { FrameEncoding } from '../encode/frames.js';
 import type { WireError } from '../errors.js';
-import type { RingBuffers } from '../ring/producer.js';
+import type { RingBuffers, RingSegment } from '../ring/producer.js';
 import type { Predicate } from '../select/predicate.js';
 
 export interface DispatchLimits {
@@ -63,6 +63,8 @@ export type DispatcherInput =
   | { type: 'tick'; now: number }
   /** New records were published (inline placement; workers wait on the ring instead). */
   | { type: 'publish' }
+  /** The ring's segments changed (it grew or shrank): the full new set, to attach. */
+  | { type: 'segments'; segments: readonly RingSegment[] }
   | { type: 'stop' };
 
 /**

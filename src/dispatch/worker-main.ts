@@ -40,7 +40,8 @@ export function runDispatcherWorker(port: MessagePort, config: DispatcherConfig)
   });
   // The message listener is also the ref'd handle that keeps the worker alive while it waits.
   port.on('message', (message: DispatcherInput) => dispatcher.handle(message));
-  const reader = new RingReader(config.ring);
+  // Only for waiting on the publish counter: it holds no segments, so dropped ones can be freed.
+  const reader = new RingReader({ control: config.ring.control, segments: [] });
   port.postMessage({ type: 'online' } satisfies DispatcherOutput);
   void (async () => {
     while (!stopped) {

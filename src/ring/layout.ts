@@ -10,28 +10,45 @@
  * position fell behind OLDEST_POS has been "lapped", must drop what it read and resync, and its
  * watchers get 410 Gone.
  *
- * Two SharedArrayBuffers, so that a worker can attach to both from workerData / postMessage:
+ * The record storage is a chain of SEGMENTS, SharedArrayBuffers of SEG = 2^s bytes each, so that
+ * the window can grow (a new segment) and shrink (a segment dropped) while readers read. The
+ * position space is cut into segment numbers n = pos >>> s; the segment numbers the window
+ * covers are mapped to segments by a table in the control block. A worker attaches to the control
+ * block and to the segments it is sent (workerData, then a message per change of the set):
  *
- *   control (Int32Array, CONTROL_BYTES)                data (Uint8Array, CAP = 2^k bytes)
- *   line 0: written by the producer, read by all       +----------------------------------------+
- *   [0] WRITE_POS   end of the last published record   | rec | rec | rec |...| rec | PAD (tail) |
- *   [1] OLDEST_POS  window start (first valid byte)    +----------------------------------------+
- *   [2] PUB_SEQ     +1 per publish batch / reset         ^offset = pos & (CAP - 1)
- *   [3] EPOCH       +1 per reset
+ *   control (Int32Array, CONTROL_BYTES)                segment id 7 (SEG bytes)   segment id 3
+ *   line 0: written by the producer, read by all       +------------------------+ +-------------
+ *   [0] WRITE_POS   end of the last published record   | rec | rec |... | PAD   | | rec | rec ..
+ *   [1] OLDEST_POS  window start (first valid byte)    +------------------------+ +-------------
+ *   [2] PUB_SEQ     +1 per publish batch / reset        ^offset = pos & (SEG - 1), in the segment
+ *   [3] EPOCH       +1 per reset                          SEG_TABLE[(pos >>> s) & (SLOTS - 1)] names
  *   line 1: constants, written once before sharing
- *   [16] MAGIC  [17] VERSION  [18] CAPACITY  [19] MAX_RECORD_BYTES
+ *   [16] MAGIC  [17] VERSION  [18] SEGMENT_BYTES  [19] MAX_RECORD_BYTES  [20] TABLE_SLOTS
+ *   [32 .. 32 + SLOTS) SEG_TABLE: id of the segment holding segment number n at slot n & (SLOTS-1);
+ *                      0 = none. Written by the producer (Atomics.store), read with Atomics.load.
  *
  * The producer words share one cache line on purpose: there is a single writer, so there is no
  * false sharing between writers, and a reader that polls WRITE_POS pulls OLDEST_POS with it.
  * Readers never write the control block.
  *
- * Positions are free-running uint32 byte counts (`x >>> 0`); a position's bytes live at
- * `pos & (CAP - 1)`. Distances are taken in uint32/int32 modular arithmetic (`distance()`), so
- * comparisons stay right across the 2^32 wrap as long as the two positions are less than 2^31
- * apart (CAP <= 2^30 keeps every in-window distance far below that; a reader that sleeps through
- * 2 GiB of traffic cannot be told apart from a current one by position alone. Records carry a
- * sequence number, and scan() checks that the seqs within one slice are consecutive; nothing
- * checks them across slices, so that one case, a cursor left unread through 2 GiB, goes unseen).
+ * With k segments the ring holds CAP = k * SEG bytes and behaves exactly like one buffer of CAP
+ * bytes: when the write position enters segment number n + 1, the producer either
+ *   - RECYCLES the segment of number n + 1 - k (the oldest): maps n + 1 to it and overwrites its
+ *     records from the front as it goes (evicting them one by one, as a single ring would), or
+ *   - GROWS: allocates a new segment, hands it to every reader, maps n + 1 to it; CAP += SEG and
+ *     nothing is evicted.
+ * It may also DROP the oldest segment (shrink): evict every record before the end of the oldest
+ * mapped segment number, clear its slot, and release it; CAP -= SEG. Which of these happens is a
+ * policy of the producer's owner (the watch cache sizes the window by time); the ring only keeps
+ * the invariants below.
+ *
+ * Positions are free-running uint32 byte counts (`x >>> 0`). Distances are taken in uint32/int32
+ * modular arithmetic (`distance()`), so comparisons stay right across the 2^32 wrap as long as
+ * the two positions are less than 2^31 apart (CAP <= 2^30 keeps every in-window distance far
+ * below that; a reader that sleeps through 2 GiB of traffic cannot be told apart from a current
+ * one by position alone. Records carry a sequence number, and scan() checks that the seqs within
+ * one slice are consecutive; nothing checks them across slices, so that one case, a cursor left
+ * unread through 2 GiB, goes unseen).
  *
  * Record (little-endian, 8-byte aligned; every record length is a multiple of 8):
  *
@@ -50,23 +67,37 @@
  *   prevTrig u32  triggerHash() of the previous object's trigger value, 0 = none
  *   rv       f64  resourceVersion; exact for integers up to 2^53 - 1
  *
- * PAD (the tail filler at the wrap) is only 8 bytes of meaning: `length` and `kind`. Because
- * every position and length is a multiple of 8, the tail left before the end of the buffer is
- * either 0 or at least 8 bytes, so a PAD always fits, even where a full header would not. A PAD
- * has no seq and no rv; readers skip it and report the record after it.
+ * PAD (the tail filler at the end of a segment) is only 8 bytes of meaning: `length` and `kind`.
+ * Because every position and length is a multiple of 8, the tail left before the end of a
+ * segment is either 0 or at least 8 bytes, so a PAD always fits, even where a full header would
+ * not. A PAD has no seq and no rv; readers skip it and report the record after it.
  *
- * Invariants (positions compared with `distance()`):
+ * Invariants (positions compared with `distance()`; CAP = mapped segments * SEG):
  *   I1  oldest <= write <= oldest + CAP, for the published words. (reset() makes the window
  *       empty by moving OLDEST_POS ahead first, so a reader may briefly see oldest > write;
  *       readers treat a non-positive `distance(pos, write)` as "nothing to read".)
  *   I2  A reader position p is valid iff oldest <= p <= write; p < oldest means lapped.
- *   I3  Records never straddle the end of `data`: offset + length <= CAP. A record that does not
- *       fit in the tail is preceded by a PAD covering the tail, and starts at offset 0.
+ *   I3  Records never straddle the end of a segment: offset + length <= SEG. A record that does
+ *       not fit in the tail is preceded by a PAD covering the tail, and starts at offset 0 of the
+ *       next segment number.
  *   I4  Records tile the window: from OLDEST_POS, adding lengths reaches WRITE_POS exactly.
- *   I5  length <= MAX_RECORD_BYTES (CAP / 4) for every record, PADs included.
+ *   I5  length <= MAX_RECORD_BYTES (SEG / 4) for every record, PADs included.
  *   I6  The producer never evicts a record it has not published: if an unpublished batch would
  *       outgrow the ring, append() publishes first. So OLDEST_POS never passes WRITE_POS except
  *       transiently inside reset().
+ *   I7  Every segment number between OLDEST_POS and WRITE_POS is mapped, and a segment keeps its
+ *       slot until every record of that number is evicted (OLDEST_POS moved past it). A slot is
+ *       changed only for a number no reader may validly hold: a new number (ahead of WRITE_POS) or
+ *       one wholly behind OLDEST_POS. So a reader that maps a position through a stale slot read
+ *       what it read from a lapped position, and validation discards it.
+ *   I8  A new segment is handed to the readers (onSegments) before its slot is stored and before
+ *       anything is written into it. A reader that has not received it yet (the hand-over is a
+ *       message, slower than shared memory) stops at that segment as if nothing were published
+ *       there, and goes on once attach() gives it the segment: it never reads a segment it does
+ *       not have. A dropped segment is never written again; a reader that still holds it reads
+ *       only evicted positions there, which validation discards.
+ *   I9  At most MAX_SEGMENTS mapped segments, and CAP <= MAX_CAPACITY, so the window's segment
+ *       numbers have distinct slots and every in-window distance stays below 2^31.
  *
  * Ordering of the Atomics operations (all seq-cst; the record bytes are plain stores/loads):
  *   publish:  bytes (plain) → store WRITE_POS → add PUB_SEQ → notify PUB_SEQ.
@@ -80,13 +111,24 @@
  *             reader sees it moved and discards what it read. JavaScript has no load fence, so
  *             the reader puts a read-modify-write on a private word between its plain reads and
  *             that load (RingReader.isLapped) to keep weakly ordered CPUs from reordering them.
- *   reset:    add EPOCH → store OLDEST_POS (ahead of WRITE_POS) → store WRITE_POS → add PUB_SEQ
- *             → notify. EPOCH first so that anyone who sees the new window also sees the new
- *             epoch; OLDEST_POS before WRITE_POS so that the window never looks larger than CAP.
+ *   segment:  (grow) hand the segment to the readers → store SEG_TABLE slot → bytes → publish.
+ *             (recycle) store the new number's slot → evict from the front as records are written.
+ *             (drop) store OLDEST_POS past the segment → store 0 in its slot → hand the smaller
+ *             set to the readers (they release the segment).
+ *             The slot is stored before WRITE_POS covers the segment, so a reader that sees the
+ *             records also sees the slot.
+ *   reset:    add EPOCH → store OLDEST_POS (ahead of WRITE_POS) → store the slots → store
+ *             WRITE_POS → add PUB_SEQ → notify. EPOCH first so that anyone who sees the new
+ *             window also sees the new epoch; OLDEST_POS before WRITE_POS so that the window never
+ *             looks larger than CAP.
  */
 
-/** Bytes of the control SharedArrayBuffer: two 64-byte cache lines. */
-export const CONTROL_BYTES = 128;
+/** Slots of the segment table: the most segments a ring maps at once (I9). */
+export const MAX_SEGMENTS = 1024;
+/** Int32 index of slot 0 of the segment table. */
+export const SEG_TABLE = 32;
+/** Bytes of the control SharedArrayBuffer: two 64-byte cache lines, then the segment table. */
+export const CONTROL_BYTES = SEG_TABLE * 4 + MAX_SEGMENTS * 4;
 
 /** Int32 indexes into the control block. */
 export const Ctl = {
@@ -96,14 +138,15 @@ export const Ctl = {
   EPOCH: 3,
   MAGIC: 16,
   VERSION: 17,
-  CAPACITY: 18,
+  SEGMENT_BYTES: 18,
   MAX_RECORD_BYTES: 19,
+  TABLE_SLOTS: 20,
 } as const;
 
 /** 'WCRG' as a little-endian u32: tells a reader it was handed a ring control block. */
 export const RING_MAGIC = 0x47524357;
 /** Bumped whenever anything in this file changes meaning. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 /** Byte offsets of the record header fields. */
 export const Rec = {
@@ -133,7 +176,7 @@ export const RecordKind = {
 } as const;
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind];
 
-/** Tail filler at the wrap; never handed to a record consumer. */
+/** Tail filler at the end of a segment; never handed to a record consumer. */
 export const PAD_KIND = 0xffff;
 
 /** Bits of the record `flags` word. Bits 4..15 are reserved for later use (e.g. compression). */
@@ -144,18 +187,18 @@ export const RecordFlags = {
   ENCODING_MSGPACK: 0x0001,
 } as const;
 
-/** Smallest ring: its largest record (CAP / 4 = 64 bytes) still holds a header and a payload. */
-export const MIN_CAPACITY = 256;
-/** Largest ring: keeps every in-window distance far below 2^31, where int32 comparisons flip. */
+/** Smallest segment: its largest record (SEG / 4 = 64 bytes) still holds a header and a payload. */
+export const MIN_SEGMENT_BYTES = 256;
+/** Largest ring (all segments): keeps every in-window distance far below 2^31, where int32 comparisons flip. */
 export const MAX_CAPACITY = 2 ** 30;
 
 /**
- * The largest record a ring of `capacity` bytes accepts, header and padding included. A quarter
- * of the ring keeps a PAD plus the largest record under half the ring and leaves the window room
- * for several records.
+ * The largest record a ring of `segmentBytes` segments accepts, header and padding included. A
+ * quarter of a segment keeps a PAD plus the largest record under half the segment and leaves a
+ * one-segment window room for several records.
  */
-export function maxRecordBytes(capacity: number): number {
-  return capacity / 4;
+export function maxRecordBytes(segmentBytes: number): number {
+  return segmentBytes / 4;
 }
 
 /** `n` rounded up to a multiple of 8; `n` must be below 2^31. */

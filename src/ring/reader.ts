@@ -21,11 +21,15 @@
  * what must outlive it (`copyObject()`, `copyObjectTo()`) before validating, and use only the
  * copies that validation vouched for.
  *
+ * Segments: the reader reads only segments it has been given (the constructor's buffers, then
+ * attach() with each new set the producer announces). Where the window enters a segment it does
+ * not have yet, it stops as if nothing were published there; after attach() it goes on.
+ *
  * In a worker, keep one ref'd handle (e.g. the parentPort 'message' listener): a pending
  * Atomics.waitAsync does not keep a worker's event loop alive.
  */
 import { ErrorCodes, invalidArgument, WatchCacheError } from '../errors.js';
-import type { RingBuffers } from './producer.js';
+import type { RingBuffers, RingSegment } from './producer.js';
 import {
   CONTROL_BYTES,
   Ctl,
@@ -36,6 +40,7 @@ import {
   RING_MAGIC,
   Rec,
   RecordKind,
+  SEG_TABLE,
   align8,
   distance,
   isPowerOfTwo,
@@ -78,6 +83,16 @@ interface AtomicsWaitAsync {
   ): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 }
 
+/** A segment as a reader holds it. */
+interface SegmentView {
+  readonly id: number;
+  /** For utf8 decoding of keys. */
+  readonly bytes: Buffer;
+  /** For views of the object bytes as plain Uint8Arrays (their slice() copies, a Buffer's does not). */
+  readonly array: Uint8Array;
+  readonly view: DataView;
+}
+
 class RecordView implements RingRecord {
   position = 0;
   next = 0;
@@ -90,30 +105,23 @@ class RecordView implements RingRecord {
   keyLength = 0;
   objectLength = 0;
   prevObjectLength = 0;
-  /** Offset of the key bytes in the data buffer; the object and prev bytes follow. */
+  /** Offset of the key bytes in the segment; the object and prev bytes follow. */
   keyOffset = 0;
-  /** For utf8 decoding of keys. */
-  readonly #bytes: Buffer;
-  /** For views of the object bytes as plain Uint8Arrays (their slice() copies, a Buffer's does not). */
-  readonly #array: Uint8Array;
-
-  constructor(bytes: Buffer) {
-    this.#bytes = bytes;
-    this.#array = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
+  /** The segment the record is in. */
+  segment: SegmentView | undefined = undefined;
 
   key(): string {
-    return this.#bytes.toString('utf8', this.keyOffset, this.keyOffset + this.keyLength);
+    return this.segment!.bytes.toString('utf8', this.keyOffset, this.keyOffset + this.keyLength);
   }
 
   object(): Uint8Array {
     const start = this.keyOffset + this.keyLength;
-    return this.#array.subarray(start, start + this.objectLength);
+    return this.segment!.array.subarray(start, start + this.objectLength);
   }
 
   prevObject(): Uint8Array {
     const start = this.keyOffset + this.keyLength + this.objectLength;
-    return this.#array.subarray(start, start + this.prevObjectLength);
+    return this.segment!.array.subarray(start, start + this.prevObjectLength);
   }
 }
 
@@ -122,55 +130,88 @@ const PARSED_RECORD = 0;
 const PARSED_PAD = 1;
 /** Not a record: torn by a concurrent overwrite (lapped), or a bug. */
 const PARSED_BAD = 2;
-type Parsed = typeof PARSED_RECORD | typeof PARSED_PAD | typeof PARSED_BAD;
+/** In a segment this reader does not have (yet): stop there. */
+const PARSED_MISSING = 3;
+type Parsed = typeof PARSED_RECORD | typeof PARSED_PAD | typeof PARSED_BAD | typeof PARSED_MISSING;
 
 export class RingReader {
-  readonly capacity: number;
+  /** Bytes of one segment. */
+  readonly segmentBytes: number;
   readonly maxRecordBytes: number;
 
   readonly #ctl: Int32Array;
-  readonly #bytes: Buffer;
-  readonly #view: DataView;
+  readonly #shift: number;
   readonly #mask: number;
+  readonly #slotMask: number;
+  #segments = new Map<number, SegmentView>();
+  /** The last segment looked up: most lookups are for the same one. */
+  #last: SegmentView | undefined = undefined;
   /** A word no other thread touches; see isLapped(). */
   readonly #fence = new Int32Array(new SharedArrayBuffer(4));
   /** One view each for scan(), read() without a caller's view, and next(), so none clobbers another. */
-  readonly #scanView: RecordView;
-  readonly #readView: RecordView;
-  readonly #nextView: RecordView;
+  readonly #scanView = new RecordView();
+  readonly #readView = new RecordView();
+  readonly #nextView = new RecordView();
 
   constructor(buffers: RingBuffers) {
-    const { control, data } = buffers;
-    if (!(control instanceof SharedArrayBuffer) || !(data instanceof SharedArrayBuffer)) {
-      throw invalidArgument('ring buffers must be SharedArrayBuffers');
-    }
+    const { control } = buffers;
+    if (!(control instanceof SharedArrayBuffer)) throw invalidArgument('ring buffers must be SharedArrayBuffers');
     if (control.byteLength < CONTROL_BYTES) throw invalidArgument(`ring control block must have ${CONTROL_BYTES} bytes`);
     const ctl = new Int32Array(control);
     // Plain reads: the producer wrote these constants before handing the buffers over, and the
     // hand-over (postMessage, workerData) orders everything written before it.
     const magic = ctl[Ctl.MAGIC];
     const version = ctl[Ctl.VERSION];
-    const capacity = ctl[Ctl.CAPACITY];
+    const segmentBytes = ctl[Ctl.SEGMENT_BYTES]!;
+    const slots = ctl[Ctl.TABLE_SLOTS]!;
     if (magic !== RING_MAGIC || version !== LAYOUT_VERSION) {
       throw invalidArgument(`not a ring control block of layout version ${LAYOUT_VERSION}`);
     }
-    if (!isPowerOfTwo(capacity) || capacity !== data.byteLength) {
-      throw invalidArgument(`ring data buffer has ${data.byteLength} bytes, the control block says ${capacity}`);
+    if (!isPowerOfTwo(segmentBytes) || !isPowerOfTwo(slots) || control.byteLength < (SEG_TABLE + slots) * 4) {
+      throw invalidArgument('ring control block is malformed');
     }
-    this.capacity = capacity;
-    this.maxRecordBytes = maxRecordBytes(capacity);
+    this.segmentBytes = segmentBytes;
+    this.maxRecordBytes = maxRecordBytes(segmentBytes);
     this.#ctl = ctl;
-    this.#bytes = Buffer.from(data);
-    this.#view = new DataView(data);
-    this.#mask = capacity - 1;
-    this.#scanView = new RecordView(this.#bytes);
-    this.#readView = new RecordView(this.#bytes);
-    this.#nextView = new RecordView(this.#bytes);
+    this.#shift = Math.log2(segmentBytes);
+    this.#mask = segmentBytes - 1;
+    this.#slotMask = slots - 1;
+    this.attach(buffers.segments);
+  }
+
+  /**
+   * Take the producer's current set of segments (RingBuffers.segments, or what its onSegments
+   * announced): new ones become readable, ones no longer listed are released. Sets must be
+   * attached in the order the producer announced them.
+   */
+  attach(segments: readonly RingSegment[]): void {
+    if (!Array.isArray(segments)) throw invalidArgument('ring segments must be an array');
+    const next = new Map<number, SegmentView>();
+    for (const segment of segments) {
+      const { id, data } = segment;
+      if (!(data instanceof SharedArrayBuffer)) throw invalidArgument('ring buffers must be SharedArrayBuffers');
+      if (data.byteLength !== this.segmentBytes) {
+        throw invalidArgument(`ring segment has ${data.byteLength} bytes, the control block says ${this.segmentBytes}`);
+      }
+      let view = this.#segments.get(id);
+      if (view === undefined) {
+        const bytes = Buffer.from(data);
+        view = { id, bytes, array: new Uint8Array(data), view: new DataView(data) };
+      }
+      next.set(id, view);
+    }
+    this.#segments = next;
+    this.#last = undefined;
+  }
+
+  /** How many segments this reader holds. */
+  get segmentCount(): number {
+    return this.#segments.size;
   }
 
   /** A view for read(pos, view), so that several records can be held at once. */
   createView(): RingRecord {
-    return new RecordView(this.#bytes);
+    return new RecordView();
   }
 
   /** The window start: the oldest position a cursor may hold. Resync here to replay what is left. */
@@ -214,7 +255,8 @@ export class RingReader {
   }
 
   /**
-   * The record at `pos`, skipping a PAD there; null when nothing is published at `pos` yet.
+   * The record at `pos`, skipping a PAD there; null when nothing is published at `pos` yet (or
+   * it is in a segment this reader has not been given yet).
    * Fills `into` (from createView()) or a view owned by the reader that the next read() reuses.
    * Throws WC_ERR_RING_LAPPED when `pos` is already outside the window or the record proves to be
    * torn. The result is provisional: validate with isLapped(pos) after using it.
@@ -235,7 +277,11 @@ export class RingReader {
       const parsed = this.#parse(p, write, view);
       if (parsed === PARSED_RECORD) return view;
       if (parsed === PARSED_BAD) throw this.#suspect(start);
-      p = (p + this.#view.getUint32((p & this.#mask) + Rec.LENGTH, true)) >>> 0;
+      if (parsed === PARSED_MISSING) {
+        if (this.isLapped(start)) throw this.#lapped(start);
+        return null;
+      }
+      p = view.next;
       if (p === write) return null;
     }
   }
@@ -253,7 +299,8 @@ export class RingReader {
    * Visit the published records from `pos` on, at most `maxRecords` of them (PADs skipped and not
    * counted), then validate the slice. Returns the position after the last visited record (`pos`
    * when nothing new is published), or SCAN_LAPPED when the slice was overwritten while it was
-   * read; then everything `visit` did must be dropped (and the cursor resynced).
+   * read; then everything `visit` did must be dropped (and the cursor resynced). It stops early
+   * at a segment this reader has not been given yet.
    *
    * `visit` gets one reused view: it must copy what it keeps. It may see torn data in a slice that
    * ends up lapped; an exception it throws then is swallowed (the slice is lapped anyway),
@@ -267,17 +314,16 @@ export class RingReader {
     // Early exit for a cursor lapped long ago (no fence needed: nothing has been read yet).
     if (distance(Atomics.load(this.#ctl, Ctl.OLDEST_POS), start) < 0) return SCAN_LAPPED;
     const view = this.#scanView;
-    const bytes = this.#view;
-    const mask = this.#mask;
     let p = start;
     let visited = 0;
     let expectedSeq = -1;
     while (visited < maxRecords && p !== write) {
       const parsed = this.#parse(p, write, view);
       if (parsed === PARSED_PAD) {
-        p = (p + bytes.getUint32((p & mask) + Rec.LENGTH, true)) >>> 0;
+        p = view.next;
         continue;
       }
+      if (parsed === PARSED_MISSING) break;
       if (parsed === PARSED_BAD || (expectedSeq !== -1 && view.seq !== expectedSeq)) {
         if (this.isLapped(start)) return SCAN_LAPPED;
         throw this.#corrupt(p);
@@ -315,26 +361,32 @@ export class RingReader {
    * the published part of the window. A failed check means the bytes were torn by an overwrite.
    */
   #parse(p: number, write: number, view: RecordView): Parsed {
-    const bytes = this.#view;
+    const segment = this.#segmentAt(p);
+    if (segment === undefined) return PARSED_MISSING;
+    const bytes = segment.view;
     const off = p & this.#mask;
     const length = bytes.getUint32(off + Rec.LENGTH, true);
     if (
       length < PAD_MIN_BYTES ||
       length > this.maxRecordBytes ||
       length % PAD_MIN_BYTES !== 0 ||
-      off + length > this.capacity ||
+      off + length > this.segmentBytes ||
       (write - p) >>> 0 < length
     ) {
       return PARSED_BAD;
     }
     const kind = bytes.getUint16(off + Rec.KIND, true);
-    if (kind === PAD_KIND) return PARSED_PAD;
+    if (kind === PAD_KIND) {
+      view.next = (p + length) >>> 0;
+      return PARSED_PAD;
+    }
     if (kind < RecordKind.ADDED || kind > RecordKind.PROGRESS || length < RECORD_HEADER_BYTES) return PARSED_BAD;
     const keyLength = bytes.getUint32(off + Rec.KEY_LENGTH, true);
     const objectLength = bytes.getUint32(off + Rec.OBJECT_LENGTH, true);
     const prevObjectLength = bytes.getUint32(off + Rec.PREV_OBJECT_LENGTH, true);
     const payload = keyLength + objectLength + prevObjectLength;
     if (payload > length - RECORD_HEADER_BYTES || align8(RECORD_HEADER_BYTES + payload) !== length) return PARSED_BAD;
+    view.segment = segment;
     view.position = p;
     view.next = (p + length) >>> 0;
     view.kind = kind as RecordKind;
@@ -348,6 +400,20 @@ export class RingReader {
     view.rv = bytes.getFloat64(off + Rec.RV, true);
     view.keyOffset = off + RECORD_HEADER_BYTES;
     return PARSED_RECORD;
+  }
+
+  /**
+   * The segment holding position `p` according to the table, if this reader has it. The slot is
+   * read every time (a stale mapping is caught by validation, I7); only the id → view lookup is
+   * cached, and ids are never reused.
+   */
+  #segmentAt(p: number): SegmentView | undefined {
+    const id = Atomics.load(this.#ctl, SEG_TABLE + ((p >>> this.#shift) & this.#slotMask));
+    const last = this.#last;
+    if (last !== undefined && last.id === id) return last;
+    const segment = this.#segments.get(id);
+    if (segment !== undefined) this.#last = segment;
+    return segment;
   }
 
   /** A header that makes no sense: lapped if the window moved past `start`, else a real fault. */

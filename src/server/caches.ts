@@ -13,7 +13,10 @@ import type { Storage } from '../storage/storage.js';
 import { groupVersion, type Registry, type ResourceDefinition } from './registry.js';
 
 /** Per-cacher tuning the server passes through (see CacherOptions). */
-export type CacherTuning = Pick<CacherOptions, 'windowBytes' | 'bufferEvents' | 'bufferBytes' | 'stallBudgetMs' | 'pageSize' | 'clock' | 'backoff'>;
+export type CacherTuning = Pick<
+  CacherOptions,
+  'windowSeconds' | 'windowMinBytes' | 'windowMaxBytes' | 'windowBytes' | 'bufferEvents' | 'bufferBytes' | 'stallBudgetMs' | 'pageSize' | 'clock' | 'backoff'
+>;
 
 export interface ResourceCache {
   readonly resource: ResourceDefinition;
@@ -38,10 +41,11 @@ export class ResourceCaches {
   ) {
     try {
       for (const def of registry.resources) {
-        const windowBytes = def.windowBytes ?? options.tuning?.windowBytes;
+        // A resource's own windowBytes (a fixed window) replaces the server's window sizing.
+        const { windowMinBytes, windowMaxBytes, ...fixed } = options.tuning ?? {};
+        const tuning = def.windowBytes === undefined ? options.tuning : { ...fixed, windowBytes: def.windowBytes };
         const cacher = createCacher({
-          ...options.tuning,
-          ...(windowBytes === undefined ? {} : { windowBytes }),
+          ...tuning,
           storage,
           prefix: registry.prefixOf(def),
           kind: def.kind,

@@ -206,7 +206,9 @@ class Metrics implements PrometheusMetrics {
         for (const { labels, stats: s } of stats()) this.inc({ ...labels, fallback: 'true' }, s.consistentReadFallbacks);
       },
     });
-    gauge('watch_cache_capacity', 'Capacity of the event window (the ring), in bytes.', (s) => s.windowBytes);
+    gauge('watch_cache_capacity', 'Capacity of the event window (the ring), in bytes; it grows under a burst and shrinks when idle.', (s) => s.windowBytes);
+    counter('watch_cache_capacity_increase_total', 'Times the event window grew (by a segment) to keep windowSeconds of history.', (s) => s.cache.windowGrowths);
+    counter('watch_cache_capacity_decrease_total', 'Times the event window shrank (by a segment) because it held more than it needed.', (s) => s.cache.windowShrinks);
     counter('apiserver_watch_cache_events_received_total', 'Events (ADDED, MODIFIED, DELETED) the cache received from the store.', (s) => s.cache.events);
     counter('watchcache_frames_delivered_total', 'Frames handed to watchers: one per event per receiving watcher.', (s) => s.framesDelivered);
     counter(
@@ -218,7 +220,7 @@ class Metrics implements PrometheusMetrics {
     gauge('watchcache_window_seconds', 'Seconds of history the event window holds (watches from an RV in it resume; older ones get 410).', (s) => s.windowSeconds);
     counter(
       'watchcache_window_short_evictions_total',
-      'Records evicted from the window while younger than 75 s (kube-apiserver keeps at least 75 s): non-zero means the window is too small.',
+      'Records evicted from the window while younger than windowSeconds (75 s, as kube-apiserver): only at the memory cap or with a fixed window; non-zero means it is too small.',
       (s) => s.cache.shortWindowEvictions,
     );
     gauge('watchcache_watchers', 'Watchers registered with the cache (HTTP and in-process).', (s) => s.watchers);

@@ -12,13 +12,14 @@ import { CSV_COLUMNS } from '../../bench/csv.js';
 import type { BenchReport, ModeResult, ScenarioName } from '../../bench/types.js';
 import { benchEntry, runBench, type BenchRun } from '../helpers/bench.js';
 
-const SCENARIOS: ScenarioName[] = ['kubelet', 'selector-heavy', 'initial-list'];
+const SCENARIOS: ScenarioName[] = ['kubelet', 'selector-heavy', 'initial-list', 'window-burst'];
 const WORKERS = ['0', '1', '2'];
 
 const HEADLINE_KEYS: Record<ScenarioName, string[]> = {
   kubelet: ['bestRate', 'peakDeliveriesPerSec', 'eventsPerSec', 'deliveriesPerSec', 'latencyP50Ms', 'latencyP99Ms', 'cpuUsPerDelivery', 'mainElu', 'loopDelayP99Ms', 'heapPerIdleWatcherBytes'],
   'selector-heavy': ['eventsPerSec', 'deliveriesPerSec', 'latencyP50Ms', 'latencyP99Ms', 'cpuUsPerDelivery', 'mainElu', 'loopDelayP99Ms'],
   'initial-list': ['fillMs', 'timeToBookmarkMaxMs', 'loopDelayP99Ms', 'peakRssMiB'],
+  'window-burst': ['gone410', 'peakWindowMiB', 'shortWindowEvictions'],
 };
 
 /** RFC 4180 fields of one CSV line (quoted fields may hold commas and doubled quotes). */

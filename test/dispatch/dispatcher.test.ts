@@ -115,7 +115,7 @@ class Harness {
   readonly #state = new Map<string, { pod: Pod; rv: number }>();
 
   constructor(options: HarnessOptions = {}) {
-    this.ring = new RingProducer({ capacity: options.capacity ?? 1 << 16 });
+    this.ring = new RingProducer({ segmentBytes: options.capacity ?? 1 << 16 });
     this.revision = options.revision ?? 9;
     this.dispatcher = new Dispatcher(
       {

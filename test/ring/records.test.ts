@@ -18,7 +18,7 @@ function codeOf(fn: () => unknown): string | undefined {
 
 describe('ring records', () => {
   it('round-trip key, object, previous object, trigger hashes, flags and an rv up to 2^53 - 1', () => {
-    const producer = new RingProducer({ capacity: 4096 });
+    const producer = new RingProducer({ segmentBytes: 4096 });
     const reader = new RingReader(producer.buffers);
     const key = '/registry/pods/kube-system/coredns-ä✓𝄞';
     const object = bytes('{"metadata":{"name":"coredns"},"spec":{"nodeName":"node-1"}}');
@@ -54,7 +54,7 @@ describe('ring records', () => {
   });
 
   it('round-trip every kind, including PROGRESS records that carry only an rv, with consecutive seqs', () => {
-    const producer = new RingProducer({ capacity: 4096, initialSeq: 0xffff_fffe });
+    const producer = new RingProducer({ segmentBytes: 4096, initialSeq: 0xffff_fffe });
     const reader = new RingReader(producer.buffers);
     const inputs: RingRecordInput[] = [
       { kind: RecordKind.ADDED, rv: 10, key: 'a', object: bytes('{"a":1}') },
@@ -81,7 +81,7 @@ describe('ring records', () => {
   });
 
   it('a reader attaches to a structured clone of the buffers, as a worker receives them', () => {
-    const producer = new RingProducer({ capacity: 1024 });
+    const producer = new RingProducer({ segmentBytes: 1024 });
     const reader = new RingReader(structuredClone(producer.buffers));
     const pos = producer.append({ kind: RecordKind.ADDED, rv: 5, key: 'k', object: bytes('v') });
     expect(reader.read(pos)).toBeNull(); // appended, not published
@@ -90,7 +90,7 @@ describe('ring records', () => {
   });
 
   it('refuses a record larger than a quarter of the ring with WC_ERR_RECORD_TOO_LARGE and stays usable', () => {
-    const producer = new RingProducer({ capacity: 1024 });
+    const producer = new RingProducer({ segmentBytes: 1024 });
     expect(producer.maxRecordBytes).toBe(256);
     const fits = new Uint8Array(256 - RECORD_HEADER_BYTES - 1); // key 'k' takes the last byte
     const tooBig = new Uint8Array(fits.length + 1);
@@ -109,7 +109,7 @@ describe('ring records', () => {
   });
 
   it('refuses malformed records and options with WC_ERR_INVALID', () => {
-    const producer = new RingProducer({ capacity: 1024 });
+    const producer = new RingProducer({ segmentBytes: 1024 });
     const bad: unknown[] = [
       { kind: 0, rv: 1 },
       { kind: 0xffff, rv: 1 },
@@ -123,21 +123,25 @@ describe('ring records', () => {
       expect(codeOf(() => producer.append(input as RingRecordInput))).toBe(ErrorCodes.INVALID);
     }
     for (const options of [
-      { capacity: 1000 },
-      { capacity: 128 },
-      { capacity: 2 ** 31 },
-      { capacity: 1024, initialPosition: 4 },
-      { capacity: 1024, initialPosition: 2 ** 32 },
-      { capacity: 1024, initialSeq: -1 },
+      { segmentBytes: 1000 },
+      { segmentBytes: 128 },
+      { segmentBytes: 2 ** 31 },
+      { segmentBytes: 1024, minSegments: 0 },
+      { segmentBytes: 1024, minSegments: 2, maxSegments: 1 },
+      { segmentBytes: 2 ** 29, maxSegments: 4 },
+      { segmentBytes: 256, maxSegments: 1025 },
+      { segmentBytes: 1024, initialPosition: 4 },
+      { segmentBytes: 1024, initialPosition: 2 ** 32 },
+      { segmentBytes: 1024, initialSeq: -1 },
     ]) {
       expect(codeOf(() => new RingProducer(options))).toBe(ErrorCodes.INVALID);
     }
-    const other = new RingProducer({ capacity: 2048 });
-    expect(codeOf(() => new RingReader({ control: producer.buffers.control, data: other.buffers.data }))).toBe(
+    const other = new RingProducer({ segmentBytes: 2048 });
+    expect(codeOf(() => new RingReader({ control: producer.buffers.control, segments: other.buffers.segments }))).toBe(
       ErrorCodes.INVALID,
     );
     expect(
-      codeOf(() => new RingReader({ control: new SharedArrayBuffer(128), data: producer.buffers.data })),
+      codeOf(() => new RingReader({ control: new SharedArrayBuffer(128), segments: producer.buffers.segments })),
     ).toBe(ErrorCodes.INVALID);
   });
 });

@@ -17,11 +17,16 @@ const reader = new RingReader(buffers);
 /** Set by the 'stop' message: the final write position and the last seq the producer wrote. */
 let stop;
 // Also the ref'd handle that keeps this worker alive while it sits in Atomics.waitAsync.
+// A 'segments' message is the producer's new set of segments (the ring grew or shrank).
 parentPort.on('message', (message) => {
   if (message.type === 'stop') stop = message;
+  if (message.type === 'segments') {
+    reader.attach(message.segments);
+    stats.attaches++;
+  }
 });
 
-const stats = { accepted: 0, slices: 0, laps: 0, corrupt: 0, firstProblem: undefined, lastSeq: -1, waits: 0 };
+const stats = { accepted: 0, slices: 0, laps: 0, corrupt: 0, firstProblem: undefined, lastSeq: -1, waits: 0, attaches: 0 };
 
 let expected = -1; // the seq the next record must carry; -1 right after a (re)sync
 let sliceExpected = -1;

@@ -4,7 +4,7 @@ import { RingProducer } from '../../src/ring/producer.js';
 import { RingReader } from '../../src/ring/reader.js';
 
 function ring(): { producer: RingProducer; reader: RingReader } {
-  const producer = new RingProducer({ capacity: 1024 });
+  const producer = new RingProducer({ segmentBytes: 1024 });
   return { producer, reader: new RingReader(producer.buffers) };
 }
 

@@ -15,7 +15,7 @@ function rec(rv: number, total: number): RingRecordInput {
 function fullRing(): { producer: RingProducer; reader: RingReader; evicted: Array<[number, number, number]> } {
   const evicted: Array<[number, number, number]> = [];
   const producer = new RingProducer({
-    capacity: 1024,
+    segmentBytes: 1024,
     onEvict: (rv, seq, position) => evicted.push([rv, seq, position]),
   });
   for (let rv = 1; rv <= 8; rv++) producer.append(rec(rv, 128));
@@ -136,7 +136,7 @@ describe('ring event window', () => {
   });
 
   it('publishes a pending batch before it would evict records readers were never shown', () => {
-    const producer = new RingProducer({ capacity: 1024 });
+    const producer = new RingProducer({ segmentBytes: 1024 });
     const reader = new RingReader(producer.buffers);
     for (let rv = 1; rv <= 12; rv++) producer.append(rec(rv, 128)); // 1.5 rings, one batch
     // The first 8 were published when the 9th needed room; the rest are pending.
@@ -179,7 +179,7 @@ describe('ring event window', () => {
   });
 
   it('reset near the top of the uint32 range wraps the new start to 0', () => {
-    const producer = new RingProducer({ capacity: 1024, initialPosition: 0xffff_fc00 + 64 });
+    const producer = new RingProducer({ segmentBytes: 1024, initialPosition: 0xffff_fc00 + 64 });
     producer.append(rec(1, 128));
     producer.publish();
     expect(producer.reset()).toBe(0);

@@ -12,9 +12,9 @@ function rec(rv: number, total: number): RingRecordInput {
 
 describe('ring wrap-around', () => {
   it('pads the tail when a record does not fit before the end, and readers skip the padding', () => {
-    const producer = new RingProducer({ capacity: 1024 });
+    const producer = new RingProducer({ segmentBytes: 1024 });
     const reader = new RingReader(producer.buffers);
-    const view = new DataView(producer.buffers.data);
+    const view = new DataView(producer.buffers.segments[0]!.data);
     // 4 records of 224 bytes leave a 128-byte tail; the next record needs 192.
     for (let rv = 1; rv <= 4; rv++) producer.append(rec(rv, 224));
     const pos = producer.append(rec(5, 192));
@@ -38,9 +38,9 @@ describe('ring wrap-around', () => {
   });
 
   it('recognises a minimal 8-byte pad, smaller than a record header', () => {
-    const producer = new RingProducer({ capacity: 1024 });
+    const producer = new RingProducer({ segmentBytes: 1024 });
     const reader = new RingReader(producer.buffers);
-    const view = new DataView(producer.buffers.data);
+    const view = new DataView(producer.buffers.segments[0]!.data);
     // 3 × 256 + 248 = 1016 bytes, leaving a tail of 8.
     for (let rv = 1; rv <= 3; rv++) producer.append(rec(rv, 256));
     producer.append(rec(4, 248));
@@ -58,7 +58,7 @@ describe('ring wrap-around', () => {
   });
 
   it('places a record that exactly fills the tail without any padding', () => {
-    const producer = new RingProducer({ capacity: 1024 });
+    const producer = new RingProducer({ segmentBytes: 1024 });
     const reader = new RingReader(producer.buffers);
     for (let rv = 1; rv <= 3; rv++) producer.append(rec(rv, 256));
     const last = producer.append(rec(4, 256));
@@ -72,7 +72,7 @@ describe('ring wrap-around', () => {
 
   it('accepts a record that exactly fills the free space, evicting nothing, and evicts on the next one', () => {
     const evicted: number[] = [];
-    const producer = new RingProducer({ capacity: 1024, onEvict: (rv) => evicted.push(rv) });
+    const producer = new RingProducer({ segmentBytes: 1024, onEvict: (rv) => evicted.push(rv) });
     const reader = new RingReader(producer.buffers);
     producer.append(rec(1, 256));
     producer.append(rec(2, 200));
@@ -103,7 +103,7 @@ describe('ring wrap-around', () => {
   it('keeps positions right across the uint32 wrap (start at 0xFFFF_F000)', () => {
     const start = 0xffff_f000;
     const evicted: number[] = [];
-    const producer = new RingProducer({ capacity: 1024, initialPosition: start, onEvict: (rv) => evicted.push(rv) });
+    const producer = new RingProducer({ segmentBytes: 1024, initialPosition: start, onEvict: (rv) => evicted.push(rv) });
     const reader = new RingReader(producer.buffers);
     const positions: number[] = [];
     let cursor = start;

@@ -185,6 +185,9 @@ describe('/metrics (prom-client)', () => {
     expect(value(e, 'watchcache_ready', pods)).toBe(1);
     expect(value(e, 'apiserver_watch_cache_consistent_read_total', { ...pods, fallback: 'true' })).toBe(0);
     expect(value(e, 'watchcache_window_short_evictions_total', pods)).toBe(0);
+    // A fixed window (windowBytes) never resizes.
+    expect(value(e, 'watch_cache_capacity_increase_total', pods)).toBe(0);
+    expect(value(e, 'watch_cache_capacity_decrease_total', pods)).toBe(0);
     expect(value(e, 'watchcache_decode_errors_total', pods)).toBe(0);
     // Every served resource has its series, custom or built in.
     expect(value(e, 'watchcache_ready', { group: '', resource: 'namespaces' })).toBe(1);
