@@ -96,7 +96,10 @@ export class Reflector {
   async #list(): Promise<{ items: KeyValue[]; revision: number }> {
     const { storage, prefix } = this.#options;
     const limit = this.#options.pageSize ?? LIST_PAGE_SIZE;
-    const first = await storage.list(prefix, { limit });
+    // The first list of a store reopened with history starts there, and the watch replays the
+    // rest into the window: watches from the previous process's resourceVersions are served.
+    const from = this.stats.lists === 0 ? storage.historyStart?.() : undefined;
+    const first = await storage.list(prefix, from === undefined ? { limit } : { limit, revision: from });
     const items = first.items;
     let page = first;
     while (page.more) {

@@ -214,6 +214,15 @@ export class DurableStorage implements Storage {
     return this.#memory.requestProgress();
   }
 
+  /**
+   * After a reopen, the oldest revision still listable: the compaction point, or the first
+   * revision if nothing was compacted. A fresh store has no earlier clients to serve.
+   */
+  historyStart(): number | undefined {
+    if (this.#recovery.revision === 0) return undefined;
+    return Math.max(this.#compactRevision, 1);
+  }
+
   progressTrusted(): boolean {
     return true;
   }

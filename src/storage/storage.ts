@@ -117,6 +117,14 @@ export interface Storage {
   watch(prefix: string, options: StorageWatchOptions): AsyncIterable<WatchBatch>;
   /** The store's current revision, read consistently (linearizably on etcd). */
   currentRevision(): Promise<number>;
+  /**
+   * Where a cache starting now should begin its history, when that is older than the current
+   * revision: a store reopened with retained history (the durable embedded store) answers the
+   * oldest revision it can list at, so that clients of the previous process resume from their
+   * resourceVersions and get what they missed. Unset or undefined: list at the current revision
+   * (etcd: kube-apiserver's caches start there too).
+   */
+  historyStart?(): number | undefined;
   /** Ask every open watch to emit a progress notification as soon as it is caught up. */
   requestProgress(): Promise<void>;
   /**

@@ -121,7 +121,7 @@ describe('watchcache serve --data-dir', () => {
     // The store itself, opened where the killed server left it: the history since the pre-crash
     // revision is all there, every acknowledged write at its own revision, no revision missing.
     const lastAcked = Math.max(...acked.map((a) => a.rv).filter((rv) => !Number.isNaN(rv)));
-    await (async () => {
+    const missed = await (async () => {
       const storage = await DurableStorage.open({ dataDir });
       try {
         const current = await storage.currentRevision();
@@ -129,6 +129,7 @@ describe('watchcache serve --data-dir', () => {
         const batches = await collect(storage.watch('/registry/pods/', { fromRevision: preCrash + 1 }), (b) => eventsOf(b).at(-1)?.kv.modRevision === current);
         const revisions = eventsOf(batches).map((e) => e.kv.modRevision);
         expect(revisions).toEqual(Array.from({ length: current - preCrash }, (_, i) => preCrash + 1 + i));
+        return eventsOf(batches).map((e) => [e.type === 'put' ? (e.kv.createRevision === e.kv.modRevision ? 'ADDED' : 'MODIFIED') : 'DELETED', e.kv.key.split('/').at(-1), e.kv.modRevision] as const);
       } finally {
         await storage.close();
       }
@@ -150,12 +151,12 @@ describe('watchcache serve --data-dir', () => {
     for (let i = 0; i < 3; i++) expect(pods.get(`before-${i}`)!.metadata.labels).toEqual({ patched: 'yes' });
     for (const ack of acked.filter((a) => a.name.startsWith('load-'))) expect(rvOf(pods.get(ack.name)!)).toBe(ack.rv);
 
-    // Over HTTP, the restarted cache's window starts at its first list, as kube-apiserver's after a
-    // restart: a watch from the pre-crash revision is told 410 Expired, never served with a gap,
-    // and the client's relist and watch from the list's revision miss nothing.
+    // Over HTTP, a watch from the pre-crash revision gets exactly what it missed: the restarted
+    // cache starts its window at the store's oldest retained revision and replays from there.
     const resumed = await openWatch(second.url, `${PODS}?watch=true&resourceVersion=${preCrash}`);
-    await resumed.untilEnded(30_000);
-    expect(resumed.events.map((e) => [e.type, e.object.code])).toEqual([['ERROR', 410]]);
+    await resumed.untilEvents(missed.length, 30_000);
+    expect(resumed.events.map((e) => [e.type, e.object.metadata.name, rvOf(e.object)])).toEqual(missed);
+    resumed.close();
     const rewatch = await openWatch(second.url, `${PODS}?watch=true&resourceVersion=${rvOf(list)}`);
 
     // Revisions continue: the next write lands after everything before the crash.
