@@ -15,6 +15,7 @@ const STAGES: Record<string, number> = {
   'status.ts': 0,
   'kube-object.ts': 0,
   'worker-entry.ts': 0,
+  'validation.ts': 0,
   select: 0,
   storage: 1,
   ring: 2,

@@ -8,7 +8,8 @@ import { badRequest, ErrorCodes, fromWire, isWatchCacheError, positiveOption, Wa
 import { statusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
 import { EncodePool } from '../encode/encode-pool.js';
-import { FRAME_ENCODINGS, encodedBookmark, type FrameEncoding } from '../encode/frames.js';
+import { codecFor, type FrameEncoding } from '../encode/codecs.js';
+import { parseJson } from '../encode/json-object.js';
 import { matches, selectsEverything, type Predicate } from '../select/predicate.js';
 import { PARTITIONS, partitionOf } from '../dispatch/partitions.js';
 import { inlinePlacement, type Placement, type PlacementFactory } from '../dispatch/placement.js';
@@ -296,7 +297,7 @@ class CacherImpl implements Cacher {
 
   watchFrames(options: FrameWatchOptions, sink: FrameSink): Promise<FrameWatch> {
     const encoding = options.encoding ?? 'json';
-    if (!FRAME_ENCODINGS.includes(encoding)) throw badRequest(`unsupported watch encoding ${JSON.stringify(encoding)}`);
+    codecFor(encoding);
     return this.#watch(options, encoding, (id, hooks) => new FrameStream(id, hooks, sink, encoding));
   }
 
@@ -433,9 +434,10 @@ class CacherImpl implements Cacher {
       // snapshot goes out; its live frames wait behind the initial events.
       stream.beginInitial();
       const endBookmark = bookmarks && sendInitialEvents === true ? snapshotRevision : undefined;
-      if (encoding === 'json' && snapshot.length <= INITIAL_CHUNK) {
+      const codec = codecFor(encoding);
+      if (codec.cachedAddedFrames && snapshot.length <= INITIAL_CHUNK) {
         for (const object of snapshot) stream.pushInitial(object.addedFrame);
-        if (endBookmark !== undefined) stream.pushInitial(encodedBookmark(encoding, this.#schema, endBookmark, true));
+        if (endBookmark !== undefined) stream.pushInitial(codec.bookmark(this.#schema, endBookmark, true));
         stream.endInitial();
       } else {
         void this.#sendInitial(stream, snapshot, encoding, endBookmark);
@@ -470,21 +472,21 @@ class CacherImpl implements Cacher {
    * consumer, so neither the event loop nor memory takes the whole snapshot at once.
    */
   async #sendInitial(stream: Subscriber, snapshot: CachedObject[], encoding: FrameEncoding, endBookmark: number | undefined): Promise<void> {
+    const codec = codecFor(encoding);
     try {
       for (let i = 0; i < snapshot.length; i += INITIAL_CHUNK) {
         if (stream.ended) return;
         const chunk = snapshot.slice(i, i + INITIAL_CHUNK);
-        const frames =
-          encoding === 'json'
-            ? chunk.map((object) => object.addedFrame)
-            : await this.#encoder.msgpackSnapshot(chunk.map((object) => object.bytes));
+        const frames = codec.cachedAddedFrames
+          ? chunk.map((object) => object.addedFrame)
+          : await this.#encoder.snapshot(encoding, chunk.map((object) => object.bytes));
         for (const frame of frames) stream.pushInitial(frame);
         if (i + INITIAL_CHUNK < snapshot.length) {
           await stream.whenWritable();
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
-      if (endBookmark !== undefined) stream.pushInitial(encodedBookmark(encoding, this.#schema, endBookmark, true));
+      if (endBookmark !== undefined) stream.pushInitial(codec.bookmark(this.#schema, endBookmark, true));
       stream.endInitial();
     } catch (err) {
       stream.failed(statusFromError(err));
@@ -814,7 +816,7 @@ function keyNotFound(key: string): WatchCacheError {
 }
 
 function decodeJson(bytes: Uint8Array): KubeObject {
-  return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as KubeObject;
+  return parseJson(bytes) as KubeObject;
 }
 
 export type { ListOptions, ReadOptions, WatchOptions };

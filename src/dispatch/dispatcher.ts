@@ -14,16 +14,15 @@
  * is closed with 410 when its cursor falls out of the window, or when it stays stalled past the
  * stall budget. A watcher registered from an older RV starts the same way, behind.
  */
-import { ErrorCodes, type WireError } from '../errors.js';
-import { RecordKind } from '../ring/layout.js';
+import type { WireError } from '../errors.js';
+import { distance, RecordKind } from '../ring/layout.js';
 import { RingReader, SCAN_LAPPED, type RingRecord } from '../ring/reader.js';
-import { distance } from '../ring/layout.js';
-import { encodedBookmark, type FrameEncoding } from '../encode/frames.js';
-import { jsonEventFrame, type WatchEventType } from '../encode/json-frame.js';
-import { msgpackEventFrame } from '../encode/msgpack-frame.js';
+import type { BookmarkShape, EventObject, WatchEventType } from '../encode/codec.js';
+import { decodeJsonObject, stampResourceVersion } from '../encode/json-object.js';
 import { BookmarkBuckets, nextBookmarkTime } from './bookmarks.js';
-import { AttributeReader, matches, rewrite, selectsEverything, type Attributes, type Predicate } from '../select/predicate.js';
+import { AttributeReader, matches, rewrite, type Attributes } from '../select/predicate.js';
 import type { DispatcherConfig, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from './protocol.js';
+import { Watcher, type CloseReason } from './watcher.js';
 
 /**
  * Records read per event-loop turn (one slice) before yielding, so one busy resource cannot
@@ -35,67 +34,14 @@ const DEFAULT_SLICE_RECORDS = 512;
 export type Post = (message: DispatcherOutput) => void;
 export type Schedule = (fn: () => void) => void;
 
-class Watcher {
-  readonly id: number;
-  readonly predicate: Predicate;
-  /** The predicate selects everything: events pass as they are, without decoding the object. */
-  readonly everything: boolean;
-  readonly triggerHash: number;
-  readonly floor: number;
-  readonly bookmarks: boolean;
-  readonly encoding: FrameEncoding;
-  readonly deadline: number | undefined;
-  /** RV of the last event delivered; bookmarks never go below it. */
-  lastRV: number;
-  sentEvents = 0;
-  sentBytes = 0;
-  ackEvents = 0;
-  ackBytes = 0;
-  /** Frames staged in the current slice, not yet committed. */
-  stagedEvents = 0;
-  stagedBytes = 0;
-  live = false;
-  /** When behind: the position of the next record this watcher needs. */
-  cursor = 0;
-  /** Set during a slice when the buffer filled: where to resume. */
-  stallAt: number | undefined = undefined;
-  /** When the buffer filled; undefined while catching up for other reasons (an old start RV). */
-  stalledSince: number | undefined = undefined;
-  closed = false;
-
-  constructor(spec: WatcherSpec) {
-    this.id = spec.id;
-    this.predicate = spec.predicate;
-    this.everything = selectsEverything(spec.predicate);
-    this.triggerHash = spec.triggerHash;
-    this.floor = spec.floor;
-    this.bookmarks = spec.bookmarks;
-    this.encoding = spec.encoding ?? 'json';
-    this.deadline = spec.deadline;
-    this.lastRV = spec.floor;
-  }
-
-  outstandingEvents(): number {
-    return this.sentEvents + this.stagedEvents - this.ackEvents;
-  }
-
-  outstandingBytes(): number {
-    return this.sentBytes + this.stagedBytes - this.ackBytes;
-  }
-
-  hasRoom(limits: DispatchLimits, bytes: number): boolean {
-    const events = this.outstandingEvents();
-    if (events === 0) return true; // one frame always fits, however large
-    return events < limits.bufferEvents && this.outstandingBytes() + bytes <= limits.bufferBytes;
-  }
-}
-
 /** The current record's decoded forms, computed at most once per record. */
 interface Decoded {
   object: Record<string, unknown> | undefined;
   attrs: Attributes | undefined;
   prev: Record<string, unknown> | undefined;
   prevAttrs: Attributes | undefined;
+  /** The previous object stamped at the record's RV, as JSON: what a DELETED rewritten from a MODIFIED carries. */
+  deletedJson: Uint8Array | undefined;
   readonly frames: Map<string, Uint8Array>;
 }
 
@@ -104,7 +50,7 @@ export class Dispatcher {
   readonly #attributes: AttributeReader;
   readonly #limits: DispatchLimits;
   readonly #slice: number;
-  readonly #bookmarkShape: { kind?: string; apiVersion?: string };
+  readonly #bookmarkShape: BookmarkShape;
   readonly #post: Post;
   readonly #schedule: Schedule;
 
@@ -130,8 +76,23 @@ export class Dispatcher {
   #stagedRVs: number[] = [];
   #touched: Watcher[] = [];
   #sliceRV = 0;
-  #decoded: Decoded = { object: undefined, attrs: undefined, prev: undefined, prevAttrs: undefined, frames: new Map() };
+  #decoded: Decoded = { object: undefined, attrs: undefined, prev: undefined, prevAttrs: undefined, deletedJson: undefined, frames: new Map() };
   #view: RingRecord;
+  /** The record being encoded, and the two objects a codec may encode from it. */
+  #record: RingRecord | undefined;
+  readonly #recordObject: EventObject = {
+    json: () => this.#record!.object(),
+    decoded: () => {
+      // A watcher that selects everything did not need the object decoded to match it.
+      this.#objectAttrs(this.#record!);
+      return this.#decoded.object!;
+    },
+  };
+  readonly #deletedObject: EventObject = {
+    json: () => (this.#decoded.deletedJson ??= Buffer.from(JSON.stringify(this.#deletedObject.decoded()))),
+    // It stopped matching: the watcher sees its previous state, at the revision of the change.
+    decoded: () => stampResourceVersion(this.#decoded.prev!, this.#record!.rv),
+  };
 
   // The outbox: flushed once per turn.
   #outIds: number[] = [];
@@ -240,10 +201,7 @@ export class Dispatcher {
   #ack(id: number, events: number, bytes: number): void {
     const w = this.#watchers.get(id);
     if (w === undefined) return;
-    // A consumer that takes anything is slow, not unresponsive: the stall budget restarts.
-    if (events > w.ackEvents && w.stalledSince !== undefined) w.stalledSince = this.#now;
-    w.ackEvents = events;
-    w.ackBytes = bytes;
+    w.ack(events, bytes, this.#now);
     if (!w.live) this.#requestPump();
   }
 
@@ -255,7 +213,7 @@ export class Dispatcher {
     const budget = this.#limits.stallBudgetMs;
     for (const w of this.#behind) {
       if (this.#reader.isLapped(w.cursor)) this.#close(w, 'lapped');
-      else if (w.stalledSince !== undefined && this.#now - w.stalledSince > budget) this.#close(w, 'stalled');
+      else if (w.stalledPast(this.#now, budget)) this.#close(w, 'stalled');
     }
     // One bookmark frame per RV and encoding, shared by the watchers due at this tick.
     const frames = new Map<string, Uint8Array>();
@@ -263,9 +221,9 @@ export class Dispatcher {
       if (w.closed) continue;
       if (w.live) {
         const rv = Math.max(this.#liveRV, w.lastRV);
-        const key = `${rv}:${w.encoding}`;
+        const key = `${rv}:${w.codec.encoding}`;
         let frame = frames.get(key);
-        if (frame === undefined) frames.set(key, (frame = encodedBookmark(w.encoding, this.#bookmarkShape, rv)));
+        if (frame === undefined) frames.set(key, (frame = w.codec.bookmark(this.#bookmarkShape, rv)));
         // Bookmarks never block: one that does not fit is skipped; the next one is scheduled.
         if (w.hasRoom(this.#limits, frame.byteLength)) {
           this.#outIds.push(w.id);
@@ -371,7 +329,7 @@ export class Dispatcher {
     if (w.closed || w.stallAt !== undefined || record.rv <= w.floor) return;
     const type = this.#eventType(w, record);
     if (type === null) return;
-    const frame = this.#frame(type, record, w.encoding);
+    const frame = this.#frame(type, record, w);
     if (!w.hasRoom(this.#limits, frame.byteLength)) {
       w.stallAt = record.position;
       this.#touched.push(w);
@@ -404,27 +362,16 @@ export class Dispatcher {
     }
   }
 
-  #frame(type: WatchEventType, record: RingRecord, encoding: FrameEncoding): Uint8Array {
+  #frame(type: WatchEventType, record: RingRecord, w: Watcher): Uint8Array {
     const frames = this.#decoded.frames;
+    const encoding = w.codec.encoding;
     const key = encoding === 'json' ? type : `${type}:${encoding}`;
     let frame = frames.get(key);
     if (frame !== undefined) return frame;
     // A predicate that matched decoded the object (and, for a DELETED from a MODIFIED, the
-    // previous object) already: msgpack reuses it.
-    if (type === 'DELETED' && record.kind === RecordKind.MODIFIED) {
-      // It stopped matching: the watcher sees its previous state, at the revision of the change.
-      const prev = this.#decoded.prev!;
-      const metadata = (prev.metadata ??= {}) as Record<string, unknown>;
-      metadata.resourceVersion = String(record.rv);
-      frame = encoding === 'json' ? jsonEventFrame(type, Buffer.from(JSON.stringify(prev))) : msgpackEventFrame(type, prev);
-    } else {
-      if (encoding === 'json') frame = jsonEventFrame(type, record.object());
-      else {
-        // A watcher that selects everything did not need the object decoded to match it.
-        this.#objectAttrs(record);
-        frame = msgpackEventFrame(type, this.#decoded.object);
-      }
-    }
+    // previous object) already: a codec that takes decoded objects reuses it.
+    this.#record = record;
+    frame = w.codec.event(type, type === 'DELETED' && record.kind === RecordKind.MODIFIED ? this.#deletedObject : this.#recordObject);
     frames.set(key, frame);
     return frame;
   }
@@ -432,7 +379,7 @@ export class Dispatcher {
   #objectAttrs(record: RingRecord): Attributes {
     const d = this.#decoded;
     if (d.attrs === undefined) {
-      d.object = decode(record.object());
+      d.object = decodeJsonObject(record.object());
       d.attrs = this.#attributes.read(d.object);
     }
     return d.attrs;
@@ -441,7 +388,7 @@ export class Dispatcher {
   #prevAttrs(record: RingRecord): Attributes {
     const d = this.#decoded;
     if (d.prevAttrs === undefined) {
-      d.prev = decode(record.prevObject());
+      d.prev = decodeJsonObject(record.prevObject());
       d.prevAttrs = this.#attributes.read(d.prev);
     }
     return d.prevAttrs;
@@ -453,6 +400,7 @@ export class Dispatcher {
     d.attrs = undefined;
     d.prev = undefined;
     d.prevAttrs = undefined;
+    d.deletedJson = undefined;
     // Staged frames live on in the staging arrays; only the per-record lookup is emptied.
     if (d.frames.size > 0) d.frames.clear();
   }
@@ -540,18 +488,11 @@ export class Dispatcher {
     return w;
   }
 
-  /** End a watcher: cleanly, or with 410 Expired for `reason` ('lapped' | 'stalled'). */
-  #close(w: Watcher, reason?: 'lapped' | 'stalled'): void {
+  /** End a watcher: cleanly, or with 410 Expired for `reason`. */
+  #close(w: Watcher, reason?: CloseReason): void {
     if (this.#remove(w.id) === undefined) return;
-    if (reason === undefined) {
-      this.#outClosed.push({ id: w.id });
-      return;
-    }
-    const message =
-      reason === 'lapped'
-        ? `too old resource version: ${w.lastRV}: the watcher fell out of the event window`
-        : `too old resource version: ${w.lastRV}: the watcher did not read its events for ${this.#limits.stallBudgetMs} ms`;
-    this.#outClosed.push({ id: w.id, error: { code: ErrorCodes.EXPIRED, message, reason } });
+    if (reason === undefined) this.#outClosed.push({ id: w.id });
+    else this.#outClosed.push({ id: w.id, error: w.expiredError(reason, this.#limits.stallBudgetMs) });
   }
 
   #syncEpoch(): void {
@@ -590,9 +531,4 @@ export class Dispatcher {
       for (const c of closed) this.#post(c.error === undefined ? { type: 'closed', id: c.id } : { type: 'closed', id: c.id, error: c.error });
     }
   }
-}
-
-function decode(bytes: Uint8Array): Record<string, unknown> {
-  const value: unknown = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 }

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseResourceVersion } from '../cache/request.js';
+import { stampResourceVersion } from '../encode/json-object.js';
 import { ErrorCodes, isWatchCacheError } from '../errors.js';
 import type { KeyValue, Storage } from '../storage/storage.js';
 import { alreadyExists, badRequest, conflict, MODIFIED, notFound, unsupportedMediaType, type ObjectRef } from './api-error.js';
@@ -47,8 +48,7 @@ const UPDATE_ATTEMPTS = 5;
 const GENERATE_ATTEMPTS = 8;
 
 function withRevision(object: JsonObject, revision: number): JsonObject {
-  (object.metadata as JsonObject).resourceVersion = String(revision);
-  return object;
+  return stampResourceVersion(object, revision);
 }
 
 function decodeStored(kv: KeyValue): JsonObject {
@@ -143,8 +143,7 @@ async function guardedUpdate(res: ServerResponse, ctx: WriteContext, route: Obje
     const { item } = await ctx.storage.get(key);
     if (item === null) throw notFound(ref);
     const current = decodeStored(item);
-    const currentMeta = isJsonObject(current.metadata) ? current.metadata : (current.metadata = {});
-    currentMeta.resourceVersion = String(item.modRevision);
+    const currentMeta = stampResourceVersion(current, item.modRevision).metadata as JsonObject;
 
     const next = transform(current);
     checkTypeMeta(next, def);

@@ -7,7 +7,7 @@
  * events and watchers carry it.
  */
 import type { Status } from '../../status.js';
-import { bookmarkObject, type BookmarkShape, type WatchEventType } from '../json-frame.js';
+import { bookmarkObject, type BookmarkShape, type WatchEventType } from '../codec.js';
 import { encodeObject } from './envelope.js';
 import { varintSize } from './wire.js';
 
