@@ -5,8 +5,10 @@
  * (protocol.ts), so the very same class runs inline (`workers: 0`) and in a worker thread.
  *
  * Per record it compares trigger hashes first and decodes nothing unless some watcher may want
- * the record; then it decodes the object (and previous object) once, evaluates each candidate's
- * predicate, and encodes at most one frame per event type, shared by every receiving watcher.
+ * the record; then it evaluates each candidate's predicate and rewrites the event type, while
+ * current-record.ts decodes the object (and previous object) once and encodes at most one frame
+ * per event type and encoding, shared by every receiving watcher. watcher.ts holds a watcher's
+ * state and counters.
  *
  * Watchers read together on the live cursor. A watcher whose consumer has not taken its frames
  * (buffer full, in count or bytes) stalls on its own cursor and leaves the live group; when its
@@ -17,10 +19,10 @@
 import type { WireError } from '../errors.js';
 import { distance, RecordKind } from '../ring/layout.js';
 import { RingReader, SCAN_LAPPED, type RingRecord } from '../ring/reader.js';
-import type { BookmarkShape, EventObject, WatchEventType } from '../encode/codec.js';
-import { decodeJsonObject, stampResourceVersion } from '../encode/json-object.js';
+import type { BookmarkShape, WatchEventType } from '../encode/codec.js';
 import { BookmarkBuckets, nextBookmarkTime } from './bookmarks.js';
-import { AttributeReader, matches, rewrite, type Attributes } from '../select/predicate.js';
+import { AttributeReader, matches, rewrite } from '../select/predicate.js';
+import { CurrentRecord } from './current-record.js';
 import type { DispatcherConfig, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from './protocol.js';
 import { Watcher, type CloseReason } from './watcher.js';
 
@@ -34,20 +36,8 @@ const DEFAULT_SLICE_RECORDS = 512;
 export type Post = (message: DispatcherOutput) => void;
 export type Schedule = (fn: () => void) => void;
 
-/** The current record's decoded forms, computed at most once per record. */
-interface Decoded {
-  object: Record<string, unknown> | undefined;
-  attrs: Attributes | undefined;
-  prev: Record<string, unknown> | undefined;
-  prevAttrs: Attributes | undefined;
-  /** The previous object stamped at the record's RV, as JSON: what a DELETED rewritten from a MODIFIED carries. */
-  deletedJson: Uint8Array | undefined;
-  readonly frames: Map<string, Uint8Array>;
-}
-
 export class Dispatcher {
   readonly #reader: RingReader;
-  readonly #attributes: AttributeReader;
   readonly #limits: DispatchLimits;
   readonly #slice: number;
   readonly #bookmarkShape: BookmarkShape;
@@ -76,23 +66,8 @@ export class Dispatcher {
   #stagedRVs: number[] = [];
   #touched: Watcher[] = [];
   #sliceRV = 0;
-  #decoded: Decoded = { object: undefined, attrs: undefined, prev: undefined, prevAttrs: undefined, deletedJson: undefined, frames: new Map() };
   #view: RingRecord;
-  /** The record being encoded, and the two objects a codec may encode from it. */
-  #record: RingRecord | undefined;
-  readonly #recordObject: EventObject = {
-    json: () => this.#record!.object(),
-    decoded: () => {
-      // A watcher that selects everything did not need the object decoded to match it.
-      this.#objectAttrs(this.#record!);
-      return this.#decoded.object!;
-    },
-  };
-  readonly #deletedObject: EventObject = {
-    json: () => (this.#decoded.deletedJson ??= Buffer.from(JSON.stringify(this.#deletedObject.decoded()))),
-    // It stopped matching: the watcher sees its previous state, at the revision of the change.
-    decoded: () => stampResourceVersion(this.#decoded.prev!, this.#record!.rv),
-  };
+  readonly #current: CurrentRecord;
 
   // The outbox: flushed once per turn.
   #outIds: number[] = [];
@@ -102,7 +77,7 @@ export class Dispatcher {
 
   constructor(config: DispatcherConfig, post: Post, schedule: Schedule = setImmediate) {
     this.#reader = new RingReader(config.ring);
-    this.#attributes = new AttributeReader(config.selectableFields);
+    this.#current = new CurrentRecord(new AttributeReader(config.selectableFields));
     this.#limits = config.limits;
     this.#slice = config.sliceRecords ?? DEFAULT_SLICE_RECORDS;
     this.#bookmarkShape = {
@@ -258,7 +233,7 @@ export class Dispatcher {
         ? undefined
         : this.#byTrigger.get(record.prevTriggerHash);
     if (this.#untriggered.size === 0 && byNew === undefined && byPrev === undefined) return;
-    this.#resetDecoded();
+    this.#current.reset(record);
     for (const w of this.#untriggered) this.#offer(w, record);
     if (byNew !== undefined) for (const w of byNew) this.#offer(w, record);
     if (byPrev !== undefined) for (const w of byPrev) this.#offer(w, record);
@@ -296,7 +271,7 @@ export class Dispatcher {
         const record = reader.read(pos, this.#view);
         if (record === null) break;
         if (record.kind !== RecordKind.PROGRESS) {
-          this.#resetDecoded();
+          this.#current.reset(record);
           this.#offer(w, record);
         }
         if (w.stallAt === undefined) pos = record.next;
@@ -329,7 +304,7 @@ export class Dispatcher {
     if (w.closed || w.stallAt !== undefined || record.rv <= w.floor) return;
     const type = this.#eventType(w, record);
     if (type === null) return;
-    const frame = this.#frame(type, record, w);
+    const frame = this.#current.frame(type, w.codec);
     if (!w.hasRoom(this.#limits, frame.byteLength)) {
       w.stallAt = record.position;
       this.#touched.push(w);
@@ -348,61 +323,18 @@ export class Dispatcher {
     if (w.everything) return record.kind === RecordKind.ADDED ? 'ADDED' : record.kind === RecordKind.MODIFIED ? 'MODIFIED' : 'DELETED';
     switch (record.kind) {
       case RecordKind.ADDED:
-        return matches(w.predicate, this.#objectAttrs(record)) ? 'ADDED' : null;
+        return matches(w.predicate, this.#current.attrs()) ? 'ADDED' : null;
       case RecordKind.DELETED:
-        return matches(w.predicate, this.#objectAttrs(record)) ? 'DELETED' : null;
+        return matches(w.predicate, this.#current.attrs()) ? 'DELETED' : null;
       case RecordKind.MODIFIED: {
-        const current = matches(w.predicate, this.#objectAttrs(record));
+        const current = matches(w.predicate, this.#current.attrs());
         // An update too large to carry its previous object is judged by the new object alone.
-        const previous = record.prevObjectLength > 0 && matches(w.predicate, this.#prevAttrs(record));
+        const previous = record.prevObjectLength > 0 && matches(w.predicate, this.#current.prevAttrs());
         return rewrite('MODIFIED', current, previous);
       }
       default:
         return null;
     }
-  }
-
-  #frame(type: WatchEventType, record: RingRecord, w: Watcher): Uint8Array {
-    const frames = this.#decoded.frames;
-    const encoding = w.codec.encoding;
-    const key = encoding === 'json' ? type : `${type}:${encoding}`;
-    let frame = frames.get(key);
-    if (frame !== undefined) return frame;
-    // A predicate that matched decoded the object (and, for a DELETED from a MODIFIED, the
-    // previous object) already: a codec that takes decoded objects reuses it.
-    this.#record = record;
-    frame = w.codec.event(type, type === 'DELETED' && record.kind === RecordKind.MODIFIED ? this.#deletedObject : this.#recordObject);
-    frames.set(key, frame);
-    return frame;
-  }
-
-  #objectAttrs(record: RingRecord): Attributes {
-    const d = this.#decoded;
-    if (d.attrs === undefined) {
-      d.object = decodeJsonObject(record.object());
-      d.attrs = this.#attributes.read(d.object);
-    }
-    return d.attrs;
-  }
-
-  #prevAttrs(record: RingRecord): Attributes {
-    const d = this.#decoded;
-    if (d.prevAttrs === undefined) {
-      d.prev = decodeJsonObject(record.prevObject());
-      d.prevAttrs = this.#attributes.read(d.prev);
-    }
-    return d.prevAttrs;
-  }
-
-  #resetDecoded(): void {
-    const d = this.#decoded;
-    d.object = undefined;
-    d.attrs = undefined;
-    d.prev = undefined;
-    d.prevAttrs = undefined;
-    d.deletedJson = undefined;
-    // Staged frames live on in the staging arrays; only the per-record lookup is emptied.
-    if (d.frames.size > 0) d.frames.clear();
   }
 
   // ---- staging -------------------------------------------------------------------------------
