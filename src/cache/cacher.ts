@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { ErrorCodes, positiveOption, WatchCacheError } from '../errors.js';
 import { statusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
+import type { BookmarkShape } from '../encode/codec.js';
 import { codecFor, type FrameEncoding } from '../encode/codecs.js';
 import { matches, selectsEverything } from '../select/predicate.js';
 import { inlinePlacement, type PlacementFactory } from '../dispatch/placement.js';
@@ -140,6 +141,8 @@ class CacherImpl implements Cacher {
   readonly #storage: Storage;
   readonly #clock: Clock;
   readonly #codec: ObjectCodec;
+  /** Kind and apiVersion of the resource. */
+  readonly #shape: BookmarkShape;
   readonly #ready: ReadyGate;
   readonly #progress: ProgressRequester;
   readonly #cache: WatchCache;
@@ -162,6 +165,7 @@ class CacherImpl implements Cacher {
     const prefix = options.prefix.endsWith('/') ? options.prefix : `${options.prefix}/`;
     this.#clock = options.clock ?? realClock;
     this.#codec = new ObjectCodec(options);
+    this.#shape = { ...(options.kind === undefined ? {} : { kind: options.kind }), ...(options.apiVersion === undefined ? {} : { apiVersion: options.apiVersion }) };
     this.#ready = new ReadyGate(this.#clock);
     this.#progress = new ProgressRequester(this.#storage, this.#clock);
     const limits: DispatchLimits = {
@@ -180,8 +184,7 @@ class CacherImpl implements Cacher {
       ring: this.#cache.ring.buffers,
       selectableFields: this.#codec.attributes.fields,
       limits,
-      ...(options.kind === undefined ? {} : { kind: options.kind }),
-      ...(options.apiVersion === undefined ? {} : { apiVersion: options.apiVersion }),
+      ...this.#shape,
     };
     this.#router = new WatchRouter({
       placement: (onOutput, onCrash) =>
@@ -192,7 +195,7 @@ class CacherImpl implements Cacher {
       onDeliveryLatency: options.onDeliveryLatency,
     });
     this.#reads = new ReadPath({ storage: this.#storage, prefix, cache: this.#cache, ready: this.#ready, codec: this.#codec });
-    this.#initial = new InitialEvents(options);
+    this.#initial = new InitialEvents(this.#shape);
     this.#reflector = new Reflector({
       storage: this.#storage,
       prefix,
@@ -254,7 +257,10 @@ class CacherImpl implements Cacher {
 
   watchFrames(options: FrameWatchOptions, sink: FrameSink): Promise<FrameWatch> {
     const encoding = options.encoding ?? 'json';
-    codecFor(encoding); // 400 for an encoding this build does not speak
+    // 400 for an encoding this build does not speak; 406 for one that cannot encode this kind.
+    if (!codecFor(encoding).supports(this.#shape)) {
+      throw new WatchCacheError(ErrorCodes.NOT_ACCEPTABLE, `the ${encoding} watch encoding cannot encode ${this.#shape.kind ?? 'this resource'}`);
+    }
     return this.#watch(options, encoding, (id, hooks) => new FrameStream(id, hooks, sink, encoding));
   }
 

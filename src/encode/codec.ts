@@ -33,6 +33,8 @@ export interface FrameCodec {
    * so they need no encoding; otherwise they are encoded on the snapshot pool.
    */
   readonly cachedAddedFrames: boolean;
+  /** Whether the codec can encode objects of this kind (a watch in an encoding that cannot is refused up front). */
+  supports(shape: BookmarkShape): boolean;
   /** One event's frame. */
   event(type: WatchEventType, object: EventObject): Uint8Array;
   /** A BOOKMARK at `revision`; with `initialEventsEnd` it ends a watch's initial events. */

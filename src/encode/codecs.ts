@@ -3,10 +3,12 @@ import { badRequest } from '../errors.js';
 import type { FrameCodec } from './codec.js';
 import { JSON_CODEC } from './json-frame.js';
 import { MSGPACK_CODEC } from './msgpack-frame.js';
+import { PROTOBUF_CODEC } from './protobuf/watch.js';
 
 const CODECS = {
   json: JSON_CODEC,
   msgpack: MSGPACK_CODEC,
+  protobuf: PROTOBUF_CODEC,
 } as const satisfies Record<string, FrameCodec>;
 
 export type FrameEncoding = keyof typeof CODECS;

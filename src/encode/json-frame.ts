@@ -33,6 +33,7 @@ export function jsonEventFrame(type: WatchEventType, objectJson: Uint8Array): Ui
 export const JSON_CODEC: FrameCodec = Object.freeze<FrameCodec>({
   encoding: 'json',
   cachedAddedFrames: true,
+  supports: () => true,
   event: (type, object) => jsonEventFrame(type, object.json()),
   bookmark: (shape: BookmarkShape, revision: number, initialEventsEnd = false) =>
     jsonEventFrame('BOOKMARK', Buffer.from(JSON.stringify(bookmarkObject(shape, revision, initialEventsEnd)))),

@@ -18,6 +18,7 @@ export function msgpackEventFrame(type: WatchEventType, object: unknown): Uint8A
 export const MSGPACK_CODEC: FrameCodec = Object.freeze<FrameCodec>({
   encoding: 'msgpack',
   cachedAddedFrames: false,
+  supports: () => true,
   event: (type, object) => msgpackEventFrame(type, object.decoded()),
   bookmark: (shape: BookmarkShape, revision: number, initialEventsEnd = false) =>
     msgpackEventFrame('BOOKMARK', bookmarkObject(shape, revision, initialEventsEnd)),
