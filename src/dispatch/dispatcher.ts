@@ -15,6 +15,9 @@
  * consumer drains, it catches up from the ring alone and rejoins. It never slows the others. It
  * is closed with 410 when its cursor falls out of the window, or when it stays stalled past the
  * stall budget. A watcher registered from an older RV starts the same way, behind.
+ *
+ * Why one file of ~460 lines: the live cursor, catch-up and the slice staging are one hot loop
+ * over shared cursors and buffers; the watcher's state and the record's decoding are apart.
  */
 import type { WireError } from '../errors.js';
 import { distance, RecordKind } from '../ring/layout.js';

@@ -17,6 +17,13 @@
  * (default 30 s). The watch then resumes on any member that answers; if none does for
  * `watchUnavailableTimeoutMs` (default 30 s) the iterator ends with WC_ERR_UNAVAILABLE, so a
  * watch never stalls silently for longer than the sum of the two (default 60 s).
+ *
+ * Time here is etcd's and gRPC's wall clock (call deadlines are absolute times, the watch stream's
+ * retry timer must keep the process alive), not the cache's injected Clock.
+ *
+ * Why one file of ~670 lines: the Storage interface on one client, with the compaction probe and
+ * the member-version probe that share its endpoints and caches; the raw watch stream, the wire
+ * conversions and the gRPC interceptor are in etcd/.
  */
 import {
   ClientClosedError,
