@@ -5,7 +5,7 @@ import { EncodePool } from '../../src/encode/encode-pool.js';
 import { codecFor } from '../../src/encode/codecs.js';
 import { jsonEventFrame } from '../../src/encode/json-frame.js';
 import { msgpackEventFrame } from '../../src/encode/msgpack-frame.js';
-import { unpackFrames } from '../../src/encode/packed-frames.js';
+import { packFrames, unpackFrames } from '../../src/encode/packed-frames.js';
 import { encodeSnapshot } from '../../src/encode/snapshot-task.js';
 import { newStatus } from '../../src/status.js';
 
@@ -55,5 +55,23 @@ describe('snapshot encoding', () => {
     const pooled = await pool.snapshot('msgpack', objects);
     const inline = unpackFrames(encodeSnapshot({ encoding: 'msgpack', objects }));
     expect(pooled.map((f) => Buffer.from(f).toString('hex'))).toEqual(inline.map((f) => Buffer.from(f).toString('hex')));
+  });
+});
+
+describe('packed frames', () => {
+  it('a frame named many times is stored once, and every delivery reads it back in order', () => {
+    const a = Buffer.from('first');
+    const b = Buffer.from('second, longer');
+    const packed = packFrames([a, b, a, a, b]);
+    expect(packed.byteLength).toBe(4 * (2 + 5 + 3) + a.length + b.length);
+    const frames = unpackFrames(packed);
+    expect(frames.map((f) => Buffer.from(f).toString())).toEqual(['first', 'second, longer', 'first', 'first', 'second, longer']);
+    // Views into the one buffer: the same distinct frame each time.
+    expect(frames[0]).toBe(frames[2]);
+    expect(frames[0]!.buffer).toBe(packed);
+  });
+
+  it('an empty batch packs and unpacks', () => {
+    expect(unpackFrames(packFrames([]))).toEqual([]);
   });
 });
