@@ -17,6 +17,7 @@ const STAGES: Record<string, number> = {
   'worker-entry.ts': 0,
   'validation.ts': 0,
   'command-line.ts': 0,
+  'clock.ts': 0,
   select: 0,
   storage: 1,
   ring: 2,

@@ -20,7 +20,7 @@ import type { Subscriber, SubscriberHooks } from '../delivery/subscriber.js';
 import { WatchIterator, type Watch } from '../delivery/watch-iterator.js';
 import type { KubeObject } from '../kube-object.js';
 import type { BackoffOptions } from './backoff.js';
-import { realClock, type Clock, type Timer } from './clock.js';
+import { realClock, type Clock, type Timer } from '../clock.js';
 import { InitialEvents } from './initial-events.js';
 import { ObjectCodec, type CachedObject, type ResourceSchema } from './object.js';
 import { ProgressRequester } from './progress-requester.js';

@@ -4,7 +4,7 @@
  * transition bumps the generation, so a watch that raced a relist can tell.
  */
 import { ErrorCodes, WatchCacheError } from '../errors.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 
 export type ReadyState = 'pending' | 'ready' | 'stopped';
 

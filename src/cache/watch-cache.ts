@@ -17,7 +17,7 @@ import { ErrorCodes, WatchCacheError } from '../errors.js';
 import { RecordKind } from '../ring/layout.js';
 import { RingProducer, type RingRecordInput } from '../ring/producer.js';
 import type { KeyValue, StorageWatchEvent } from '../storage/storage.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 import type { KubeObject } from '../kube-object.js';
 import type { CachedObject, ObjectCodec } from './object.js';
 import type { ProgressRequester } from './progress-requester.js';

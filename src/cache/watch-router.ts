@@ -10,7 +10,7 @@ import { PARTITIONS, partitionOf } from '../dispatch/partitions.js';
 import type { OutputHandler, Placement } from '../dispatch/placement.js';
 import type { DispatcherInput, DispatcherOutput, DispatcherStatus, WatcherSpec } from '../dispatch/protocol.js';
 import type { Subscriber, SubscriberHooks } from '../delivery/subscriber.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 
 export interface WatchRouterOptions {
   /** Starts the dispatchers, wired to this router's output and crash handlers. */

@@ -18,8 +18,9 @@
  * `watchUnavailableTimeoutMs` (default 30 s) the iterator ends with WC_ERR_UNAVAILABLE, so a
  * watch never stalls silently for longer than the sum of the two (default 60 s).
  *
- * Time here is etcd's and gRPC's wall clock (call deadlines are absolute times, the watch stream's
- * retry timer must keep the process alive), not the cache's injected Clock.
+ * Time: the watch streams' rules read the injected Clock; gRPC call deadlines are absolute wall
+ * times (Date.now), and the timers that must keep the process alive (reconnect, compaction probe)
+ * are plain timers.
  *
  * Why one file of ~670 lines: the Storage interface on one client, with the compaction probe and
  * the member-version probe that share its endpoints and caches; the raw watch stream, the wire
@@ -36,6 +37,7 @@ import {
   type IWatchResponse,
 } from 'etcd3';
 import { CompactedError, type ErrorCode, ErrorCodes, type ErrorDetails, invalidStorageArgument, StorageError } from '../errors.js';
+import { realClock, type Clock } from '../clock.js';
 import { requireLeaderInterceptor } from './etcd/grpc.js';
 import {
   EtcdWatch,
@@ -128,6 +130,8 @@ export interface EtcdStorageOptions {
   auth?: { username: string; password: string };
   /** Observer of watch stream connects and restarts (for logs and metrics). Must not throw. */
   onWatchStreamEvent?: (event: EtcdWatchStreamEvent) => void;
+  /** Time of the watch streams' liveness and unavailability rules; default real time. */
+  clock?: Clock;
 }
 
 const DEFAULTS = {
@@ -243,6 +247,7 @@ export class EtcdStorage implements Storage {
   readonly #timing: WatchTiming;
   readonly #onWatchStreamEvent: ((event: EtcdWatchStreamEvent) => void) | undefined;
   readonly #host: WatchStreamHost;
+  readonly #clock: Clock;
   #knownCompactRevision = 0;
   #watchIds = 0;
   #closed = false;
@@ -267,6 +272,7 @@ export class EtcdStorage implements Storage {
       retryMaxDelayMs: setting('watchRetryMaxDelayMs', 1),
     };
     this.#onWatchStreamEvent = options.onWatchStreamEvent;
+    this.#clock = options.clock ?? realClock;
     this.#progressNotifyIntervalMs =
       options.progressNotifyIntervalMs === undefined ? undefined : checkDuration('progressNotifyIntervalMs', options.progressNotifyIntervalMs, 1);
 
@@ -298,11 +304,12 @@ export class EtcdStorage implements Storage {
 
     this.#host = {
       timing: this.#timing,
+      clock: this.#clock,
       pickEndpoint: (previous) => this.#pickEndpoint(previous),
       openStream: (endpoint) => this.#openWatchStream(endpoint),
       progressRequestsOrdered: (endpoint) => this.#progressRequestsOrdered(endpoint),
       endpointFailed: (endpoint) => {
-        this.#endpointFailedAt.set(endpoint, Date.now());
+        this.#endpointFailedAt.set(endpoint, this.#clock.now());
         // The member may come back as another version.
         this.#orderedProgress.delete(endpoint);
         this.#orderedKnown.delete(endpoint);

@@ -13,6 +13,7 @@
  */
 import type { IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
 import { CompactedError, ErrorCodes, StorageError } from '../../errors.js';
+import type { Clock, Timer } from '../../clock.js';
 import type { WatchBatch, StorageWatchEvent, StorageWatchOptions } from '../storage.js';
 import { prefixRange, toNumber, toWatchEvent } from './wire.js';
 
@@ -77,6 +78,8 @@ export interface WatchTiming {
 /** What a watch needs from the storage that owns it. */
 export interface WatchStreamHost {
   readonly timing: WatchTiming;
+  /** Time of the liveness and unavailability rules. */
+  readonly clock: Clock;
   /** The endpoint to (re)connect to, preferring ones that have not failed lately. */
   pickEndpoint(previous: string | null): string;
   openStream(endpoint: string): Promise<RawWatchStream>;
@@ -150,7 +153,7 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
   #lastFailure = '';
   #retryDelay: number;
   #retryTimer: NodeJS.Timeout | null = null;
-  #ticker: NodeJS.Timeout | null = null;
+  #ticker: Timer | null = null;
   #progressWanted = false;
   #onAbort: (() => void) | null = null;
 
@@ -181,9 +184,15 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
     }
     const { dialTimeoutMs, livenessTimeoutMs, unavailableTimeoutMs } = this.#host.timing;
     const finest = Math.min(dialTimeoutMs, unavailableTimeoutMs, livenessTimeoutMs > 0 ? livenessTimeoutMs / 3 : Infinity);
-    this.#ticker = setInterval(() => this.#tick(), Math.max(20, Math.min(1000, Math.floor(finest / 4))));
-    // The stream's socket or the retry timer keeps the process alive; the ticker alone must not.
-    this.#ticker.unref();
+    const period = Math.max(20, Math.min(1000, Math.floor(finest / 4)));
+    // The clock's timers do not keep the process alive: the stream's socket or the retry timer do.
+    const schedule = (): void => {
+      this.#ticker = this.#host.clock.setTimer(period, () => {
+        this.#tick();
+        if (this.#end === null) schedule();
+      });
+    };
+    schedule();
     this.#connect();
   }
 
@@ -243,7 +252,7 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
     if (this.#end !== null) return;
     this.#end = { error };
     if (discardQueued) this.#queue.length = 0;
-    if (this.#ticker !== null) clearInterval(this.#ticker);
+    this.#ticker?.cancel();
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
     this.#ticker = null;
     this.#retryTimer = null;
@@ -259,7 +268,7 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
   #connect(): void {
     this.#retryTimer = null;
     if (this.#end !== null) return;
-    const now = Date.now();
+    const now = this.#host.clock.now();
     if (this.#deadlinePassed(now)) {
       this.#giveUp();
       return;
@@ -331,7 +340,7 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
   }
 
   #handle(attempt: Attempt, response: IWatchResponse): void {
-    const now = Date.now();
+    const now = this.#host.clock.now();
     attempt.lastMessageAt = now;
     if (attempt.created && !attempt.confirmed) {
       attempt.confirmed = true;
@@ -431,14 +440,14 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
     if (attempt?.paused && this.#queue.length <= LOW_WATER) {
       attempt.paused = false;
       // Silence while paused was ours, not the member's.
-      attempt.lastMessageAt = Date.now();
+      attempt.lastMessageAt = this.#host.clock.now();
       attempt.stream?.resume();
     }
   }
 
   #sendProgressRequest(attempt: Attempt): void {
     if (attempt.stream === null || !attempt.created) return;
-    attempt.lastProbeAt = Date.now();
+    attempt.lastProbeAt = this.#host.clock.now();
     try {
       attempt.stream.write({ progress_request: {} });
     } catch {
@@ -449,7 +458,7 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
   #tick(): void {
     const attempt = this.#attempt;
     if (attempt === null || this.#end !== null) return;
-    const now = Date.now();
+    const now = this.#host.clock.now();
     const { dialTimeoutMs, livenessTimeoutMs } = this.#host.timing;
     if (!attempt.created) {
       const waited = now - attempt.openedAt;
@@ -475,7 +484,7 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
     this.#attempt = null;
     closeQuietly(attempt.stream);
     this.#host.endpointFailed(attempt.endpoint);
-    const now = Date.now();
+    const now = this.#host.clock.now();
     // A stream that never worked has been failing since it was opened; a working one since now.
     this.#failingSince ??= attempt.confirmed ? now : attempt.openedAt;
     this.#lastFailure = `${reason} on ${attempt.endpoint}: ${message}`;
@@ -495,6 +504,7 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
     // Jitter keeps many watches that lost the same member from reconnecting in lockstep.
     const delay = this.#retryDelay / 2 + Math.random() * (this.#retryDelay / 2);
     this.#retryDelay = Math.min(this.#retryDelay * 2, retryMaxDelayMs);
+    // A real timer, not the clock's: a watch waiting to reconnect must keep the process alive.
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
@@ -503,7 +513,7 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
   }
 
   #giveUp(): void {
-    const waited = this.#failingSince === null ? 0 : Date.now() - this.#failingSince;
+    const waited = this.#failingSince === null ? 0 : this.#host.clock.now() - this.#failingSince;
     this.#finish(
       new StorageError(
         ErrorCodes.UNAVAILABLE,
