@@ -76,7 +76,7 @@ export interface CacherOptions extends ResourceSchema {
 }
 
 export interface FrameWatchOptions extends WatchOptions {
-  /** The frame encoding: Kubernetes watch JSON lines (default) or msgpack maps. */
+  /** The frame encoding (encode/codecs.ts): Kubernetes watch JSON lines (default), msgpack maps, or Kubernetes protobuf frames (built-in kinds). */
   encoding?: FrameEncoding;
 }
 
