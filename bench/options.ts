@@ -1,4 +1,5 @@
 /** Command-line options of `watchcache bench` (and `node dist/bench/index.js`). */
+import { parseFlags, type FlagSpec } from '../src/command-line.js';
 import { UsageError } from '../src/errors.js';
 import { SYSTEMS, type SystemName } from './e2e/types.js';
 import { SCENARIOS, type Profile, type ScenarioName } from './types.js';
@@ -38,17 +39,23 @@ export interface BenchOptions {
   help: boolean;
 }
 
+const FLAGS: FlagSpec = {
+  quick: { type: 'boolean' },
+  smoke: { type: 'boolean' },
+  scenario: { type: 'string' },
+  workers: { type: 'string' },
+  systems: { type: 'string' },
+  'no-micro': { type: 'boolean' },
+  out: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const options: BenchOptions = { profile: 'full', scenarios: [], e2e: false, systems: [...SYSTEMS], workers: [0, 1, 2], micro: true, out: undefined, quiet: false, help: false };
   let systemsSet = false;
   let profileSet = false;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
+  for (const { flag, value } of parseFlags(argv, FLAGS)) {
     switch (flag) {
       case '--quick':
       case '--smoke': {
@@ -59,7 +66,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       }
       case '--scenario':
-        for (const name of value().split(',')) {
+        for (const name of value!.split(',')) {
           if (name === 'all') {
             options.scenarios.push(...SCENARIOS);
             options.e2e = true;
@@ -69,7 +76,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         }
         break;
       case '--workers': {
-        const list = value().split(',').map((s) => Number(s.trim()));
+        const list = value!.split(',').map((s) => Number(s.trim()));
         if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 0 || n > 64)) {
           throw new UsageError(`--workers takes a list of counts from 0 to 64, e.g. 0,1,2`);
         }
@@ -77,7 +84,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       }
       case '--systems': {
-        const list = value().split(',').map((s) => s.trim());
+        const list = value!.split(',').map((s) => s.trim());
         const unknown = list.filter((name) => !(SYSTEMS as readonly string[]).includes(name));
         if (unknown.length > 0) throw new UsageError(`unknown system ${JSON.stringify(unknown[0])}; one of ${SYSTEMS.join(', ')}`);
         options.systems = [...new Set(list as SystemName[])];
@@ -88,13 +95,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         options.micro = false;
         break;
       case '--out':
-        options.out = value();
+        options.out = value;
         break;
       case '--quiet':
         options.quiet = true;
         break;
       case '--help':
-      case '-h':
         options.help = true;
         break;
       default:

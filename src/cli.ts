@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
+import { parseFlags, type FlagSpec } from './command-line.js';
 import { UsageError } from './errors.js';
 import { TokenTable } from './server/auth.js';
 import { createMetrics } from './server/prometheus.js';
@@ -62,7 +63,16 @@ interface ServeArgs {
   help: boolean;
 }
 
-const VALUE_FLAGS = new Set(['--port', '--host', '--etcd', '--data-dir', '--etcd-progress-notify-interval', '--prefix', '--workers', '--resources', '--token-file', '--tls-cert', '--tls-key']);
+const SERVE_FLAGS: FlagSpec = {
+  help: { type: 'boolean', short: 'h' },
+  'no-metrics': { type: 'boolean' },
+  ...Object.fromEntries(
+    ['port', 'host', 'etcd', 'data-dir', 'etcd-progress-notify-interval', 'prefix', 'workers', 'resources', 'token-file', 'tls-cert', 'tls-key'].map((name) => [
+      name,
+      { type: 'string' as const },
+    ]),
+  ),
+};
 
 function integer(flag: string, value: string, min: number, max: number): number {
   if (!/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) {
@@ -87,27 +97,16 @@ function parseServeArgs(argv: readonly string[]): ServeArgs {
     metrics: true,
     help: false,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') {
+  for (const { name, flag, value: given } of parseFlags(argv, SERVE_FLAGS)) {
+    const value = given!;
+    if (name === 'help') {
       args.help = true;
       continue;
     }
-    if (arg === '--no-metrics') {
+    if (name === 'no-metrics') {
       args.metrics = false;
       continue;
     }
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    if (!VALUE_FLAGS.has(flag)) throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
-    let value: string;
-    if (eq > 0) value = arg.slice(eq + 1);
-    else {
-      const next = argv[++i];
-      if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-      value = next;
-    }
-    if (value === '') throw new UsageError(`${flag} needs a value`);
     switch (flag) {
       case '--port':
         args.port = integer(flag, value, 0, 65535);

@@ -57,8 +57,8 @@ export type { Cacher, CacherOptions, CacherStats, GetOptions, ListResult } from 
 export type { ListOptions, ReadOptions, ResourceVersionMatch, WatchOptions } from './cache/request.js';
 export type { KubeObject, ObjectMeta } from './kube-object.js';
 export type { ResourceSchema } from './cache/object.js';
-export { ManualClock, realClock } from './cache/clock.js';
-export type { Clock, Timer } from './cache/clock.js';
+export { ManualClock, realClock } from './clock.js';
+export type { Clock, Timer } from './clock.js';
 
 // Delivery: in-process watches (decoded events) and frame watches (wire bytes).
 export type { Watch, WatchEvent } from './delivery/watch-iterator.js';

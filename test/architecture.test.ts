@@ -16,6 +16,8 @@ const STAGES: Record<string, number> = {
   'kube-object.ts': 0,
   'worker-entry.ts': 0,
   'validation.ts': 0,
+  'command-line.ts': 0,
+  'clock.ts': 0,
   select: 0,
   storage: 1,
   ring: 2,

@@ -7,6 +7,7 @@
 import { ErrorCodes, WatchCacheError } from '../errors.js';
 import { AttributeReader, type Attributes } from '../select/predicate.js';
 import { jsonFrameParts } from '../encode/json-frame.js';
+import { parseJson, stampResourceVersion } from '../encode/json-object.js';
 import type { KubeObject } from '../kube-object.js';
 import { triggerHash } from '../ring/trigger-hash.js';
 
@@ -60,7 +61,7 @@ export class ObjectCodec {
   parse(key: string, value: Uint8Array): KubeObject {
     let object: unknown;
     try {
-      object = JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'));
+      object = parseJson(value);
     } catch (err) {
       throw new WatchCacheError(ErrorCodes.INVALID, `stored object ${key} is not valid JSON: ${(err as Error).message}`);
     }
@@ -88,15 +89,11 @@ export class ObjectCodec {
 
   /** `object` as JSON bytes with `metadata.resourceVersion` = `revision` (set in place). */
   stamp(object: KubeObject, revision: number): Uint8Array {
-    const metadata = object.metadata ?? (object.metadata = {});
-    metadata.resourceVersion = String(revision);
-    return Buffer.from(JSON.stringify(object), 'utf8');
+    return Buffer.from(JSON.stringify(stampResourceVersion(object, revision)), 'utf8');
   }
 
   #addedFrame(object: KubeObject, revision: number): Buffer {
-    const metadata = object.metadata ?? (object.metadata = {});
-    metadata.resourceVersion = String(revision);
-    const json = JSON.stringify(object);
+    const json = JSON.stringify(stampResourceVersion(object, revision));
     const length = Buffer.byteLength(json, 'utf8');
     const frame = Buffer.allocUnsafe(ADDED_PREFIX.length + length + FRAME_SUFFIX.length);
     ADDED_PREFIX.copy(frame, 0);

@@ -5,7 +5,7 @@
  * consistent read on an idle resource returns in about one round trip instead of timing out.
  */
 import type { Storage } from '../storage/storage.js';
-import type { Clock, Timer } from './clock.js';
+import type { Clock, Timer } from '../clock.js';
 
 export const PROGRESS_REQUEST_PERIOD_MS = 100;
 

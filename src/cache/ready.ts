@@ -4,7 +4,7 @@
  * transition bumps the generation, so a watch that raced a relist can tell.
  */
 import { ErrorCodes, WatchCacheError } from '../errors.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 
 export type ReadyState = 'pending' | 'ready' | 'stopped';
 
@@ -67,9 +67,14 @@ export class ReadyGate {
   /** Throws WC_ERR_NOT_READY (with Retry-After) or WC_ERR_STOPPED unless ready; returns the generation. */
   check(): number {
     if (this.#state === 'ready') return this.#generation;
-    if (this.#state === 'stopped') throw new WatchCacheError(ErrorCodes.STOPPED, 'watch cache is stopped');
+    throw this.unavailable();
+  }
+
+  /** The error a request gets while not ready: WC_ERR_NOT_READY (with Retry-After), or WC_ERR_STOPPED. */
+  unavailable(): WatchCacheError {
+    if (this.#state === 'stopped') return new WatchCacheError(ErrorCodes.STOPPED, 'watch cache is stopped');
     const suffix = this.#lastError === undefined ? '' : `: ${this.#lastError}`;
-    throw new WatchCacheError(ErrorCodes.NOT_READY, `storage is (re)initializing${suffix}`, {
+    return new WatchCacheError(ErrorCodes.NOT_READY, `storage is (re)initializing${suffix}`, {
       retryAfterSeconds: this.retryAfterSeconds(),
     });
   }

@@ -7,7 +7,7 @@
 import { isWatchCacheError } from '../errors.js';
 import type { KeyValue, Storage } from '../storage/storage.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import type { Clock, Timer } from './clock.js';
+import type { Clock, Timer } from '../clock.js';
 import type { ReadyGate } from './ready.js';
 import type { WatchCache } from './watch-cache.js';
 

@@ -24,7 +24,7 @@ import { invalidArgument } from '../errors.js';
 import { MAX_CAPACITY, MAX_SEGMENTS, MIN_SEGMENT_BYTES, RecordKind, distance, isPowerOfTwo } from '../ring/layout.js';
 import { RingProducer, type RingRecordInput, type SegmentsListener } from '../ring/producer.js';
 import type { KeyValue, StorageWatchEvent } from '../storage/storage.js';
-import type { Clock, Timer } from './clock.js';
+import type { Clock, Timer } from '../clock.js';
 import type { KubeObject } from '../kube-object.js';
 import type { CachedObject, ObjectCodec } from './object.js';
 import type { ProgressRequester } from './progress-requester.js';

@@ -4,7 +4,8 @@
  * the frames (`ack()`), e.g. when a socket has drained; until then the dispatcher counts them
  * against the watcher's buffer.
  */
-import { encodedError, type FrameEncoding } from '../encode/frames.js';
+import type { FrameCodec } from '../encode/codec.js';
+import { codecFor, type FrameEncoding } from '../encode/codecs.js';
 import type { Status } from '../status.js';
 import type { Subscriber, SubscriberHooks } from './subscriber.js';
 
@@ -33,7 +34,7 @@ export class FrameStream implements Subscriber, FrameWatch {
   readonly id: number;
   readonly #hooks: SubscriberHooks;
   readonly #sink: FrameSink;
-  readonly #encoding: FrameEncoding;
+  readonly #codec: FrameCodec;
   #pushedEvents = 0;
   #pushedBytes = 0;
   #ackedEvents = 0;
@@ -45,7 +46,7 @@ export class FrameStream implements Subscriber, FrameWatch {
     this.id = id;
     this.#hooks = hooks;
     this.#sink = sink;
-    this.#encoding = encoding;
+    this.#codec = codecFor(encoding);
   }
 
   get ended(): boolean {
@@ -105,6 +106,6 @@ export class FrameStream implements Subscriber, FrameWatch {
     if (this.#ended) return;
     this.#ended = true;
     this.#hooks.cancel();
-    this.#sink.end(status === undefined ? undefined : encodedError(this.#encoding, status));
+    this.#sink.end(status === undefined ? undefined : this.#codec.error(status));
   }
 }

@@ -5,7 +5,8 @@
  */
 import type { Status } from '../status.js';
 import type { KubeObject } from '../kube-object.js';
-import type { WatchEventType } from '../encode/json-frame.js';
+import type { WatchEventType } from '../encode/codec.js';
+import { parseJson } from '../encode/json-object.js';
 import type { Subscriber, SubscriberHooks } from './subscriber.js';
 
 export interface WatchEvent {
@@ -110,7 +111,7 @@ export class WatchIterator implements Subscriber, Watch, AsyncIterator<WatchEven
       if (this.#finished) return { done: true, value: undefined };
       if (this.#head < this.#queue.length) {
         const frame = this.#take();
-        return { done: false, value: JSON.parse(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('utf8')) as WatchEvent };
+        return { done: false, value: parseJson(frame) as WatchEvent };
       }
       if (this.#ended) {
         const error = this.#error;

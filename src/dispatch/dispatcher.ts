@@ -5,25 +5,29 @@
  * (protocol.ts), so the very same class runs inline (`workers: 0`) and in a worker thread.
  *
  * Per record it compares trigger hashes first and decodes nothing unless some watcher may want
- * the record; then it decodes the object (and previous object) once, evaluates each candidate's
- * predicate, and encodes at most one frame per event type, shared by every receiving watcher.
+ * the record; then it evaluates each candidate's predicate and rewrites the event type, while
+ * current-record.ts decodes the object (and previous object) once and encodes at most one frame
+ * per event type and encoding, shared by every receiving watcher. watcher.ts holds a watcher's
+ * state and counters.
  *
  * Watchers read together on the live cursor. A watcher whose consumer has not taken its frames
  * (buffer full, in count or bytes) stalls on its own cursor and leaves the live group; when its
  * consumer drains, it catches up from the ring alone and rejoins. It never slows the others. It
  * is closed with 410 when its cursor falls out of the window, or when it stays stalled past the
  * stall budget. A watcher registered from an older RV starts the same way, behind.
+ *
+ * Why one file of ~460 lines: the live cursor, catch-up and the slice staging are one hot loop
+ * over shared cursors and buffers; the watcher's state and the record's decoding are apart.
  */
-import { ErrorCodes, type WireError } from '../errors.js';
-import { RecordKind } from '../ring/layout.js';
+import type { WireError } from '../errors.js';
+import { distance, RecordKind } from '../ring/layout.js';
 import { RingReader, SCAN_LAPPED, type RingRecord } from '../ring/reader.js';
-import { distance } from '../ring/layout.js';
-import { encodedBookmark, type FrameEncoding } from '../encode/frames.js';
-import { jsonEventFrame, type WatchEventType } from '../encode/json-frame.js';
-import { msgpackEventFrame } from '../encode/msgpack-frame.js';
+import type { BookmarkShape, WatchEventType } from '../encode/codec.js';
 import { BookmarkBuckets, nextBookmarkTime } from './bookmarks.js';
-import { AttributeReader, matches, rewrite, selectsEverything, type Attributes, type Predicate } from '../select/predicate.js';
+import { AttributeReader, matches, rewrite } from '../select/predicate.js';
+import { CurrentRecord } from './current-record.js';
 import type { DispatcherConfig, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from './protocol.js';
+import { Watcher, type CloseReason } from './watcher.js';
 
 /**
  * Records read per event-loop turn (one slice) before yielding, so one busy resource cannot
@@ -35,76 +39,11 @@ const DEFAULT_SLICE_RECORDS = 512;
 export type Post = (message: DispatcherOutput) => void;
 export type Schedule = (fn: () => void) => void;
 
-class Watcher {
-  readonly id: number;
-  readonly predicate: Predicate;
-  /** The predicate selects everything: events pass as they are, without decoding the object. */
-  readonly everything: boolean;
-  readonly triggerHash: number;
-  readonly floor: number;
-  readonly bookmarks: boolean;
-  readonly encoding: FrameEncoding;
-  readonly deadline: number | undefined;
-  /** RV of the last event delivered; bookmarks never go below it. */
-  lastRV: number;
-  sentEvents = 0;
-  sentBytes = 0;
-  ackEvents = 0;
-  ackBytes = 0;
-  /** Frames staged in the current slice, not yet committed. */
-  stagedEvents = 0;
-  stagedBytes = 0;
-  live = false;
-  /** When behind: the position of the next record this watcher needs. */
-  cursor = 0;
-  /** Set during a slice when the buffer filled: where to resume. */
-  stallAt: number | undefined = undefined;
-  /** When the buffer filled; undefined while catching up for other reasons (an old start RV). */
-  stalledSince: number | undefined = undefined;
-  closed = false;
-
-  constructor(spec: WatcherSpec) {
-    this.id = spec.id;
-    this.predicate = spec.predicate;
-    this.everything = selectsEverything(spec.predicate);
-    this.triggerHash = spec.triggerHash;
-    this.floor = spec.floor;
-    this.bookmarks = spec.bookmarks;
-    this.encoding = spec.encoding ?? 'json';
-    this.deadline = spec.deadline;
-    this.lastRV = spec.floor;
-  }
-
-  outstandingEvents(): number {
-    return this.sentEvents + this.stagedEvents - this.ackEvents;
-  }
-
-  outstandingBytes(): number {
-    return this.sentBytes + this.stagedBytes - this.ackBytes;
-  }
-
-  hasRoom(limits: DispatchLimits, bytes: number): boolean {
-    const events = this.outstandingEvents();
-    if (events === 0) return true; // one frame always fits, however large
-    return events < limits.bufferEvents && this.outstandingBytes() + bytes <= limits.bufferBytes;
-  }
-}
-
-/** The current record's decoded forms, computed at most once per record. */
-interface Decoded {
-  object: Record<string, unknown> | undefined;
-  attrs: Attributes | undefined;
-  prev: Record<string, unknown> | undefined;
-  prevAttrs: Attributes | undefined;
-  readonly frames: Map<string, Uint8Array>;
-}
-
 export class Dispatcher {
   readonly #reader: RingReader;
-  readonly #attributes: AttributeReader;
   readonly #limits: DispatchLimits;
   readonly #slice: number;
-  readonly #bookmarkShape: { kind?: string; apiVersion?: string };
+  readonly #bookmarkShape: BookmarkShape;
   readonly #post: Post;
   readonly #schedule: Schedule;
 
@@ -130,8 +69,8 @@ export class Dispatcher {
   #stagedRVs: number[] = [];
   #touched: Watcher[] = [];
   #sliceRV = 0;
-  #decoded: Decoded = { object: undefined, attrs: undefined, prev: undefined, prevAttrs: undefined, frames: new Map() };
   #view: RingRecord;
+  readonly #current: CurrentRecord;
 
   // The outbox: flushed once per turn.
   #outIds: number[] = [];
@@ -141,7 +80,7 @@ export class Dispatcher {
 
   constructor(config: DispatcherConfig, post: Post, schedule: Schedule = setImmediate) {
     this.#reader = new RingReader(config.ring);
-    this.#attributes = new AttributeReader(config.selectableFields);
+    this.#current = new CurrentRecord(new AttributeReader(config.selectableFields));
     this.#limits = config.limits;
     this.#slice = config.sliceRecords ?? DEFAULT_SLICE_RECORDS;
     this.#bookmarkShape = {
@@ -245,10 +184,7 @@ export class Dispatcher {
   #ack(id: number, events: number, bytes: number): void {
     const w = this.#watchers.get(id);
     if (w === undefined) return;
-    // A consumer that takes anything is slow, not unresponsive: the stall budget restarts.
-    if (events > w.ackEvents && w.stalledSince !== undefined) w.stalledSince = this.#now;
-    w.ackEvents = events;
-    w.ackBytes = bytes;
+    w.ack(events, bytes, this.#now);
     if (!w.live) this.#requestPump();
   }
 
@@ -260,7 +196,7 @@ export class Dispatcher {
     const budget = this.#limits.stallBudgetMs;
     for (const w of this.#behind) {
       if (this.#reader.isLapped(w.cursor)) this.#close(w, 'lapped');
-      else if (w.stalledSince !== undefined && this.#now - w.stalledSince > budget) this.#close(w, 'stalled');
+      else if (w.stalledPast(this.#now, budget)) this.#close(w, 'stalled');
     }
     // One bookmark frame per RV and encoding, shared by the watchers due at this tick.
     const frames = new Map<string, Uint8Array>();
@@ -268,9 +204,9 @@ export class Dispatcher {
       if (w.closed) continue;
       if (w.live) {
         const rv = Math.max(this.#liveRV, w.lastRV);
-        const key = `${rv}:${w.encoding}`;
+        const key = `${rv}:${w.codec.encoding}`;
         let frame = frames.get(key);
-        if (frame === undefined) frames.set(key, (frame = encodedBookmark(w.encoding, this.#bookmarkShape, rv)));
+        if (frame === undefined) frames.set(key, (frame = w.codec.bookmark(this.#bookmarkShape, rv)));
         // Bookmarks never block: one that does not fit is skipped; the next one is scheduled.
         if (w.hasRoom(this.#limits, frame.byteLength)) {
           this.#outIds.push(w.id);
@@ -305,7 +241,7 @@ export class Dispatcher {
         ? undefined
         : this.#byTrigger.get(record.prevTriggerHash);
     if (this.#untriggered.size === 0 && byNew === undefined && byPrev === undefined) return;
-    this.#resetDecoded();
+    this.#current.reset(record);
     for (const w of this.#untriggered) this.#offer(w, record);
     if (byNew !== undefined) for (const w of byNew) this.#offer(w, record);
     if (byPrev !== undefined) for (const w of byPrev) this.#offer(w, record);
@@ -343,7 +279,7 @@ export class Dispatcher {
         const record = reader.read(pos, this.#view);
         if (record === null) break;
         if (record.kind !== RecordKind.PROGRESS) {
-          this.#resetDecoded();
+          this.#current.reset(record);
           this.#offer(w, record);
         }
         if (w.stallAt === undefined) pos = record.next;
@@ -376,7 +312,7 @@ export class Dispatcher {
     if (w.closed || w.stallAt !== undefined || record.rv <= w.floor) return;
     const type = this.#eventType(w, record);
     if (type === null) return;
-    const frame = this.#frame(type, record, w.encoding);
+    const frame = this.#current.frame(type, w.codec);
     if (!w.hasRoom(this.#limits, frame.byteLength)) {
       w.stallAt = record.position;
       this.#touched.push(w);
@@ -395,71 +331,18 @@ export class Dispatcher {
     if (w.everything) return record.kind === RecordKind.ADDED ? 'ADDED' : record.kind === RecordKind.MODIFIED ? 'MODIFIED' : 'DELETED';
     switch (record.kind) {
       case RecordKind.ADDED:
-        return matches(w.predicate, this.#objectAttrs(record)) ? 'ADDED' : null;
+        return matches(w.predicate, this.#current.attrs()) ? 'ADDED' : null;
       case RecordKind.DELETED:
-        return matches(w.predicate, this.#objectAttrs(record)) ? 'DELETED' : null;
+        return matches(w.predicate, this.#current.attrs()) ? 'DELETED' : null;
       case RecordKind.MODIFIED: {
-        const current = matches(w.predicate, this.#objectAttrs(record));
+        const current = matches(w.predicate, this.#current.attrs());
         // An update too large to carry its previous object is judged by the new object alone.
-        const previous = record.prevObjectLength > 0 && matches(w.predicate, this.#prevAttrs(record));
+        const previous = record.prevObjectLength > 0 && matches(w.predicate, this.#current.prevAttrs());
         return rewrite('MODIFIED', current, previous);
       }
       default:
         return null;
     }
-  }
-
-  #frame(type: WatchEventType, record: RingRecord, encoding: FrameEncoding): Uint8Array {
-    const frames = this.#decoded.frames;
-    const key = encoding === 'json' ? type : `${type}:${encoding}`;
-    let frame = frames.get(key);
-    if (frame !== undefined) return frame;
-    // A predicate that matched decoded the object (and, for a DELETED from a MODIFIED, the
-    // previous object) already: msgpack reuses it.
-    if (type === 'DELETED' && record.kind === RecordKind.MODIFIED) {
-      // It stopped matching: the watcher sees its previous state, at the revision of the change.
-      const prev = this.#decoded.prev!;
-      const metadata = (prev.metadata ??= {}) as Record<string, unknown>;
-      metadata.resourceVersion = String(record.rv);
-      frame = encoding === 'json' ? jsonEventFrame(type, Buffer.from(JSON.stringify(prev))) : msgpackEventFrame(type, prev);
-    } else {
-      if (encoding === 'json') frame = jsonEventFrame(type, record.object());
-      else {
-        // A watcher that selects everything did not need the object decoded to match it.
-        this.#objectAttrs(record);
-        frame = msgpackEventFrame(type, this.#decoded.object);
-      }
-    }
-    frames.set(key, frame);
-    return frame;
-  }
-
-  #objectAttrs(record: RingRecord): Attributes {
-    const d = this.#decoded;
-    if (d.attrs === undefined) {
-      d.object = decode(record.object());
-      d.attrs = this.#attributes.read(d.object);
-    }
-    return d.attrs;
-  }
-
-  #prevAttrs(record: RingRecord): Attributes {
-    const d = this.#decoded;
-    if (d.prevAttrs === undefined) {
-      d.prev = decode(record.prevObject());
-      d.prevAttrs = this.#attributes.read(d.prev);
-    }
-    return d.prevAttrs;
-  }
-
-  #resetDecoded(): void {
-    const d = this.#decoded;
-    d.object = undefined;
-    d.attrs = undefined;
-    d.prev = undefined;
-    d.prevAttrs = undefined;
-    // Staged frames live on in the staging arrays; only the per-record lookup is emptied.
-    if (d.frames.size > 0) d.frames.clear();
   }
 
   // ---- staging -------------------------------------------------------------------------------
@@ -545,18 +428,11 @@ export class Dispatcher {
     return w;
   }
 
-  /** End a watcher: cleanly, or with 410 Expired for `reason` ('lapped' | 'stalled'). */
-  #close(w: Watcher, reason?: 'lapped' | 'stalled'): void {
+  /** End a watcher: cleanly, or with 410 Expired for `reason`. */
+  #close(w: Watcher, reason?: CloseReason): void {
     if (this.#remove(w.id) === undefined) return;
-    if (reason === undefined) {
-      this.#outClosed.push({ id: w.id });
-      return;
-    }
-    const message =
-      reason === 'lapped'
-        ? `too old resource version: ${w.lastRV}: the watcher fell out of the event window`
-        : `too old resource version: ${w.lastRV}: the watcher did not read its events for ${this.#limits.stallBudgetMs} ms`;
-    this.#outClosed.push({ id: w.id, error: { code: ErrorCodes.EXPIRED, message, reason } });
+    if (reason === undefined) this.#outClosed.push({ id: w.id });
+    else this.#outClosed.push({ id: w.id, error: w.expiredError(reason, this.#limits.stallBudgetMs) });
   }
 
   #syncEpoch(): void {
@@ -595,9 +471,4 @@ export class Dispatcher {
       for (const c of closed) this.#post(c.error === undefined ? { type: 'closed', id: c.id } : { type: 'closed', id: c.id, error: c.error });
     }
   }
-}
-
-function decode(bytes: Uint8Array): Record<string, unknown> {
-  const value: unknown = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 }

@@ -3,7 +3,7 @@
  * in a worker). Everything here is structured-clone safe: the dispatcher never shares a JS object
  * with the main thread, so the same code runs in both placements.
  */
-import type { FrameEncoding } from '../encode/frames.js';
+import type { FrameEncoding } from '../encode/codecs.js';
 import type { WireError } from '../errors.js';
 import type { RingBuffers, RingSegment } from '../ring/producer.js';
 import type { Predicate } from '../select/predicate.js';
@@ -97,3 +97,16 @@ export type DispatcherOutput =
   | { type: 'online' }
   | { type: 'status'; status: DispatcherStatus }
   | { type: 'stopped' };
+
+/** A delivery batch as it crosses a thread boundary. */
+export interface PackedDelivery {
+  type: 'deliverPacked';
+  /** Watcher ids, one per delivery. */
+  ids: Int32Array<ArrayBuffer>;
+  /** The frames, one per delivery, packed (encode/packed-frames.ts). */
+  frames: ArrayBuffer;
+  rv: number;
+}
+
+/** What a dispatcher thread posts: its dispatcher's output, with deliveries packed. */
+export type WorkerOutput = Exclude<DispatcherOutput, { type: 'deliver' }> | PackedDelivery;

@@ -8,8 +8,8 @@ import { Worker } from 'node:worker_threads';
 import { ErrorCodes, type WireError } from '../errors.js';
 import { workerEntry } from '../worker-entry.js';
 import type { OutputHandler, Placement } from './placement.js';
-import type { DispatcherConfig, DispatcherInput } from './protocol.js';
-import { unpack, type WorkerOutput } from './worker-main.js';
+import { unpackFrames } from '../encode/packed-frames.js';
+import type { DispatcherConfig, DispatcherInput, WorkerOutput } from './protocol.js';
 
 /** Told when dispatcher `index` died; its watchers are gone with it. */
 export type CrashHandler = (index: number, error: WireError) => void;
@@ -93,7 +93,7 @@ export class WorkerPlacement implements Placement {
     this.#online[index] = new Promise<void>((resolve) => (online = resolve));
     worker.on('message', (message: WorkerOutput) => {
       if (message.type === 'deliverPacked') {
-        this.#onOutput({ type: 'deliver', batch: unpack(message) }, index);
+        this.#onOutput({ type: 'deliver', batch: { ids: Array.from(message.ids), frames: unpackFrames(message.frames), rv: message.rv } }, index);
         return;
       }
       if (message.type === 'online') return online();

@@ -6,7 +6,9 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { builtPoolEntry } from '../worker-entry.js';
-import { encodeSnapshot, framesOf } from './snapshot-task.js';
+import type { FrameEncoding } from './codecs.js';
+import { unpackFrames } from './packed-frames.js';
+import { encodeSnapshot } from './snapshot-task.js';
 
 let pool: Piscina | undefined;
 let users = 0;
@@ -14,12 +16,13 @@ let users = 0;
 export class EncodePool {
   #acquired = false;
 
-  /** msgpack ADDED frames for these stored objects, encoded off the main thread. */
-  async msgpackSnapshot(objects: Uint8Array[]): Promise<Uint8Array[]> {
+  /** ADDED frames in `encoding` for these stored objects, encoded off the main thread. */
+  async snapshot(encoding: FrameEncoding, objects: Uint8Array[]): Promise<Uint8Array[]> {
     const piscina = this.#pool();
+    const task = { encoding, objects };
     // Without a build (sources under development) the same job runs inline.
-    const buffer = piscina === undefined ? encodeSnapshot({ objects }) : ((await piscina.run({ objects })) as ArrayBuffer);
-    return framesOf(buffer);
+    const buffer = piscina === undefined ? encodeSnapshot(task) : ((await piscina.run(task)) as ArrayBuffer);
+    return unpackFrames(buffer);
   }
 
   async release(): Promise<void> {

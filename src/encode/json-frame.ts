@@ -5,11 +5,7 @@
  * that receives it.
  */
 import type { Status } from '../status.js';
-
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-
-/** The annotation on the BOOKMARK that ends the initial events of a sendInitialEvents watch. */
-export const INITIAL_EVENTS_END_ANNOTATION = 'k8s.io/initial-events-end';
+import { bookmarkObject, type BookmarkShape, type FrameCodec, type WatchEventType } from './codec.js';
 
 const prefixes = new Map<WatchEventType, Buffer>(
   (['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR'] as const).map((type) => [
@@ -34,26 +30,12 @@ export function jsonEventFrame(type: WatchEventType, objectJson: Uint8Array): Ui
   return frame;
 }
 
-export interface BookmarkShape {
-  kind?: string;
-  apiVersion?: string;
-}
-
-/** A BOOKMARK: an empty object of the resource's kind carrying only the resourceVersion. */
-export function bookmarkObject(shape: BookmarkShape, revision: number, initialEventsEnd = false): Record<string, unknown> {
-  const metadata: Record<string, unknown> = { resourceVersion: String(revision) };
-  if (initialEventsEnd) metadata.annotations = { [INITIAL_EVENTS_END_ANNOTATION]: 'true' };
-  const object: Record<string, unknown> = {};
-  if (shape.kind !== undefined) object.kind = shape.kind;
-  if (shape.apiVersion !== undefined) object.apiVersion = shape.apiVersion;
-  object.metadata = metadata;
-  return object;
-}
-
-export function bookmarkFrame(shape: BookmarkShape, revision: number, initialEventsEnd = false): Uint8Array {
-  return jsonEventFrame('BOOKMARK', Buffer.from(JSON.stringify(bookmarkObject(shape, revision, initialEventsEnd))));
-}
-
-export function errorFrame(status: Status): Uint8Array {
-  return jsonEventFrame('ERROR', Buffer.from(JSON.stringify(status)));
-}
+export const JSON_CODEC: FrameCodec = Object.freeze<FrameCodec>({
+  encoding: 'json',
+  cachedAddedFrames: true,
+  supports: () => true,
+  event: (type, object) => jsonEventFrame(type, object.json()),
+  bookmark: (shape: BookmarkShape, revision: number, initialEventsEnd = false) =>
+    jsonEventFrame('BOOKMARK', Buffer.from(JSON.stringify(bookmarkObject(shape, revision, initialEventsEnd)))),
+  error: (status: Status) => jsonEventFrame('ERROR', Buffer.from(JSON.stringify(status))),
+});

@@ -6,7 +6,7 @@
  */
 import { Packr } from 'msgpackr';
 import type { Status } from '../status.js';
-import { bookmarkObject, type BookmarkShape, type WatchEventType } from './json-frame.js';
+import { bookmarkObject, type BookmarkShape, type FrameCodec, type WatchEventType } from './codec.js';
 
 const packr = new Packr({ useRecords: false });
 
@@ -15,10 +15,12 @@ export function msgpackEventFrame(type: WatchEventType, object: unknown): Uint8A
   return packr.pack({ type, object });
 }
 
-export function msgpackBookmarkFrame(shape: BookmarkShape, revision: number, initialEventsEnd = false): Uint8Array {
-  return msgpackEventFrame('BOOKMARK', bookmarkObject(shape, revision, initialEventsEnd));
-}
-
-export function msgpackErrorFrame(status: Status): Uint8Array {
-  return msgpackEventFrame('ERROR', status);
-}
+export const MSGPACK_CODEC: FrameCodec = Object.freeze<FrameCodec>({
+  encoding: 'msgpack',
+  cachedAddedFrames: false,
+  supports: () => true,
+  event: (type, object) => msgpackEventFrame(type, object.decoded()),
+  bookmark: (shape: BookmarkShape, revision: number, initialEventsEnd = false) =>
+    msgpackEventFrame('BOOKMARK', bookmarkObject(shape, revision, initialEventsEnd)),
+  error: (status: Status) => msgpackEventFrame('ERROR', status),
+});

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseResourceVersion } from '../cache/request.js';
+import { stampResourceVersion } from '../encode/json-object.js';
 import { ErrorCodes, isWatchCacheError } from '../errors.js';
 import type { KeyValue } from '../storage/storage.js';
 import { alreadyExists, badRequest, conflict, MODIFIED, notFound, unsupportedMediaType, type ObjectRef } from './api-error.js';
@@ -50,9 +51,11 @@ const UPDATE_ATTEMPTS = 5;
 const GENERATE_ATTEMPTS = 8;
 
 function withRevision(object: JsonObject, revision: number): JsonObject {
-  if (revision === NO_REVISION) delete (object.metadata as JsonObject).resourceVersion;
-  else (object.metadata as JsonObject).resourceVersion = String(revision);
-  return object;
+  if (revision === NO_REVISION) {
+    delete (object.metadata as JsonObject).resourceVersion;
+    return object;
+  }
+  return stampResourceVersion(object, revision);
 }
 
 export function decodeStored(kv: KeyValue): JsonObject {
@@ -157,8 +160,7 @@ export async function guardedUpdate(
     const { item } = await ctx.storage.get(key);
     if (item === null) throw notFound(ref);
     const current = decodeStored(item);
-    const currentMeta = isJsonObject(current.metadata) ? current.metadata : (current.metadata = {});
-    currentMeta.resourceVersion = String(item.modRevision);
+    const currentMeta = stampResourceVersion(current, item.modRevision).metadata as JsonObject;
 
     const next = transform(current);
     checkTypeMeta(next, def);

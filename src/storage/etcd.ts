@@ -17,6 +17,14 @@
  * (default 30 s). The watch then resumes on any member that answers; if none does for
  * `watchUnavailableTimeoutMs` (default 30 s) the iterator ends with WC_ERR_UNAVAILABLE, so a
  * watch never stalls silently for longer than the sum of the two (default 60 s).
+ *
+ * Time: the watch streams' rules read the injected Clock; gRPC call deadlines are absolute wall
+ * times (Date.now), and the timers that must keep the process alive (reconnect, compaction probe)
+ * are plain timers.
+ *
+ * Why one file of ~670 lines: the Storage interface on one client, with the compaction probe and
+ * the member-version probe that share its endpoints and caches; the raw watch stream, the wire
+ * conversions and the gRPC interceptor are in etcd/.
  */
 import {
   ClientClosedError,
@@ -28,7 +36,8 @@ import {
   type ITxnResponse,
   type IWatchResponse,
 } from 'etcd3';
-import { CompactedError, ErrorCodes, type ErrorDetails, invalidStorageArgument, StorageError } from '../errors.js';
+import { CompactedError, type ErrorCode, ErrorCodes, type ErrorDetails, invalidStorageArgument, StorageError } from '../errors.js';
+import { realClock, type Clock } from '../clock.js';
 import { requireLeaderInterceptor } from './etcd/grpc.js';
 import {
   EtcdWatch,
@@ -121,6 +130,8 @@ export interface EtcdStorageOptions {
   auth?: { username: string; password: string };
   /** Observer of watch stream connects and restarts (for logs and metrics). Must not throw. */
   onWatchStreamEvent?: (event: EtcdWatchStreamEvent) => void;
+  /** Time of the watch streams' liveness and unavailability rules; default real time. */
+  clock?: Clock;
 }
 
 const DEFAULTS = {
@@ -201,75 +212,73 @@ function failedIterator(error: unknown): AsyncIterator<WatchBatch> {
   };
 }
 
+/** The other etcd and gRPC failures, by what their message says (first match wins; else INTERNAL). */
+const ERROR_MESSAGES: ReadonlyArray<{
+  when: (message: string, err: unknown) => boolean;
+  code: ErrorCode;
+  message?: (message: string) => string;
+}> = [
+  { when: (m) => m.includes('larger than max'), code: ErrorCodes.INTERNAL, message: (m) => `${m} (raise maxReceiveBytes)` },
+  // The value (with its key and the request around it) passes etcd's --max-request-bytes.
+  { when: (m) => m.includes('request is too large'), code: ErrorCodes.REQUEST_TOO_LARGE },
+  { when: (m) => m.includes('key is not provided'), code: ErrorCodes.INVALID },
+  {
+    when: (m, err) =>
+      (err instanceof Error && isRecoverableError(err)) ||
+      /no leader|leader changed|timed out|too many requests|circuit breaker|not capable|UNAVAILABLE|DEADLINE_EXCEEDED/i.test(m),
+    code: ErrorCodes.UNAVAILABLE,
+  },
+];
+
 export class EtcdStorage implements Storage {
-  private readonly endpoints: readonly string[];
-  private readonly client: Etcd3;
+  readonly #endpoints: readonly string[];
+  readonly #client: Etcd3;
   /** One client per endpoint for watch streams, created on first use. */
-  private readonly watchClients = new Map<string, Etcd3>();
-  private readonly clientOptions: IOptions;
-  private readonly watches = new Set<EtcdWatch>();
-  private readonly endpointFailedAt = new Map<string, number>();
-  private readonly orderedProgress = new Map<string, Promise<boolean>>();
+  readonly #watchClients = new Map<string, Etcd3>();
+  readonly #clientOptions: IOptions;
+  readonly #watches = new Set<EtcdWatch>();
+  readonly #endpointFailedAt = new Map<string, number>();
+  readonly #orderedProgress = new Map<string, Promise<boolean>>();
   /** The settled answers of orderedProgress. */
-  private readonly orderedKnown = new Map<string, boolean>();
-  private readonly progressNotifyIntervalMs: number | undefined;
-  private readonly dialTimeoutMs: number;
-  private readonly requestTimeoutMs: number;
-  private readonly timing: WatchTiming;
-  private readonly onWatchStreamEvent: ((event: EtcdWatchStreamEvent) => void) | undefined;
-  private readonly host: WatchStreamHost;
-  private knownCompactRevision = 0;
-  private watchIds = 0;
-  private closed = false;
+  readonly #orderedKnown = new Map<string, boolean>();
+  readonly #progressNotifyIntervalMs: number | undefined;
+  readonly #dialTimeoutMs: number;
+  readonly #requestTimeoutMs: number;
+  readonly #timing: WatchTiming;
+  readonly #onWatchStreamEvent: ((event: EtcdWatchStreamEvent) => void) | undefined;
+  readonly #host: WatchStreamHost;
+  readonly #clock: Clock;
+  #knownCompactRevision = 0;
+  #watchIds = 0;
+  #closed = false;
 
   constructor(options: EtcdStorageOptions) {
     if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) {
       throw invalidStorageArgument('endpoints must list at least one etcd client URL');
     }
-    this.endpoints = [...options.endpoints];
-    this.dialTimeoutMs = checkDuration('dialTimeoutMs', options.dialTimeoutMs ?? DEFAULTS.dialTimeoutMs, 1);
-    this.requestTimeoutMs = checkDuration('requestTimeoutMs', options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs, 1);
-    const keepaliveTimeMs = checkDuration(
-      'keepaliveTimeMs',
-      options.keepaliveTimeMs ?? DEFAULTS.keepaliveTimeMs,
-      ETCD_MIN_KEEPALIVE_MS,
-    );
-    const keepaliveTimeoutMs = checkDuration(
-      'keepaliveTimeoutMs',
-      options.keepaliveTimeoutMs ?? DEFAULTS.keepaliveTimeoutMs,
-      1,
-    );
-    const maxReceiveBytes = checkDuration('maxReceiveBytes', options.maxReceiveBytes ?? DEFAULTS.maxReceiveBytes, 1);
-    this.timing = {
-      dialTimeoutMs: this.dialTimeoutMs,
-      livenessTimeoutMs: checkDuration(
-        'watchLivenessTimeoutMs',
-        options.watchLivenessTimeoutMs ?? DEFAULTS.watchLivenessTimeoutMs,
-        0,
-      ),
-      unavailableTimeoutMs: checkDuration(
-        'watchUnavailableTimeoutMs',
-        options.watchUnavailableTimeoutMs ?? DEFAULTS.watchUnavailableTimeoutMs,
-        1,
-      ),
-      retryInitialDelayMs: checkDuration(
-        'watchRetryInitialDelayMs',
-        options.watchRetryInitialDelayMs ?? DEFAULTS.watchRetryInitialDelayMs,
-        1,
-      ),
-      retryMaxDelayMs: checkDuration(
-        'watchRetryMaxDelayMs',
-        options.watchRetryMaxDelayMs ?? DEFAULTS.watchRetryMaxDelayMs,
-        1,
-      ),
+    this.#endpoints = [...options.endpoints];
+    // Every numeric setting: the option or its default, checked against its floor.
+    const setting = (name: keyof typeof DEFAULTS, min: number): number => checkDuration(name, options[name] ?? DEFAULTS[name], min);
+    this.#dialTimeoutMs = setting('dialTimeoutMs', 1);
+    this.#requestTimeoutMs = setting('requestTimeoutMs', 1);
+    const keepaliveTimeMs = setting('keepaliveTimeMs', ETCD_MIN_KEEPALIVE_MS);
+    const keepaliveTimeoutMs = setting('keepaliveTimeoutMs', 1);
+    const maxReceiveBytes = setting('maxReceiveBytes', 1);
+    this.#timing = {
+      dialTimeoutMs: this.#dialTimeoutMs,
+      livenessTimeoutMs: setting('watchLivenessTimeoutMs', 0),
+      unavailableTimeoutMs: setting('watchUnavailableTimeoutMs', 1),
+      retryInitialDelayMs: setting('watchRetryInitialDelayMs', 1),
+      retryMaxDelayMs: setting('watchRetryMaxDelayMs', 1),
     };
-    this.onWatchStreamEvent = options.onWatchStreamEvent;
-    this.progressNotifyIntervalMs =
+    this.#onWatchStreamEvent = options.onWatchStreamEvent;
+    this.#clock = options.clock ?? realClock;
+    this.#progressNotifyIntervalMs =
       options.progressNotifyIntervalMs === undefined ? undefined : checkDuration('progressNotifyIntervalMs', options.progressNotifyIntervalMs, 1);
 
-    const requestTimeoutMs = this.requestTimeoutMs;
-    this.clientOptions = {
-      hosts: [...this.endpoints],
+    const requestTimeoutMs = this.#requestTimeoutMs;
+    this.#clientOptions = {
+      hosts: [...this.#endpoints],
       grpcOptions: {
         'grpc.keepalive_time_ms': keepaliveTimeMs,
         'grpc.keepalive_timeout_ms': keepaliveTimeoutMs,
@@ -291,27 +300,28 @@ export class EtcdStorage implements Storage {
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(options.auth ? { auth: options.auth } : {}),
     };
-    this.client = new Etcd3(this.clientOptions);
+    this.#client = new Etcd3(this.#clientOptions);
 
-    this.host = {
-      timing: this.timing,
-      pickEndpoint: (previous) => this.pickEndpoint(previous),
-      openStream: (endpoint) => this.openWatchStream(endpoint),
-      progressRequestsOrdered: (endpoint) => this.progressRequestsOrdered(endpoint),
+    this.#host = {
+      timing: this.#timing,
+      clock: this.#clock,
+      pickEndpoint: (previous) => this.#pickEndpoint(previous),
+      openStream: (endpoint) => this.#openWatchStream(endpoint),
+      progressRequestsOrdered: (endpoint) => this.#progressRequestsOrdered(endpoint),
       endpointFailed: (endpoint) => {
-        this.endpointFailedAt.set(endpoint, Date.now());
+        this.#endpointFailedAt.set(endpoint, this.#clock.now());
         // The member may come back as another version.
-        this.orderedProgress.delete(endpoint);
-        this.orderedKnown.delete(endpoint);
+        this.#orderedProgress.delete(endpoint);
+        this.#orderedKnown.delete(endpoint);
       },
-      noteCompactRevision: (revision) => this.noteCompactRevision(revision),
-      nextWatchId: () => ++this.watchIds,
+      noteCompactRevision: (revision) => this.#noteCompactRevision(revision),
+      nextWatchId: () => ++this.#watchIds,
       release: (watch) => {
-        this.watches.delete(watch);
+        this.#watches.delete(watch);
       },
       emit: (event) => {
         try {
-          this.onWatchStreamEvent?.(event);
+          this.#onWatchStreamEvent?.(event);
         } catch {
           // An observer must not break the watch it observes.
         }
@@ -320,10 +330,10 @@ export class EtcdStorage implements Storage {
   }
 
   async get(key: string, options: StorageGetOptions = {}): Promise<GetResult> {
-    this.checkOpen();
+    this.#checkOpen();
     checkKey(key);
     checkRevision('revision', options.revision);
-    const response = await this.range(
+    const response = await this.#range(
       { key: keyBytes(key), ...(options.revision !== undefined ? { revision: options.revision } : {}) },
       options.revision,
     );
@@ -335,7 +345,7 @@ export class EtcdStorage implements Storage {
   }
 
   async list(prefix: string, options: StorageListOptions = {}): Promise<StorageListResult> {
-    this.checkOpen();
+    this.#checkOpen();
     if (typeof prefix !== 'string') throw invalidStorageArgument('prefix must be a string');
     checkRevision('revision', options.revision);
     const limit = options.limit ?? 0;
@@ -348,7 +358,7 @@ export class EtcdStorage implements Storage {
       }
       start = keyBytes(options.continueKey);
     }
-    const response = await this.range(
+    const response = await this.#range(
       {
         key: start,
         range_end: rangeEnd,
@@ -370,11 +380,11 @@ export class EtcdStorage implements Storage {
   }
 
   async create(key: string, value: Uint8Array): Promise<KeyValue> {
-    this.checkOpen();
+    this.#checkOpen();
     checkKey(key);
     const k = keyBytes(key);
-    const response = await this.txn(() =>
-      this.client.kv.txn({
+    const response = await this.#txn(() =>
+      this.#client.kv.txn({
         compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
         success: [{ request_put: { key: k, value: valueBytes(value) } }],
       }),
@@ -385,20 +395,20 @@ export class EtcdStorage implements Storage {
   }
 
   async update(key: string, value: Uint8Array, options: WriteOptions = {}): Promise<KeyValue> {
-    this.checkOpen();
+    this.#checkOpen();
     checkKey(key);
     checkRevision('expectedModRevision', options.expectedModRevision);
     const k = keyBytes(key);
-    const response = await this.txn(() =>
-      this.client.kv.txn({
-        compare: [this.precondition(k, options)],
+    const response = await this.#txn(() =>
+      this.#client.kv.txn({
+        compare: [this.#precondition(k, options)],
         // Reading the key back inside the txn gives etcd's own create revision and version
         // (keys_only: without echoing the value).
         success: [{ request_put: { key: k, value: valueBytes(value) } }, { request_range: { key: k, keys_only: true } }],
         failure: [{ request_range: { key: k, keys_only: true } }],
       }),
     );
-    if (!response.succeeded) throw this.preconditionFailed(key, response, options);
+    if (!response.succeeded) throw this.#preconditionFailed(key, response, options);
     const written = response.responses[1]?.response_range?.kvs[0];
     if (written === undefined) throw new StorageError(ErrorCodes.INTERNAL, `etcd did not return ${JSON.stringify(key)} after writing it`);
     return {
@@ -411,18 +421,18 @@ export class EtcdStorage implements Storage {
   }
 
   async delete(key: string, options: WriteOptions = {}): Promise<DeleteResult> {
-    this.checkOpen();
+    this.#checkOpen();
     checkKey(key);
     checkRevision('expectedModRevision', options.expectedModRevision);
     const k = keyBytes(key);
-    const response = await this.txn(() =>
-      this.client.kv.txn({
-        compare: [this.precondition(k, options)],
+    const response = await this.#txn(() =>
+      this.#client.kv.txn({
+        compare: [this.#precondition(k, options)],
         success: [{ request_delete_range: { key: k, prev_kv: true } }],
         failure: [{ request_range: { key: k, keys_only: true } }],
       }),
     );
-    if (!response.succeeded) throw this.preconditionFailed(key, response, options);
+    if (!response.succeeded) throw this.#preconditionFailed(key, response, options);
     const prev = firstResponse(response)?.response_delete_range?.prev_kvs[0];
     if (prev === undefined) throw new StorageError(ErrorCodes.INTERNAL, `etcd did not return ${JSON.stringify(key)} as deleted`);
     return { deleted: toKeyValue(prev), revision: toNumber(response.header.revision) };
@@ -431,7 +441,7 @@ export class EtcdStorage implements Storage {
   watch(prefix: string, options: StorageWatchOptions): AsyncIterable<WatchBatch> {
     return iterableOf(() => {
       try {
-        this.checkOpen();
+        this.#checkOpen();
         if (typeof prefix !== 'string') throw invalidStorageArgument('prefix must be a string');
         if (!Number.isSafeInteger(options.fromRevision) || options.fromRevision < 1) {
           throw invalidStorageArgument(`fromRevision must be a positive integer, got ${options.fromRevision}`);
@@ -439,24 +449,24 @@ export class EtcdStorage implements Storage {
       } catch (err) {
         return failedIterator(err);
       }
-      const watch = new EtcdWatch(this.host, prefix, options);
-      this.watches.add(watch);
+      const watch = new EtcdWatch(this.#host, prefix, options);
+      this.#watches.add(watch);
       watch.start();
       return watch;
     });
   }
 
   async currentRevision(): Promise<number> {
-    this.checkOpen();
+    this.#checkOpen();
     // Linearizable (etcd3's default), so the revision is at least that of every write
     // acknowledged before the call. Any key works; count_only keeps the answer tiny.
-    const response = await this.range({ key: Buffer.from([0]), count_only: true }, undefined);
+    const response = await this.#range({ key: Buffer.from([0]), count_only: true }, undefined);
     return toNumber(response.header.revision);
   }
 
   async requestProgress(): Promise<void> {
-    this.checkOpen();
-    for (const watch of this.watches) watch.requestProgress();
+    this.#checkOpen();
+    for (const watch of this.#watches) watch.requestProgress();
   }
 
   /**
@@ -465,48 +475,48 @@ export class EtcdStorage implements Storage {
    * version is not known yet is probed in the background and counts as untrusted meanwhile.
    */
   progressTrusted(): boolean {
-    if (this.progressNotifyIntervalMs !== undefined) return true;
+    if (this.#progressNotifyIntervalMs !== undefined) return true;
     let trusted = true;
-    for (const endpoint of this.endpoints) {
-      const known = this.orderedKnown.get(endpoint);
-      if (known === undefined && !this.closed) this.progressRequestsOrdered(endpoint).catch(() => undefined);
+    for (const endpoint of this.#endpoints) {
+      const known = this.#orderedKnown.get(endpoint);
+      if (known === undefined && !this.#closed) this.#progressRequestsOrdered(endpoint).catch(() => undefined);
       if (known !== true) trusted = false;
     }
     return trusted;
   }
 
   async compact(revision: number): Promise<void> {
-    this.checkOpen();
+    this.#checkOpen();
     checkRevision('revision', revision);
     try {
-      await this.client.kv.compact({ revision, physical: false });
+      await this.#client.kv.compact({ revision, physical: false });
     } catch (err) {
-      throw await this.mapError(err, revision);
+      throw await this.#mapError(err, revision);
     }
-    this.noteCompactRevision(revision);
+    this.#noteCompactRevision(revision);
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const watch of [...this.watches]) watch.stop();
-    this.watches.clear();
-    for (const client of this.watchClients.values()) client.close();
-    this.watchClients.clear();
-    this.client.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const watch of [...this.#watches]) watch.stop();
+    this.#watches.clear();
+    for (const client of this.#watchClients.values()) client.close();
+    this.#watchClients.clear();
+    this.#client.close();
   }
 
-  private checkOpen(): void {
-    if (this.closed) throw new StorageError(ErrorCodes.CLOSED, 'EtcdStorage is closed');
+  #checkOpen(): void {
+    if (this.#closed) throw new StorageError(ErrorCodes.CLOSED, 'EtcdStorage is closed');
   }
 
-  private precondition(key: Buffer, options: WriteOptions) {
+  #precondition(key: Buffer, options: WriteOptions) {
     return options.expectedModRevision !== undefined
       ? { key, target: 'Mod' as const, result: 'Equal' as const, mod_revision: options.expectedModRevision }
       : { key, target: 'Create' as const, result: 'Greater' as const, create_revision: 0 };
   }
 
-  private preconditionFailed(key: string, response: ITxnResponse, options: WriteOptions): StorageError {
+  #preconditionFailed(key: string, response: ITxnResponse, options: WriteOptions): StorageError {
     const current = firstResponse(response)?.response_range?.kvs[0];
     if (current === undefined) return new StorageError(ErrorCodes.NOT_FOUND, `key ${JSON.stringify(key)} not found`);
     return new StorageError(
@@ -515,37 +525,37 @@ export class EtcdStorage implements Storage {
     );
   }
 
-  private async range(request: Parameters<Etcd3['kv']['range']>[0], requestedRevision: number | undefined): Promise<IRangeResponse> {
+  async #range(request: Parameters<Etcd3['kv']['range']>[0], requestedRevision: number | undefined): Promise<IRangeResponse> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.client.kv.range(request);
+        return await this.#client.kv.range(request);
       } catch (err) {
-        const mapped = await this.mapError(err, requestedRevision);
+        const mapped = await this.#mapError(err, requestedRevision);
         // Reads are safe to repeat; each attempt picks a member afresh.
-        if (mapped.code !== ErrorCodes.UNAVAILABLE || attempt >= READ_ATTEMPTS || this.closed) throw mapped;
+        if (mapped.code !== ErrorCodes.UNAVAILABLE || attempt >= READ_ATTEMPTS || this.#closed) throw mapped;
       }
     }
   }
 
-  private async txn(run: () => Promise<ITxnResponse>): Promise<ITxnResponse> {
+  async #txn(run: () => Promise<ITxnResponse>): Promise<ITxnResponse> {
     try {
       return await run();
     } catch (err) {
-      throw await this.mapError(err, undefined);
+      throw await this.#mapError(err, undefined);
     }
   }
 
   /** An etcd3/gRPC failure as a StorageError with a stable code. */
-  private async mapError(err: unknown, requestedRevision: number | undefined): Promise<StorageError> {
+  async #mapError(err: unknown, requestedRevision: number | undefined): Promise<StorageError> {
     if (err instanceof StorageError) return err;
     const message = errorMessage(err);
     if (message.includes(COMPACTED_MESSAGE)) {
       const requested = requestedRevision ?? 0;
       // etcd's error does not say where the compaction point is; ask, or fall back to the best
       // lower bound known (the point is past the refused revision).
-      const probed = await this.probeCompactRevision().catch(() => 0);
-      this.noteCompactRevision(probed);
-      return new CompactedError(requested, Math.max(this.knownCompactRevision, requested + 1), { cause: err });
+      const probed = await this.#probeCompactRevision().catch(() => 0);
+      this.#noteCompactRevision(probed);
+      return new CompactedError(requested, Math.max(this.#knownCompactRevision, requested + 1), { cause: err });
     }
     if (message.includes(FUTURE_MESSAGE)) {
       const details: ErrorDetails = {};
@@ -561,30 +571,15 @@ export class EtcdStorage implements Storage {
         { cause: err },
       );
     }
-    if (err instanceof ClientClosedError || this.closed) {
+    if (err instanceof ClientClosedError || this.#closed) {
       return new StorageError(ErrorCodes.CLOSED, `EtcdStorage is closed: ${message}`, {}, { cause: err });
     }
-    if (message.includes('larger than max')) {
-      return new StorageError(ErrorCodes.INTERNAL, `${message} (raise maxReceiveBytes)`, {}, { cause: err });
-    }
-    if (message.includes('request is too large')) {
-      // The value (with its key and the request around it) passes etcd's --max-request-bytes.
-      return new StorageError(ErrorCodes.REQUEST_TOO_LARGE, message, {}, { cause: err });
-    }
-    if (message.includes('key is not provided')) {
-      return new StorageError(ErrorCodes.INVALID, message, {}, { cause: err });
-    }
-    if (
-      (err instanceof Error && isRecoverableError(err)) ||
-      /no leader|leader changed|timed out|too many requests|circuit breaker|not capable|UNAVAILABLE|DEADLINE_EXCEEDED/i.test(message)
-    ) {
-      return new StorageError(ErrorCodes.UNAVAILABLE, message, {}, { cause: err });
-    }
-    return new StorageError(ErrorCodes.INTERNAL, message, {}, { cause: err });
+    const known = ERROR_MESSAGES.find((row) => row.when(message, err));
+    return new StorageError(known?.code ?? ErrorCodes.INTERNAL, known?.message?.(message) ?? message, {}, { cause: err });
   }
 
-  private noteCompactRevision(revision: number): void {
-    if (revision > this.knownCompactRevision) this.knownCompactRevision = revision;
+  #noteCompactRevision(revision: number): void {
+    if (revision > this.#knownCompactRevision) this.#knownCompactRevision = revision;
   }
 
   /**
@@ -592,8 +587,8 @@ export class EtcdStorage implements Storage {
    * once with `compact_revision` set when history has been compacted (HashKV would also tell,
    * but hashes the whole keyspace). Resolves 0 when no answer comes in time.
    */
-  private async probeCompactRevision(): Promise<number> {
-    const stream = (await this.client.watchClient.watch()) as unknown as RawWatchStream;
+  async #probeCompactRevision(): Promise<number> {
+    const stream = (await this.#client.watchClient.watch()) as unknown as RawWatchStream;
     return new Promise<number>((resolve) => {
       const done = (revision: number) => {
         clearTimeout(timer);
@@ -606,7 +601,7 @@ export class EtcdStorage implements Storage {
         }
         resolve(revision);
       };
-      const timer = setTimeout(() => done(0), Math.min(COMPACT_PROBE_TIMEOUT_MS, this.dialTimeoutMs));
+      const timer = setTimeout(() => done(0), Math.min(COMPACT_PROBE_TIMEOUT_MS, this.#dialTimeoutMs));
       stream.on('data', (response: IWatchResponse) => {
         if (response.canceled) done(toNumber(response.compact_revision));
         else if (response.events.length > 0) done(0);
@@ -617,28 +612,28 @@ export class EtcdStorage implements Storage {
     });
   }
 
-  private watchClientFor(endpoint: string): Etcd3 {
-    let client = this.watchClients.get(endpoint);
+  #watchClientFor(endpoint: string): Etcd3 {
+    let client = this.#watchClients.get(endpoint);
     if (client === undefined) {
       client = new Etcd3({
-        ...this.clientOptions,
+        ...this.#clientOptions,
         hosts: [endpoint],
         faultHandling: { host: () => passThrough, global: passThrough },
         grpcOptions: {
-          ...this.clientOptions.grpcOptions,
+          ...this.#clientOptions.grpcOptions,
           // Own connections, apart from KV traffic and from other endpoints' clients, so that
           // resetting this channel after a failure really dials afresh.
           'grpc.use_local_subchannel_pool': 1,
         },
       });
-      this.watchClients.set(endpoint, client);
+      this.#watchClients.set(endpoint, client);
     }
     return client;
   }
 
-  private async openWatchStream(endpoint: string): Promise<RawWatchStream> {
-    if (this.closed) throw new StorageError(ErrorCodes.CLOSED, 'EtcdStorage is closed');
-    const stream = await this.watchClientFor(endpoint).watchClient.watch({ interceptors: [requireLeaderInterceptor] });
+  async #openWatchStream(endpoint: string): Promise<RawWatchStream> {
+    if (this.#closed) throw new StorageError(ErrorCodes.CLOSED, 'EtcdStorage is closed');
+    const stream = await this.#watchClientFor(endpoint).watchClient.watch({ interceptors: [requireLeaderInterceptor] });
     const raw = stream as unknown as Partial<RawWatchStream>;
     // etcd3 types the stream narrowly; flow control needs the grpc-js stream's pause/resume.
     if (typeof raw.pause !== 'function' || typeof raw.resume !== 'function') {
@@ -648,35 +643,35 @@ export class EtcdStorage implements Storage {
     return stream as unknown as RawWatchStream;
   }
 
-  private progressRequestsOrdered(endpoint: string): Promise<boolean> {
-    let ordered = this.orderedProgress.get(endpoint);
+  #progressRequestsOrdered(endpoint: string): Promise<boolean> {
+    let ordered = this.#orderedProgress.get(endpoint);
     if (ordered === undefined) {
-      ordered = this.watchClientFor(endpoint)
-        .maintenance.status({ deadline: Date.now() + this.dialTimeoutMs })
+      ordered = this.#watchClientFor(endpoint)
+        .maintenance.status({ deadline: Date.now() + this.#dialTimeoutMs })
         .then((status) => {
           const answer = progressRequestsAreOrdered(status.version);
-          if (this.orderedProgress.get(endpoint) === ordered) this.orderedKnown.set(endpoint, answer);
+          if (this.#orderedProgress.get(endpoint) === ordered) this.#orderedKnown.set(endpoint, answer);
           return answer;
         });
       // A failed probe is retried on the next connect rather than remembered.
       ordered.catch(() => {
-        if (this.orderedProgress.get(endpoint) === ordered) this.orderedProgress.delete(endpoint);
+        if (this.#orderedProgress.get(endpoint) === ordered) this.#orderedProgress.delete(endpoint);
       });
-      this.orderedProgress.set(endpoint, ordered);
+      this.#orderedProgress.set(endpoint, ordered);
     }
     return ordered;
   }
 
-  private pickEndpoint(previous: string | null): string {
-    const count = this.endpoints.length;
-    const after = previous === null ? Math.floor(Math.random() * count) : this.endpoints.indexOf(previous) + 1;
-    let best = this.endpoints[after % count] as string;
-    let bestFailedAt = this.endpointFailedAt.get(best) ?? 0;
+  #pickEndpoint(previous: string | null): string {
+    const count = this.#endpoints.length;
+    const after = previous === null ? Math.floor(Math.random() * count) : this.#endpoints.indexOf(previous) + 1;
+    let best = this.#endpoints[after % count] as string;
+    let bestFailedAt = this.#endpointFailedAt.get(best) ?? 0;
     // Round robin from the one after `previous`, but the member that failed longest ago (or
     // never) wins.
     for (let i = 1; i < count; i++) {
-      const candidate = this.endpoints[(after + i) % count] as string;
-      const failedAt = this.endpointFailedAt.get(candidate) ?? 0;
+      const candidate = this.#endpoints[(after + i) % count] as string;
+      const failedAt = this.#endpointFailedAt.get(candidate) ?? 0;
       if (failedAt < bestFailedAt) {
         best = candidate;
         bestFailedAt = failedAt;

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCacher, type Cacher } from '../../src/cache/cacher.js';
-import { ManualClock } from '../../src/cache/clock.js';
+import { ManualClock } from '../../src/clock.js';
 import { EtcdStorage } from '../../src/storage/etcd.js';
 import { startEtcd, type EtcdHandle } from '../helpers/etcd.js';
 import { POD_SCHEMA, Pods, readAll, readUntil, summary } from '../helpers/pods.js';

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCacher, type Cacher, type CacherOptions } from '../../src/cache/cacher.js';
-import { ManualClock } from '../../src/cache/clock.js';
+import { ManualClock } from '../../src/clock.js';
 import { ErrorCodes, type WatchCacheError } from '../../src/errors.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import type { Storage } from '../../src/storage/storage.js';

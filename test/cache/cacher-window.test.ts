@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCacher, type Cacher, type CacherOptions } from '../../src/cache/cacher.js';
-import { ManualClock } from '../../src/cache/clock.js';
+import { ManualClock } from '../../src/clock.js';
 import { WorkerPlacement } from '../../src/dispatch/worker-placement.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { POD_SCHEMA, Pods, objects, readUntil } from '../helpers/pods.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/cache/clock.js';
+import { ManualClock } from '../../src/clock.js';
 import { ReadyGate } from '../../src/cache/ready.js';
 
 describe('ReadyGate', () => {

@@ -4,7 +4,7 @@
  * gives memory back when idle. Driven by a ManualClock: no test sleeps.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/cache/clock.js';
+import { ManualClock } from '../../src/clock.js';
 import { ObjectCodec } from '../../src/cache/object.js';
 import { ProgressRequester } from '../../src/cache/progress-requester.js';
 import { WatchCache, windowPlan, type WatchCacheOptions } from '../../src/cache/watch-cache.js';

@@ -2,10 +2,11 @@ import { unpack } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ObjectCodec } from '../../src/cache/object.js';
 import { EncodePool } from '../../src/encode/encode-pool.js';
-import { encodedBookmark, encodedError } from '../../src/encode/frames.js';
+import { codecFor } from '../../src/encode/codecs.js';
 import { jsonEventFrame } from '../../src/encode/json-frame.js';
 import { msgpackEventFrame } from '../../src/encode/msgpack-frame.js';
-import { encodeSnapshot, framesOf } from '../../src/encode/snapshot-task.js';
+import { packFrames, unpackFrames } from '../../src/encode/packed-frames.js';
+import { encodeSnapshot } from '../../src/encode/snapshot-task.js';
 import { newStatus } from '../../src/status.js';
 
 const object = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', resourceVersion: '7' }, spec: { nodeName: 'n' } };
@@ -27,13 +28,13 @@ describe('frames', () => {
 
   it('a msgpack frame is a plain map {type, object} any decoder reads', () => {
     expect(unpack(msgpackEventFrame('ADDED', object))).toEqual({ type: 'ADDED', object });
-    expect(unpack(encodedBookmark('msgpack', { kind: 'Pod', apiVersion: 'v1' }, 9, true))).toEqual({
+    expect(unpack(codecFor('msgpack').bookmark({ kind: 'Pod', apiVersion: 'v1' }, 9, true))).toEqual({
       type: 'BOOKMARK',
       object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: '9', annotations: { 'k8s.io/initial-events-end': 'true' } } },
     });
     const status = newStatus(410, 'Expired', 'too old');
-    expect(unpack(encodedError('msgpack', status))).toEqual({ type: 'ERROR', object: status });
-    expect(JSON.parse(Buffer.from(encodedError('json', status)).toString())).toEqual({ type: 'ERROR', object: status });
+    expect(unpack(codecFor('msgpack').error(status))).toEqual({ type: 'ERROR', object: status });
+    expect(JSON.parse(Buffer.from(codecFor('json').error(status)).toString())).toEqual({ type: 'ERROR', object: status });
   });
 });
 
@@ -43,7 +44,7 @@ describe('snapshot encoding', () => {
 
   it('packs many frames into one buffer and reads them back in order', () => {
     const objects = Array.from({ length: 50 }, (_, i) => Buffer.from(JSON.stringify({ metadata: { name: `p${i}` } })));
-    const frames = framesOf(encodeSnapshot({ objects }));
+    const frames = unpackFrames(encodeSnapshot({ encoding: 'msgpack', objects }));
     expect(frames.map((f) => (unpack(f) as { object: { metadata: { name: string } } }).object.metadata.name)).toEqual(
       objects.map((_, i) => `p${i}`),
     );
@@ -51,8 +52,26 @@ describe('snapshot encoding', () => {
 
   it('the encode pool gives the same frames as encoding inline', async () => {
     const objects = Array.from({ length: 200 }, (_, i) => Buffer.from(JSON.stringify({ metadata: { name: `p${i}`, labels: { i: String(i) } } })));
-    const pooled = await pool.msgpackSnapshot(objects);
-    const inline = framesOf(encodeSnapshot({ objects }));
+    const pooled = await pool.snapshot('msgpack', objects);
+    const inline = unpackFrames(encodeSnapshot({ encoding: 'msgpack', objects }));
     expect(pooled.map((f) => Buffer.from(f).toString('hex'))).toEqual(inline.map((f) => Buffer.from(f).toString('hex')));
+  });
+});
+
+describe('packed frames', () => {
+  it('a frame named many times is stored once, and every delivery reads it back in order', () => {
+    const a = Buffer.from('first');
+    const b = Buffer.from('second, longer');
+    const packed = packFrames([a, b, a, a, b]);
+    expect(packed.byteLength).toBe(4 * (2 + 5 + 3) + a.length + b.length);
+    const frames = unpackFrames(packed);
+    expect(frames.map((f) => Buffer.from(f).toString())).toEqual(['first', 'second, longer', 'first', 'first', 'second, longer']);
+    // Views into the one buffer: the same distinct frame each time.
+    expect(frames[0]).toBe(frames[2]);
+    expect(frames[0]!.buffer).toBe(packed);
+  });
+
+  it('an empty batch packs and unpacks', () => {
+    expect(unpackFrames(packFrames([]))).toEqual([]);
   });
 });

@@ -7,8 +7,8 @@
  * events and watchers carry it.
  */
 import type { Status } from '../../status.js';
-import { bookmarkObject, type BookmarkShape, type WatchEventType } from '../json-frame.js';
-import { encodeObject } from './envelope.js';
+import { bookmarkObject, type BookmarkShape, type FrameCodec, type WatchEventType } from '../codec.js';
+import { encodeObject, hasProtobufSchema } from './envelope.js';
 import { varintSize } from './wire.js';
 
 /** The Content-Type of a protobuf watch response, as kube-apiserver sends it. */
@@ -54,3 +54,16 @@ export function protobufBookmarkFrame(shape: BookmarkShape, revision: number, in
 export function protobufErrorFrame(status: Status): Uint8Array {
   return protobufEventFrame('ERROR', { ...status });
 }
+
+/**
+ * The protobuf watch codec: built-in kinds only (custom resources have no protobuf form, as in
+ * kube). Every frame encodes the decoded object, so initial events go through the snapshot pool.
+ */
+export const PROTOBUF_CODEC: FrameCodec = Object.freeze<FrameCodec>({
+  encoding: 'protobuf',
+  cachedAddedFrames: false,
+  supports: (shape) => shape.apiVersion !== undefined && shape.kind !== undefined && hasProtobufSchema(shape.apiVersion, shape.kind),
+  event: (type, object) => protobufEventFrame(type, object.decoded()),
+  bookmark: protobufBookmarkFrame,
+  error: protobufErrorFrame,
+});

@@ -2,6 +2,9 @@
  * The printers of the built-in kinds, by group and kind, with the columns and cell rules of kube's
  * printers (pkg/printers/internalversion/printers.go). kube-apiserver always fills the wide
  * columns (priority 1); kubectl shows them with `-o wide`.
+ *
+ * Why one file of ~540 lines: it is data, one printer per kind, read as a table (pods, the
+ * largest, live in pod.ts).
  */
 import { humanDuration, parseTimestamp, since } from './duration.js';
 import { arr, has, isObject, num, obj, str, type JsonObject } from './json.js';

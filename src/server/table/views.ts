@@ -6,7 +6,8 @@
 import { badRequest } from '../api-error.js';
 import type { ResourceDefinition } from '../registry.js';
 import { customResourcePrinter } from './custom-columns.js';
-import { isObject, obj, type JsonObject } from './json.js';
+import { obj, type JsonObject } from './json.js';
+import { decodeJsonObject } from '../../encode/json-object.js';
 import { DEFAULT_PRINTER, type Printer } from './printer.js';
 import { builtinPrinter } from './printers.js';
 
@@ -23,8 +24,7 @@ export interface ConversionOptions {
 
 /** A cached object's JSON bytes, parsed. */
 export function decodeObject(bytes: Uint8Array): JsonObject {
-  const value: unknown = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
-  return isObject(value) ? value : {};
+  return decodeJsonObject(bytes) as JsonObject;
 }
 
 export interface ListMeta {

@@ -7,9 +7,13 @@
  * notifications (header.revision + 1), never on the `created` header, which is the store's
  * current revision rather than how far this watch got. Every reconnect resumes from `nextRev`,
  * so nothing is lost or repeated across streams.
+ *
+ * Why one file of ~500 lines: it is one state machine (connect, deliver, probe, resume, give up)
+ * over one resume point; its pieces are only meaningful together.
  */
 import type { IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
 import { CompactedError, ErrorCodes, StorageError } from '../../errors.js';
+import type { Clock, Timer } from '../../clock.js';
 import type { WatchBatch, StorageWatchEvent, StorageWatchOptions } from '../storage.js';
 import { prefixRange, toNumber, toWatchEvent } from './wire.js';
 
@@ -74,6 +78,8 @@ export interface WatchTiming {
 /** What a watch needs from the storage that owns it. */
 export interface WatchStreamHost {
   readonly timing: WatchTiming;
+  /** Time of the liveness and unavailability rules. */
+  readonly clock: Clock;
   /** The endpoint to (re)connect to, preferring ones that have not failed lately. */
   pickEndpoint(previous: string | null): string;
   openStream(endpoint: string): Promise<RawWatchStream>;
@@ -132,135 +138,144 @@ function closeQuietly(stream: RawWatchStream | null): void {
 }
 
 export class EtcdWatch implements AsyncIterator<WatchBatch> {
-  private readonly range: { key: Buffer; rangeEnd: Buffer };
-  private readonly progressNotify: boolean;
-  private readonly prevKv: boolean;
-  private nextRev: number;
-  private readonly queue: WatchBatch[] = [];
-  private readonly waiters: Waiter[] = [];
+  readonly #range: { key: Buffer; rangeEnd: Buffer };
+  readonly #progressNotify: boolean;
+  readonly #prevKv: boolean;
+  #nextRev: number;
+  readonly #queue: WatchBatch[] = [];
+  readonly #waiters: Waiter[] = [];
   /** Set once the watch is over; `error` null means a normal end. Queued batches still drain first. */
-  private end: { error: unknown } | null = null;
-  private attempt: Attempt | null = null;
-  private lastEndpoint: string | null = null;
+  #end: { error: unknown } | null = null;
+  #attempt: Attempt | null = null;
+  #lastEndpoint: string | null = null;
   /** When the current run of failures began; null while a stream is confirmed working. */
-  private failingSince: number | null = null;
-  private lastFailure = '';
-  private retryDelay: number;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private ticker: NodeJS.Timeout | null = null;
-  private progressWanted = false;
-  private onAbort: (() => void) | null = null;
+  #failingSince: number | null = null;
+  #lastFailure = '';
+  #retryDelay: number;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #ticker: Timer | null = null;
+  #progressWanted = false;
+  #onAbort: (() => void) | null = null;
 
-  constructor(
-    private readonly host: WatchStreamHost,
-    private readonly prefix: string,
-    private readonly options: StorageWatchOptions,
-  ) {
-    this.range = prefixRange(prefix);
-    this.progressNotify = options.progressNotify ?? false;
-    this.prevKv = options.prevKv ?? false;
-    this.nextRev = options.fromRevision;
-    this.retryDelay = host.timing.retryInitialDelayMs;
+  readonly #host: WatchStreamHost;
+  readonly #prefix: string;
+  readonly #options: StorageWatchOptions;
+
+  constructor(host: WatchStreamHost, prefix: string, options: StorageWatchOptions) {
+    this.#host = host;
+    this.#prefix = prefix;
+    this.#options = options;
+    this.#range = prefixRange(prefix);
+    this.#progressNotify = options.progressNotify ?? false;
+    this.#prevKv = options.prevKv ?? false;
+    this.#nextRev = options.fromRevision;
+    this.#retryDelay = host.timing.retryInitialDelayMs;
   }
 
   start(): void {
-    const { signal } = this.options;
+    const { signal } = this.#options;
     if (signal?.aborted) {
-      this.finish(null, true);
+      this.#finish(null, true);
       return;
     }
     if (signal) {
-      this.onAbort = () => this.finish(null, true);
-      signal.addEventListener('abort', this.onAbort, { once: true });
+      this.#onAbort = () => this.#finish(null, true);
+      signal.addEventListener('abort', this.#onAbort, { once: true });
     }
-    const { dialTimeoutMs, livenessTimeoutMs, unavailableTimeoutMs } = this.host.timing;
+    const { dialTimeoutMs, livenessTimeoutMs, unavailableTimeoutMs } = this.#host.timing;
     const finest = Math.min(dialTimeoutMs, unavailableTimeoutMs, livenessTimeoutMs > 0 ? livenessTimeoutMs / 3 : Infinity);
-    this.ticker = setInterval(() => this.tick(), Math.max(20, Math.min(1000, Math.floor(finest / 4))));
-    // The stream's socket or the retry timer keeps the process alive; the ticker alone must not.
-    this.ticker.unref();
-    this.connect();
+    const period = Math.max(20, Math.min(1000, Math.floor(finest / 4)));
+    // The clock's timers do not keep the process alive: the stream's socket or the retry timer do.
+    const schedule = (): void => {
+      this.#ticker = this.#host.clock.setTimer(period, () => {
+        this.#tick();
+        if (this.#end === null) schedule();
+      });
+    };
+    schedule();
+    this.#connect();
   }
 
   /** Ends the watch from outside (storage close): the iterator returns normally. */
   stop(): void {
-    this.finish(null, true);
+    this.#finish(null, true);
   }
 
   requestProgress(): void {
-    if (this.end !== null) return;
-    this.progressWanted = true;
-    const attempt = this.attempt;
-    if (attempt?.created) this.sendProgressRequest(attempt);
+    if (this.#end !== null) return;
+    this.#progressWanted = true;
+    const attempt = this.#attempt;
+    if (attempt?.created) this.#sendProgressRequest(attempt);
   }
 
   next(): Promise<IteratorResult<WatchBatch>> {
-    if (this.waiters.length === 0) {
-      const pulled = this.pull();
+    if (this.#waiters.length === 0) {
+      const pulled = this.#pull();
       if (pulled !== null) return pulled.ok ? Promise.resolve(pulled.result) : Promise.reject(pulled.error);
     }
     return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
+      this.#waiters.push({ resolve, reject });
     });
   }
 
   return(): Promise<IteratorResult<WatchBatch>> {
-    this.finish(null, true);
+    this.#finish(null, true);
     return Promise.resolve({ value: undefined, done: true });
   }
 
-  private pull(): Pulled | null {
-    const batch = this.queue.shift();
+  #pull(): Pulled | null {
+    const batch = this.#queue.shift();
     if (batch !== undefined) {
-      this.maybeResume();
+      this.#maybeResume();
       return { ok: true, result: { value: batch, done: false } };
     }
-    if (this.end === null) return null;
-    if (this.end.error !== null) {
-      const { error } = this.end;
-      this.end = { error: null };
+    if (this.#end === null) return null;
+    if (this.#end.error !== null) {
+      const { error } = this.#end;
+      this.#end = { error: null };
       return { ok: false, error };
     }
     return { ok: true, result: { value: undefined, done: true } };
   }
 
-  private wake(): void {
-    while (this.waiters.length > 0) {
-      const pulled = this.pull();
+  #wake(): void {
+    while (this.#waiters.length > 0) {
+      const pulled = this.#pull();
       if (pulled === null) return;
-      const waiter = this.waiters.shift() as Waiter;
+      const waiter = this.#waiters.shift() as Waiter;
       if (pulled.ok) waiter.resolve(pulled.result);
       else waiter.reject(pulled.error);
     }
   }
 
-  private finish(error: unknown, discardQueued = false): void {
-    if (this.end !== null) return;
-    this.end = { error };
-    if (discardQueued) this.queue.length = 0;
-    if (this.ticker !== null) clearInterval(this.ticker);
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.ticker = null;
-    this.retryTimer = null;
-    const attempt = this.attempt;
-    this.attempt = null;
+  #finish(error: unknown, discardQueued = false): void {
+    if (this.#end !== null) return;
+    this.#end = { error };
+    if (discardQueued) this.#queue.length = 0;
+    this.#ticker?.cancel();
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#ticker = null;
+    this.#retryTimer = null;
+    const attempt = this.#attempt;
+    this.#attempt = null;
     closeQuietly(attempt?.stream ?? null);
-    if (this.onAbort !== null) this.options.signal?.removeEventListener('abort', this.onAbort);
-    this.onAbort = null;
-    this.host.release(this);
-    this.wake();
+    if (this.#onAbort !== null) this.#options.signal?.removeEventListener('abort', this.#onAbort);
+    this.#onAbort = null;
+    this.#host.release(this);
+    this.#wake();
   }
 
-  private connect(): void {
-    this.retryTimer = null;
-    if (this.end !== null) return;
-    const now = Date.now();
-    if (this.deadlinePassed(now)) {
-      this.giveUp();
+  #connect(): void {
+    this.#retryTimer = null;
+    if (this.#end !== null) return;
+    const now = this.#host.clock.now();
+    if (this.#deadlinePassed(now)) {
+      this.#giveUp();
       return;
     }
-    const endpoint = this.host.pickEndpoint(this.lastEndpoint);
+    const endpoint = this.#host.pickEndpoint(this.#lastEndpoint);
     const attempt: Attempt = {
-      watchId: this.host.nextWatchId(),
+      watchId: this.#host.nextWatchId(),
       endpoint,
       openedAt: now,
       stream: null,
@@ -272,37 +287,37 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
       fragments: [],
       paused: false,
     };
-    this.attempt = attempt;
-    this.lastEndpoint = endpoint;
+    this.#attempt = attempt;
+    this.#lastEndpoint = endpoint;
     // Until the member's version is known its progress-request replies count as liveness only.
-    this.host.progressRequestsOrdered(endpoint).then(
+    this.#host.progressRequestsOrdered(endpoint).then(
       (ordered) => {
         attempt.ordered = ordered;
       },
       () => undefined,
     );
-    this.host.openStream(endpoint).then(
-      (stream) => this.attach(attempt, stream),
-      (err: unknown) => this.fail(attempt, 'open-failed', err instanceof Error ? err.message : String(err)),
+    this.#host.openStream(endpoint).then(
+      (stream) => this.#attach(attempt, stream),
+      (err: unknown) => this.#fail(attempt, 'open-failed', err instanceof Error ? err.message : String(err)),
     );
   }
 
-  private attach(attempt: Attempt, stream: RawWatchStream): void {
-    if (this.attempt !== attempt) {
+  #attach(attempt: Attempt, stream: RawWatchStream): void {
+    if (this.#attempt !== attempt) {
       closeQuietly(stream);
       return;
     }
     attempt.stream = stream;
-    stream.on('data', (response) => this.onResponse(attempt, response));
-    stream.on('error', (err) => this.fail(attempt, 'stream-error', err.message));
-    stream.on('end', () => this.fail(attempt, 'stream-ended', 'etcd closed the watch stream'));
+    stream.on('data', (response) => this.#onResponse(attempt, response));
+    stream.on('error', (err) => this.#fail(attempt, 'stream-error', err.message));
+    stream.on('end', () => this.#fail(attempt, 'stream-ended', 'etcd closed the watch stream'));
     try {
       stream.write({
         create_request: {
-          key: this.range.key,
-          range_end: this.range.rangeEnd,
-          start_revision: this.nextRev,
-          prev_kv: this.prevKv,
+          key: this.#range.key,
+          range_end: this.#range.rangeEnd,
+          start_revision: this.#nextRev,
+          prev_kv: this.#prevKv,
           // Always on: periodic notifications are ordered with events on every etcd version, so
           // they serve requestProgress() even where progress-request replies cannot be trusted.
           progress_notify: true,
@@ -311,56 +326,56 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
         },
       });
     } catch (err) {
-      this.fail(attempt, 'stream-error', err instanceof Error ? err.message : String(err));
+      this.#fail(attempt, 'stream-error', err instanceof Error ? err.message : String(err));
     }
   }
 
-  private onResponse(attempt: Attempt, response: IWatchResponse): void {
-    if (this.attempt !== attempt || this.end !== null) return;
+  #onResponse(attempt: Attempt, response: IWatchResponse): void {
+    if (this.#attempt !== attempt || this.#end !== null) return;
     try {
-      this.handle(attempt, response);
+      this.#handle(attempt, response);
     } catch (err) {
-      this.finish(err);
+      this.#finish(err);
     }
   }
 
-  private handle(attempt: Attempt, response: IWatchResponse): void {
-    const now = Date.now();
+  #handle(attempt: Attempt, response: IWatchResponse): void {
+    const now = this.#host.clock.now();
     attempt.lastMessageAt = now;
     if (attempt.created && !attempt.confirmed) {
       attempt.confirmed = true;
-      this.failingSince = null;
-      this.retryDelay = this.host.timing.retryInitialDelayMs;
+      this.#failingSince = null;
+      this.#retryDelay = this.#host.timing.retryInitialDelayMs;
     }
     const watchId = toNumber(response.watch_id);
     if (watchId === -1) {
       // The reply to a progress_request, for the whole stream (which carries only this watch).
       // etcd before 3.4.31 / 3.5.13 sends it ahead of events still queued (etcd #15220): then it
       // only proves the member is alive.
-      if (attempt.ordered && attempt.fragments.length === 0) this.progress(toNumber(response.header?.revision));
+      if (attempt.ordered && attempt.fragments.length === 0) this.#progress(toNumber(response.header?.revision));
       return;
     }
     if (watchId !== attempt.watchId) return;
     if (response.created) {
       if (response.canceled) {
-        this.fail(attempt, 'canceled', `etcd refused the watch: ${response.cancel_reason || 'no reason given'}`);
+        this.#fail(attempt, 'canceled', `etcd refused the watch: ${response.cancel_reason || 'no reason given'}`);
         return;
       }
       attempt.created = true;
-      this.host.emit({ type: 'connected', prefix: this.prefix, endpoint: attempt.endpoint, nextRevision: this.nextRev });
+      this.#host.emit({ type: 'connected', prefix: this.#prefix, endpoint: attempt.endpoint, nextRevision: this.#nextRev });
       // Confirms the member serves the watch (an answer, or events if it is catching up).
-      this.sendProgressRequest(attempt);
+      this.#sendProgressRequest(attempt);
       return;
     }
     if (response.canceled) {
       // Compaction arrives as a separate cancel with no events and header revision 0.
       const compactRevision = toNumber(response.compact_revision);
       if (compactRevision > 0) {
-        this.host.noteCompactRevision(compactRevision);
-        this.finish(new CompactedError(this.nextRev, compactRevision));
+        this.#host.noteCompactRevision(compactRevision);
+        this.#finish(new CompactedError(this.#nextRev, compactRevision));
         return;
       }
-      this.fail(attempt, 'canceled', `etcd canceled the watch: ${response.cancel_reason || 'no reason given'}`);
+      this.#fail(attempt, 'canceled', `etcd canceled the watch: ${response.cancel_reason || 'no reason given'}`);
       return;
     }
     if (response.fragment) {
@@ -373,66 +388,66 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
       attempt.fragments = [];
     }
     if (events.length === 0) {
-      this.progress(toNumber(response.header?.revision));
+      this.#progress(toNumber(response.header?.revision));
       return;
     }
-    this.deliver(attempt, events);
+    this.#deliver(attempt, events);
   }
 
-  private deliver(attempt: Attempt, events: readonly IEvent[]): void {
-    const delivered = this.nextRev - 1;
+  #deliver(attempt: Attempt, events: readonly IEvent[]): void {
+    const delivered = this.#nextRev - 1;
     let last = delivered;
     const out: StorageWatchEvent[] = new Array<StorageWatchEvent>(events.length);
     for (let i = 0; i < events.length; i++) {
       const event = events[i] as IEvent;
       const revision = toNumber(event.kv.mod_revision);
       if (revision <= delivered || revision < last) {
-        this.fail(attempt, 'out-of-order', `event at revision ${revision} after revision ${last} was delivered`);
+        this.#fail(attempt, 'out-of-order', `event at revision ${revision} after revision ${last} was delivered`);
         return;
       }
       last = revision;
-      out[i] = toWatchEvent(event, this.prevKv);
+      out[i] = toWatchEvent(event, this.#prevKv);
     }
-    this.nextRev = last + 1;
-    this.enqueue({ kind: 'events', events: out, revision: last });
+    this.#nextRev = last + 1;
+    this.#enqueue({ kind: 'events', events: out, revision: last });
   }
 
-  private progress(revision: number): void {
+  #progress(revision: number): void {
     // Below what was delivered: stale, e.g. from a member behind our revision (etcd #20221); it
     // must neither be passed on nor move the resume point back. Equal to it still confirms the
     // watch is caught up, which is what a requestProgress() caller waits for.
-    if (revision < this.nextRev - 1) return;
-    this.nextRev = revision + 1;
-    if (!this.progressNotify && !this.progressWanted) return;
-    this.progressWanted = false;
-    const last = this.queue[this.queue.length - 1];
-    if (last?.kind === 'progress') this.queue[this.queue.length - 1] = { kind: 'progress', revision };
-    else this.enqueue({ kind: 'progress', revision });
+    if (revision < this.#nextRev - 1) return;
+    this.#nextRev = revision + 1;
+    if (!this.#progressNotify && !this.#progressWanted) return;
+    this.#progressWanted = false;
+    const last = this.#queue[this.#queue.length - 1];
+    if (last?.kind === 'progress') this.#queue[this.#queue.length - 1] = { kind: 'progress', revision };
+    else this.#enqueue({ kind: 'progress', revision });
   }
 
-  private enqueue(batch: WatchBatch): void {
-    this.queue.push(batch);
-    this.wake();
-    const attempt = this.attempt;
-    if (this.queue.length >= HIGH_WATER && attempt?.stream && !attempt.paused) {
+  #enqueue(batch: WatchBatch): void {
+    this.#queue.push(batch);
+    this.#wake();
+    const attempt = this.#attempt;
+    if (this.#queue.length >= HIGH_WATER && attempt?.stream && !attempt.paused) {
       attempt.paused = true;
       attempt.stream.pause();
     }
   }
 
-  private maybeResume(): void {
-    const attempt = this.attempt;
-    if (attempt?.paused && this.queue.length <= LOW_WATER) {
+  #maybeResume(): void {
+    const attempt = this.#attempt;
+    if (attempt?.paused && this.#queue.length <= LOW_WATER) {
       attempt.paused = false;
       // Silence while paused was ours, not the member's.
-      attempt.lastMessageAt = Date.now();
+      attempt.lastMessageAt = this.#host.clock.now();
       attempt.stream?.resume();
     }
   }
 
-  private sendProgressRequest(attempt: Attempt): void {
+  #sendProgressRequest(attempt: Attempt): void {
     if (attempt.stream === null || !attempt.created) return;
-    attempt.lastProbeAt = Date.now();
+    attempt.lastProbeAt = this.#host.clock.now();
     try {
       attempt.stream.write({ progress_request: {} });
     } catch {
@@ -440,68 +455,69 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
     }
   }
 
-  private tick(): void {
-    const attempt = this.attempt;
-    if (attempt === null || this.end !== null) return;
-    const now = Date.now();
-    const { dialTimeoutMs, livenessTimeoutMs } = this.host.timing;
+  #tick(): void {
+    const attempt = this.#attempt;
+    if (attempt === null || this.#end !== null) return;
+    const now = this.#host.clock.now();
+    const { dialTimeoutMs, livenessTimeoutMs } = this.#host.timing;
     if (!attempt.created) {
       const waited = now - attempt.openedAt;
-      if (waited >= dialTimeoutMs || this.deadlinePassed(now)) {
-        this.fail(attempt, 'dial-timeout', `no answer to the watch request within ${waited} ms`);
+      if (waited >= dialTimeoutMs || this.#deadlinePassed(now)) {
+        this.#fail(attempt, 'dial-timeout', `no answer to the watch request within ${waited} ms`);
       }
       return;
     }
     if (attempt.paused) return;
     const silence = now - attempt.lastMessageAt;
-    if ((livenessTimeoutMs > 0 && silence >= livenessTimeoutMs) || (!attempt.confirmed && this.deadlinePassed(now))) {
-      this.fail(attempt, 'liveness', `nothing received for ${silence} ms`);
+    if ((livenessTimeoutMs > 0 && silence >= livenessTimeoutMs) || (!attempt.confirmed && this.#deadlinePassed(now))) {
+      this.#fail(attempt, 'liveness', `nothing received for ${silence} ms`);
       return;
     }
     if (livenessTimeoutMs > 0) {
       const probeEvery = livenessTimeoutMs / 3;
-      if (silence >= probeEvery && now - attempt.lastProbeAt >= probeEvery) this.sendProgressRequest(attempt);
+      if (silence >= probeEvery && now - attempt.lastProbeAt >= probeEvery) this.#sendProgressRequest(attempt);
     }
   }
 
-  private fail(attempt: Attempt, reason: EtcdWatchRestartReason, message: string): void {
-    if (this.attempt !== attempt || this.end !== null) return;
-    this.attempt = null;
+  #fail(attempt: Attempt, reason: EtcdWatchRestartReason, message: string): void {
+    if (this.#attempt !== attempt || this.#end !== null) return;
+    this.#attempt = null;
     closeQuietly(attempt.stream);
-    this.host.endpointFailed(attempt.endpoint);
-    const now = Date.now();
+    this.#host.endpointFailed(attempt.endpoint);
+    const now = this.#host.clock.now();
     // A stream that never worked has been failing since it was opened; a working one since now.
-    this.failingSince ??= attempt.confirmed ? now : attempt.openedAt;
-    this.lastFailure = `${reason} on ${attempt.endpoint}: ${message}`;
-    this.host.emit({
+    this.#failingSince ??= attempt.confirmed ? now : attempt.openedAt;
+    this.#lastFailure = `${reason} on ${attempt.endpoint}: ${message}`;
+    this.#host.emit({
       type: 'restart',
-      prefix: this.prefix,
+      prefix: this.#prefix,
       endpoint: attempt.endpoint,
-      nextRevision: this.nextRev,
+      nextRevision: this.#nextRev,
       reason,
       message,
     });
-    if (this.deadlinePassed(now)) {
-      this.giveUp();
+    if (this.#deadlinePassed(now)) {
+      this.#giveUp();
       return;
     }
-    const { retryMaxDelayMs } = this.host.timing;
+    const { retryMaxDelayMs } = this.#host.timing;
     // Jitter keeps many watches that lost the same member from reconnecting in lockstep.
-    const delay = this.retryDelay / 2 + Math.random() * (this.retryDelay / 2);
-    this.retryDelay = Math.min(this.retryDelay * 2, retryMaxDelayMs);
-    this.retryTimer = setTimeout(() => this.connect(), delay);
+    const delay = this.#retryDelay / 2 + Math.random() * (this.#retryDelay / 2);
+    this.#retryDelay = Math.min(this.#retryDelay * 2, retryMaxDelayMs);
+    // A real timer, not the clock's: a watch waiting to reconnect must keep the process alive.
+    this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
-  private deadlinePassed(now: number): boolean {
-    return this.failingSince !== null && now - this.failingSince >= this.host.timing.unavailableTimeoutMs;
+  #deadlinePassed(now: number): boolean {
+    return this.#failingSince !== null && now - this.#failingSince >= this.#host.timing.unavailableTimeoutMs;
   }
 
-  private giveUp(): void {
-    const waited = this.failingSince === null ? 0 : Date.now() - this.failingSince;
-    this.finish(
+  #giveUp(): void {
+    const waited = this.#failingSince === null ? 0 : this.#host.clock.now() - this.#failingSince;
+    this.#finish(
       new StorageError(
         ErrorCodes.UNAVAILABLE,
-        `watch on "${this.prefix}" could not be resumed from revision ${this.nextRev} within ${waited} ms (last failure: ${this.lastFailure})`,
+        `watch on "${this.#prefix}" could not be resumed from revision ${this.#nextRev} within ${waited} ms (last failure: ${this.#lastFailure})`,
       ),
     );
   }

@@ -6,7 +6,10 @@ import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { encodeList, encodeObject } from '../../../src/encode/protobuf/envelope.js';
 import { protobufBookmarkFrame, protobufErrorFrame, protobufEventFrame, protobufWatchFrame } from '../../../src/encode/protobuf/watch.js';
+import { createCacher } from '../../../src/cache/cacher.js';
 import { newStatus } from '../../../src/status.js';
+import { MemoryStorage } from '../../../src/storage/memory.js';
+import { POD_SCHEMA, Pods } from '../../helpers/pods.js';
 import { pod } from './fixtures/objects.js';
 
 const { root } = protobuf.parse(`
@@ -125,5 +128,57 @@ describe('protobuf watch frames', () => {
       ['b', 'node-17'],
       ['c', 'node-17'],
     ]);
+  });
+});
+
+describe('protobuf as a third watch codec', () => {
+  it('a cacher watch in protobuf gets its initial events, the end bookmark, live events and a filtered DELETED as kube protobuf frames', async () => {
+    const storage = new MemoryStorage();
+    const pods = new Pods(storage);
+    await pods.put({ name: 'a', nodeName: 'n1' });
+    await pods.put({ name: 'b', nodeName: 'n2' });
+    const cacher = createCacher({ storage, prefix: pods.prefix, ...POD_SCHEMA, workers: 0 });
+    try {
+      await cacher.ready();
+      const frames: Uint8Array[] = [];
+      const watch = await cacher.watchFrames(
+        { encoding: 'protobuf', fieldSelector: 'spec.nodeName=n1', sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', allowWatchBookmarks: true },
+        { push: (frame) => frames.push(frame), end: () => undefined },
+      );
+      await pods.put({ name: 'c', nodeName: 'n1' });
+      const moved = await pods.put({ name: 'a', nodeName: 'n2' });
+      const deadline = Date.now() + 15_000;
+      while (frames.length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      watch.ack();
+      watch.stop();
+      const events = readStream(Buffer.concat(frames));
+      expect(events.map((e) => [e.type, e.kind, (e.object.metadata as { name?: string }).name])).toEqual([
+        ['ADDED', 'Pod', 'a'],
+        ['BOOKMARK', 'Pod', undefined],
+        ['ADDED', 'Pod', 'c'],
+        ['DELETED', 'Pod', 'a'],
+      ]);
+      // The pod that left the selection is seen in its previous state, at the revision of the change.
+      expect(events[3]!.object).toMatchObject({ metadata: { resourceVersion: String(moved) }, spec: { nodeName: 'n1' } });
+    } finally {
+      await cacher.stop();
+    }
+  });
+
+  it('a watch in protobuf of a kind without a protobuf form is refused with 406', async () => {
+    const storage = new MemoryStorage();
+    const cacher = createCacher({ storage, prefix: '/registry/widgets/', kind: 'Widget', apiVersion: 'example.com/v1', workers: 0 });
+    try {
+      await cacher.ready();
+      let refused: unknown;
+      try {
+        await cacher.watchFrames({ encoding: 'protobuf' }, { push: () => undefined, end: () => undefined });
+      } catch (err) {
+        refused = err;
+      }
+      expect(refused).toMatchObject({ code: 'WC_ERR_NOT_ACCEPTABLE', message: 'the protobuf watch encoding cannot encode Widget' });
+    } finally {
+      await cacher.stop();
+    }
   });
 });

@@ -1,7 +1,7 @@
 /**
- * Time, injected. Every time rule of the cache (bookmarks, freshness waits, stall budgets, ready
- * gate Retry-After, relist backoff) reads this clock, so tests drive them with a ManualClock
- * instead of sleeping.
+ * Time, injected (ground floor). Every time rule of the cache (bookmarks, freshness waits, stall
+ * budgets, ready gate Retry-After, relist backoff) and of EtcdStorage's watch streams (liveness,
+ * unavailability) reads this clock, so tests drive them with a ManualClock instead of sleeping.
  */
 
 export interface Timer {

@@ -1,0 +1,192 @@
+/**
+ * The cacher's side of the dispatchers: where each watcher's frames go. It owns the placement
+ * (the dispatchers, inline or on threads), the map from watcher id to its subscriber, the mirror
+ * of which logical partition each watcher is in, the consumers' acks (batched once per turn per
+ * dispatcher), and the fan-out when a dispatcher dies or closes a watcher.
+ */
+import { fromWire, type WireError } from '../errors.js';
+import { statusFromError } from '../status.js';
+import { PARTITIONS, partitionOf } from '../dispatch/partitions.js';
+import type { OutputHandler, Placement } from '../dispatch/placement.js';
+import type { DispatcherInput, DispatcherOutput, DispatcherStatus, WatcherSpec } from '../dispatch/protocol.js';
+import type { Subscriber, SubscriberHooks } from '../delivery/subscriber.js';
+import type { Clock } from '../clock.js';
+
+export interface WatchRouterOptions {
+  /** Starts the dispatchers, wired to this router's output and crash handlers. */
+  placement: (onOutput: OutputHandler, onCrash: (index: number, error: WireError) => void) => Placement;
+  clock: Clock;
+  /** When the record of a revision was appended (ms on the clock), while it is in the window. */
+  appendedAt: (revision: number) => number | undefined;
+  /** Told, once per delivery batch, the seconds from the newest event's append to its delivery. */
+  onDeliveryLatency?: ((seconds: number) => void) | undefined;
+}
+
+/** A watcher opened on the router: its subscriber and where it is dispatched. */
+export interface Route<S extends Subscriber> {
+  readonly id: number;
+  readonly stream: S;
+  readonly partition: number;
+  readonly dispatcher: number;
+}
+
+export class WatchRouter {
+  readonly #placement: Placement;
+  readonly #clock: Clock;
+  readonly #appendedAt: (revision: number) => number | undefined;
+  readonly #onDeliveryLatency: ((seconds: number) => void) | undefined;
+  readonly #streams = new Map<number, Subscriber>();
+  /** The logical partition of each registered watcher (its dispatcher is partition % size). */
+  readonly #partitionOf = new Map<number, number>();
+  /** Acks gathered this turn, per dispatcher: id → [events, bytes] (the latest totals win). */
+  #acks = new Map<number, Map<number, [number, number]>>();
+  #acksScheduled = false;
+  #nextId = 0;
+  /** Watchers closed with an error, by reason ('lapped', 'stalled', 'dispatcherCrash'). */
+  readonly terminated: Record<string, number> = {};
+  framesDelivered = 0;
+  deliveryBatches = 0;
+  /** Per dispatcher, its state as of its last tick. */
+  status: DispatcherStatus[] = [];
+
+  constructor(options: WatchRouterOptions) {
+    this.#clock = options.clock;
+    this.#appendedAt = options.appendedAt;
+    this.#onDeliveryLatency = options.onDeliveryLatency;
+    this.#placement = options.placement(
+      (message, index) => this.#onOutput(message, index),
+      (index, error) => this.#onCrash(index, error),
+    );
+  }
+
+  get watchers(): number {
+    return this.#streams.size;
+  }
+
+  ready(): Promise<void> {
+    return this.#placement.ready();
+  }
+
+  broadcast(message: DispatcherInput): void {
+    this.#placement.broadcast(message);
+  }
+
+  /** A new watcher's subscriber, wired to its dispatcher; it receives nothing until register(). */
+  open<S extends Subscriber>(triggerValue: string | undefined, subscribe: (id: number, hooks: SubscriberHooks) => S): Route<S> {
+    const id = ++this.#nextId;
+    const partition = partitionOf(triggerValue, id);
+    const dispatcher = partition % this.#placement.size;
+    const stream = subscribe(id, {
+      ack: (events, bytes) => this.#ack(dispatcher, id, events, bytes),
+      cancel: () => {
+        this.#partitionOf.delete(id);
+        if (this.#streams.delete(id)) this.#placement.post(dispatcher, { type: 'cancel', id });
+      },
+    });
+    return { id, stream, partition, dispatcher };
+  }
+
+  /** Hand the watcher to its dispatcher. */
+  register(route: Route<Subscriber>, watcher: Omit<WatcherSpec, 'id'>): void {
+    this.#streams.set(route.id, route.stream);
+    this.#partitionOf.set(route.id, route.partition);
+    this.#placement.post(route.dispatcher, { type: 'register', watcher: { id: route.id, ...watcher } });
+  }
+
+  /** A watch reached its deadline: it ends after its queued events, like a server-side timeout. */
+  end(id: number): void {
+    this.#streams.get(id)?.done();
+  }
+
+  /** Stop every dispatcher; resolves once they have closed their watchers. */
+  stopDispatchers(): Promise<void> {
+    return this.#placement.stop();
+  }
+
+  /** End every subscriber still open, cleanly. */
+  endAll(): void {
+    const streams = [...this.#streams.values()];
+    this.#streams.clear();
+    this.#partitionOf.clear();
+    for (const stream of streams) stream.done();
+  }
+
+  /** Watchers per logical partition. */
+  partitionCounts(): number[] {
+    const counts = new Array<number>(PARTITIONS).fill(0);
+    for (const partition of this.#partitionOf.values()) counts[partition]!++;
+    return counts;
+  }
+
+  #onOutput(message: DispatcherOutput, dispatcher: number): void {
+    switch (message.type) {
+      case 'deliver': {
+        const { ids, frames } = message.batch;
+        this.framesDelivered += ids.length;
+        this.deliveryBatches++;
+        if (this.#onDeliveryLatency !== undefined && message.batch.rv !== undefined && message.batch.rv > 0) {
+          const appended = this.#appendedAt(message.batch.rv);
+          if (appended !== undefined) this.#onDeliveryLatency(Math.max(0, this.#clock.now() - appended) / 1000);
+        }
+        for (let i = 0; i < ids.length; i++) this.#streams.get(ids[i]!)?.push(frames[i]!);
+        return;
+      }
+      case 'closed': {
+        const stream = this.#streams.get(message.id);
+        this.#streams.delete(message.id);
+        this.#partitionOf.delete(message.id);
+        const reason = message.error?.reason;
+        if (reason !== undefined) this.terminated[reason] = (this.terminated[reason] ?? 0) + 1;
+        if (message.error === undefined) stream?.done();
+        else stream?.failed(statusFromError(fromWire(message.error)));
+        return;
+      }
+      case 'status':
+        this.status[dispatcher] = message.status;
+        return;
+      case 'online':
+      case 'stopped':
+        return;
+    }
+  }
+
+  /**
+   * Consumers' acks go out once per turn, one message per dispatcher: with thousands of watchers
+   * on worker threads, one message per watcher per turn would cost more than the frames.
+   */
+  #ack(dispatcher: number, id: number, events: number, bytes: number): void {
+    let acks = this.#acks.get(dispatcher);
+    if (acks === undefined) this.#acks.set(dispatcher, (acks = new Map()));
+    acks.set(id, [events, bytes]);
+    if (this.#acksScheduled) return;
+    this.#acksScheduled = true;
+    setImmediate(() => {
+      this.#acksScheduled = false;
+      const all = this.#acks;
+      this.#acks = new Map();
+      for (const [index, acks] of all) {
+        const ids: number[] = [];
+        const events: number[] = [];
+        const bytes: number[] = [];
+        for (const [id, [e, b]] of acks) {
+          ids.push(id);
+          events.push(e);
+          bytes.push(b);
+        }
+        this.#placement.post(index, { type: 'acks', ids, events, bytes });
+      }
+    });
+  }
+
+  /** A dispatcher died: its watchers end with an ERROR (500) so their clients watch again. */
+  #onCrash(index: number, error: WireError): void {
+    for (const [id, partition] of this.#partitionOf) {
+      if (partition % this.#placement.size !== index) continue;
+      this.terminated['dispatcherCrash'] = (this.terminated['dispatcherCrash'] ?? 0) + 1;
+      this.#partitionOf.delete(id);
+      const stream = this.#streams.get(id);
+      this.#streams.delete(id);
+      stream?.failed(statusFromError(fromWire(error)));
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Frames packed into one transferable ArrayBuffer, the one format in which frames cross a thread
+ * boundary (a dispatcher thread's delivery batch, the snapshot pool's initial events): each
+ * distinct frame is copied once, however many times the list names it, and nothing is
+ * structured-cloned frame by frame.
+ *
+ *   u32 count | u32 distinct | u32 refs[count] | u32 offsets[distinct + 1] | frames…
+ *
+ * Frame i of the list is distinct frame refs[i], the bytes [offsets[k], offsets[k + 1]) after
+ * the header.
+ */
+
+/** Pack `frames` (the same frame object may appear many times; it is stored once). */
+export function packFrames(frames: readonly Uint8Array[]): ArrayBuffer {
+  const count = frames.length;
+  const index = new Map<Uint8Array, number>();
+  const distinct: Uint8Array[] = [];
+  const refs = new Uint32Array(count);
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const frame = frames[i]!;
+    let k = index.get(frame);
+    if (k === undefined) {
+      k = distinct.length;
+      index.set(frame, k);
+      distinct.push(frame);
+      total += frame.byteLength;
+    }
+    refs[i] = k;
+  }
+  const words = 2 + count + distinct.length + 1;
+  const header = 4 * words;
+  const buffer = new ArrayBuffer(header + total);
+  const head = new Uint32Array(buffer, 0, words);
+  const bytes = new Uint8Array(buffer);
+  head[0] = count;
+  head[1] = distinct.length;
+  head.set(refs, 2);
+  const offsets = 2 + count;
+  let at = 0;
+  for (let k = 0; k < distinct.length; k++) {
+    head[offsets + k] = at;
+    bytes.set(distinct[k]!, header + at);
+    at += distinct[k]!.byteLength;
+  }
+  head[offsets + distinct.length] = at;
+  return buffer;
+}
+
+/** The frames of a packFrames() buffer, in order: views into it, one per distinct frame. */
+export function unpackFrames(buffer: ArrayBuffer): Uint8Array[] {
+  const [count, distinctCount] = new Uint32Array(buffer, 0, 2) as unknown as [number, number];
+  const words = 2 + count + distinctCount + 1;
+  const head = new Uint32Array(buffer, 0, words);
+  const header = 4 * words;
+  const offsets = 2 + count;
+  const distinct: Uint8Array[] = [];
+  for (let k = 0; k < distinctCount; k++) {
+    const from = head[offsets + k]!;
+    distinct.push(new Uint8Array(buffer, header + from, head[offsets + k + 1]! - from));
+  }
+  const frames: Uint8Array[] = new Array<Uint8Array>(count);
+  for (let i = 0; i < count; i++) frames[i] = distinct[head[2 + i]!]!;
+  return frames;
+}
