@@ -351,7 +351,7 @@ class CacherImpl implements Cacher {
       floor !== undefined && floor > this.#cache.revision && floor > (await this.#storage.currentRevision()) ? floor : undefined;
 
     const id = ++this.#nextId;
-    const partition = partitionOf(triggerValue, id);
+    const partition = partitionOf(triggerValue, id, predicate.shard);
     const dispatcher = partition % this.#placement.size;
     const stream = subscribe(id, {
       ack: (events, bytes) => this.#ack(dispatcher, id, events, bytes),

@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Cacher, ListResult } from '../cache/cacher.js';
 import type { ListOptions } from '../cache/request.js';
+import { formatShardSelector, parseShardSelector } from '../select/shard-selector.js';
 import type { ResponseView } from './media.js';
 import { groupVersion, type ResourceDefinition } from './registry.js';
 import type { ResourceRoute } from './routes.js';
@@ -16,10 +17,11 @@ const COMMA = 0x2c;
 const TAIL = Buffer.from(']}');
 
 /** `{"kind":…,"apiVersion":…,"metadata":{…},"items":[` + items joined by `,` + `]}`. */
-export function encodeList(def: ResourceDefinition, result: ListResult<Uint8Array>): Buffer {
+export function encodeList(def: ResourceDefinition, result: ListResult<Uint8Array>, shardInfo?: ShardInfo): Buffer {
   let metadata = `"resourceVersion":${JSON.stringify(result.resourceVersion)}`;
   if (result.continue !== undefined) metadata += `,"continue":${JSON.stringify(result.continue)}`;
   if (result.remainingItemCount !== undefined) metadata += `,"remainingItemCount":${result.remainingItemCount}`;
+  if (shardInfo !== undefined) metadata += `,"shardInfo":${JSON.stringify(shardInfo)}`;
   const head = Buffer.from(`{"kind":${JSON.stringify(def.listKind)},"apiVersion":${JSON.stringify(groupVersion(def))},"metadata":{${metadata}},"items":[`);
   const items = result.items;
   let length = head.length + TAIL.length + Math.max(0, items.length - 1);
@@ -35,6 +37,17 @@ export function encodeList(def: ResourceDefinition, result: ListResult<Uint8Arra
   return out;
 }
 
+/** ListMeta.shardInfo: the applied shard selector, echoed so a client knows the list is one shard of the whole. */
+export interface ShardInfo {
+  selector: string;
+}
+
+/** The shardInfo of a LIST with these options (the cache has already rejected a bad selector). */
+function shardInfoOf(options: ListOptions): ShardInfo | undefined {
+  const shard = parseShardSelector(options.shardSelector ?? '');
+  return shard === undefined ? undefined : { selector: formatShardSelector(shard) };
+}
+
 export async function serveList(
   res: ServerResponse,
   cacher: Cacher,
@@ -47,8 +60,9 @@ export async function serveList(
   const request: ListOptions = { ...options, signal };
   if (route.namespace !== undefined) request.namespace = route.namespace;
   const result = await cacher.listEncoded(request);
+  const shardInfo = shardInfoOf(options);
   if (view.kind === 'objects') {
-    sendJsonBytes(res, 200, encodeList(route.resource, result));
+    sendJsonBytes(res, 200, encodeList(route.resource, result, shardInfo));
     return;
   }
   // Conversions parse each item: only clients that ask for them pay for it.
