@@ -14,12 +14,14 @@ import { initialList } from './scenarios/initial-list.js';
 import { kubelet } from './scenarios/kubelet.js';
 import { ModeUnavailable, type ScenarioContext } from './scenarios/context.js';
 import { selectorHeavy } from './scenarios/selector-heavy.js';
+import { sharded } from './scenarios/sharded.js';
 import { SCENARIOS, type ChildMessage, type ModeResult, type Profile, type ScenarioDetail, type ScenarioName } from './types.js';
 
 const RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<ScenarioDetail>> = {
   kubelet,
   'selector-heavy': selectorHeavy,
   'initial-list': initialList,
+  sharded,
 };
 
 /** Progress updates at most this often; milestones always go out. */

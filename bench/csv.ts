@@ -124,6 +124,8 @@ function modeRows(result: ModeResult): Row[] {
       return [runRow(base, 'max rate', detail.run)];
     case 'initial-list':
       return [{ ...base, phase: 'cache fill', note: `${detail.objects} objects in ${Math.round(detail.fillMs)} ms` }, ...detail.phases.map((p) => phaseRow(base, p))];
+    case 'sharded':
+      return [runRow(base, `${detail.replicas} replicas × full stream`, detail.full.run), runRow(base, `${detail.replicas} shards`, detail.sharded.run)];
   }
 }
 

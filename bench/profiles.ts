@@ -32,6 +32,15 @@ export interface SelectorHeavySize {
   maxInFlight: number;
 }
 
+export interface ShardedSize {
+  /** Controller replicas: R watchers of the full stream, then R shard-ranged watchers. */
+  replicas: number;
+  pods: number;
+  runMs: number;
+  maxWrites: number;
+  maxInFlight: number;
+}
+
 export interface InitialListSize {
   objects: number;
   /** Watcher counts, one phase each, in order. */
@@ -65,6 +74,7 @@ export interface E2eSize {
 export interface ProfileSizes {
   kubelet: KubeletSize;
   selectorHeavy: SelectorHeavySize;
+  sharded: ShardedSize;
   initialList: InitialListSize;
   micro: MicroSize;
   e2e: E2eSize;
@@ -92,6 +102,7 @@ export const PROFILES: Record<Profile, ProfileSizes> = {
       drainTimeoutMs: 3000,
     },
     selectorHeavy: { watchers: 2000, pods: 10_000, runMs: 5000, maxWrites: 500_000, maxInFlight: 1000 },
+    sharded: { replicas: 8, pods: 10_000, runMs: 5000, maxWrites: 500_000, maxInFlight: 1000 },
     initialList: { objects: 150_000, phases: [1, 10], phaseTimeoutMs: 120_000 },
     micro: { minTime: 0.05, maxTime: 2, minSamples: 5 },
     e2e: {
@@ -121,6 +132,7 @@ export const PROFILES: Record<Profile, ProfileSizes> = {
       drainTimeoutMs: 1500,
     },
     selectorHeavy: { watchers: 2000, pods: 4000, runMs: 2000, maxWrites: 100_000, maxInFlight: 1000 },
+    sharded: { replicas: 4, pods: 2000, runMs: 1000, maxWrites: 100_000, maxInFlight: 1000 },
     initialList: { objects: 15_000, phases: [1, 10], phaseTimeoutMs: 30_000 },
     micro: { minTime: 0.05, maxTime: 0.25, minSamples: 5 },
     e2e: {
@@ -150,6 +162,7 @@ export const PROFILES: Record<Profile, ProfileSizes> = {
       drainTimeoutMs: 1000,
     },
     selectorHeavy: { watchers: 50, pods: 200, runMs: 300, maxWrites: 5000, maxInFlight: 500 },
+    sharded: { replicas: 2, pods: 200, runMs: 300, maxWrites: 5000, maxInFlight: 500 },
     initialList: { objects: 500, phases: [1, 2], phaseTimeoutMs: 10_000 },
     micro: { minTime: 0.01, maxTime: 0.05, minSamples: 2 },
     e2e: {

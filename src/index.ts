@@ -46,6 +46,8 @@ export type { ListOptions, ReadOptions, ResourceVersionMatch, WatchOptions } fro
 export type { KubeObject, ObjectMeta } from './kube-object.js';
 export type { ResourceSchema } from './cache/object.js';
 export { ManualClock, realClock } from './cache/clock.js';
+// Sharded LIST and WATCH (shardSelector): building a replica's range, and the hash for a client-side fallback.
+export { fnv1a64Hex, shardRangeText } from './select/shard-selector.js';
 export type { Clock, Timer } from './cache/clock.js';
 
 // Delivery: in-process watches (decoded events) and frame watches (wire bytes).
