@@ -38,51 +38,61 @@ export interface ShardHashes {
   readonly namespaceLo: number;
 }
 
-const TWO_32 = 4294967296;
-
 /**
  * 64-bit FNV-1a of the UTF-8 bytes of `text`, as [hi, lo] unsigned 32-bit halves, written into
- * `out` at `at`. The prime is 2^40 + 0x1b3, so one multiply is `h * 0x1b3 + (h << 40)`: the low
- * half times 0x1b3 stays below 2^41, exact in a double, and its carry goes to the high half.
+ * `out` at `at`. The state is four 16-bit limbs so every product stays a small integer (no
+ * BigInt, no doubles): the prime is 2^40 + 0x1b3, so one multiply is `h * 0x1b3 + (h << 40)`,
+ * and h << 40 adds limb 0 and limb 1, shifted by 8, into limbs 2 and 3.
  */
 function fnv1a64Into(text: string, out: number[], at: number): void {
-  let hi = 0xcbf29ce4;
-  let lo = 0x84222325;
-  for (let i = 0; i < text.length; i++) {
-    let c = text.charCodeAt(i);
-    if (c < 0x80) {
-      // One byte: the common case (uids, namespaces).
-      lo ^= c;
-      lo >>>= 0;
-      const p = lo * 0x1b3;
-      hi = (hi * 0x1b3 + Math.floor(p / TWO_32) + ((lo << 8) >>> 0)) >>> 0;
-      lo = p >>> 0;
-      continue;
-    }
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-        i++;
+  let h0 = 0x2325;
+  let h1 = 0x8422;
+  let h2 = 0x9ce4;
+  let h3 = 0xcbf2;
+  let pending = -1;
+  for (let i = 0; ; ) {
+    let b: number;
+    if (pending >= 0) {
+      b = pending & 0xff;
+      pending = pending > 0xff ? pending >>> 8 : -1;
+    } else {
+      if (i >= text.length) break;
+      let c = text.charCodeAt(i++);
+      if (c < 0x80) b = c;
+      else {
+        if (c >= 0xd800 && c <= 0xdbff && i < text.length) {
+          const d = text.charCodeAt(i);
+          if (d >= 0xdc00 && d <= 0xdfff) {
+            c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+            i++;
+          }
+        }
+        // A lone surrogate is U+FFFD in UTF-8, as Go's []byte(string) conversion of invalid text.
+        if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+        // The remaining bytes of the sequence, first one lowest.
+        if (c < 0x800) {
+          b = 0xc0 | (c >> 6);
+          pending = 0x80 | (c & 0x3f);
+        } else if (c < 0x10000) {
+          b = 0xe0 | (c >> 12);
+          pending = (0x80 | ((c >> 6) & 0x3f)) | ((0x80 | (c & 0x3f)) << 8);
+        } else {
+          b = 0xf0 | (c >> 18);
+          pending = ((0x80 | ((c >> 12) & 0x3f)) | ((0x80 | ((c >> 6) & 0x3f)) << 8) | ((0x80 | (c & 0x3f)) << 16)) >>> 0;
+        }
       }
     }
-    // A lone surrogate is U+FFFD in UTF-8, as Go's []byte(string) conversion of invalid text.
-    if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-    const bytes =
-      c < 0x800
-        ? [0xc0 | (c >> 6), 0x80 | (c & 0x3f)]
-        : c < 0x10000
-          ? [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)]
-          : [0xf0 | (c >> 18), 0x80 | ((c >> 12) & 0x3f), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)];
-    for (const b of bytes) {
-      lo = (lo ^ b) >>> 0;
-      const p = lo * 0x1b3;
-      hi = (hi * 0x1b3 + Math.floor(p / TWO_32) + ((lo << 8) >>> 0)) >>> 0;
-      lo = p >>> 0;
-    }
+    h0 ^= b;
+    const t0 = h0 * 0x1b3;
+    const t1 = h1 * 0x1b3 + (t0 >>> 16);
+    const t2 = h2 * 0x1b3 + (h0 << 8) + (t1 >>> 16);
+    h3 = (h3 * 0x1b3 + (h1 << 8) + (t2 >>> 16)) & 0xffff;
+    h0 = t0 & 0xffff;
+    h1 = t1 & 0xffff;
+    h2 = t2 & 0xffff;
   }
-  out[at] = hi;
-  out[at + 1] = lo;
+  out[at] = ((h3 << 16) | h2) >>> 0;
+  out[at + 1] = ((h1 << 16) | h0) >>> 0;
 }
 
 const scratch = [0, 0, 0, 0];
