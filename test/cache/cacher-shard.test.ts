@@ -12,21 +12,10 @@ import { shardRangeText, type ShardField } from '../../src/select/shard-selector
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { POD_SCHEMA } from '../helpers/pods.js';
 import { seededRandom } from '../helpers/random.js';
+import { shardOf } from '../helpers/shards.js';
 
 const PREFIX = '/registry/pods/';
 const NAMESPACES = ['default', 'kube-system', 'prod', 'staging', 'dev', 'monitoring', 'team-a', 'search', 'billing', 'cache', 'frontend', 'backend'];
-
-/** The 64-bit FNV-1a by its definition (BigInt), independent of the code under test. */
-function fnv(text: string): bigint {
-  let h = 0xcbf29ce484222325n;
-  for (const b of Buffer.from(text, 'utf8')) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
-  return h;
-}
-
-/** Which of `count` equal shards the value falls in, computed client-side. */
-function shardOf(value: string, count: number): number {
-  return Number((fnv(value) * BigInt(count)) >> 64n);
-}
 
 interface Event {
   type: string;

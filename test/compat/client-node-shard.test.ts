@@ -5,29 +5,13 @@
  * it). Under churn, every replica's cache and handler state converge to exactly its shard of the
  * server's LIST, and together the replicas hold the whole LIST once.
  */
-import { CoreV1Api, KubeConfig, makeInformer, type Informer, type KubernetesListObject, type ObjectCache, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, makeInformer, type KubeConfig, type Informer, type KubernetesListObject, type ObjectCache, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardRangeText } from '../../src/select/shard-selector.js';
-import { seededRandom } from '../helpers/random.js';
+import { churn, kubeConfig } from '../helpers/client-node.js';
 import { call, startTestServer, type TestServer } from '../server/http-helpers.js';
+import { shardOf } from '../helpers/shards.js';
 
-function kubeConfig(url: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'watchcache', server: url, skipTLSVerify: true }],
-    users: [{ name: 'anonymous' }],
-    contexts: [{ name: 'watchcache', cluster: 'watchcache', user: 'anonymous' }],
-    currentContext: 'watchcache',
-  });
-  return kc;
-}
-
-function fnv(text: string): bigint {
-  let h = 0xcbf29ce484222325n;
-  for (const b of Buffer.from(text, 'utf8')) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
-  return h;
-}
-const shardOf = (uid: string, count: number): number => Number((fnv(uid) * BigInt(count)) >> 64n);
 const key = (p: V1Pod): string => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`;
 
 type State = Map<string, string>;
@@ -69,25 +53,6 @@ class Replica {
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.informer.stop();
-  }
-}
-
-async function churn(api: CoreV1Api, prefix: string, ops: number, seed: number): Promise<void> {
-  const next = seededRandom(seed);
-  const live = new Map<string, V1Pod>();
-  for (let i = 0; i < ops; i++) {
-    const namespace = `${prefix}-ns${Math.floor(next() * 3)}`;
-    const name = `${prefix}-p${Math.floor(next() * 8)}`;
-    const k = `${namespace}/${name}`;
-    const current = live.get(k);
-    if (current === undefined) {
-      live.set(k, await api.createNamespacedPod({ namespace, body: { metadata: { name, labels: { round: '0' } }, spec: { containers: [] } } }));
-    } else if (next() < 0.7) {
-      live.set(k, await api.replaceNamespacedPod({ namespace, name, body: { ...current, metadata: { ...current.metadata, labels: { round: String(i) } } } }));
-    } else {
-      await api.deleteNamespacedPod({ namespace, name });
-      live.delete(k);
-    }
   }
 }
 

@@ -15,16 +15,9 @@ import {
   type ShardSelector,
 } from '../../src/select/shard-selector.js';
 import { partitionOf } from '../../src/dispatch/partitions.js';
+import { referenceFnv as fnv } from '../helpers/shards.js';
 
-/** FNV-1a 64 as its definition states it, over BigInt: the reference the fast version must equal. */
-function referenceFnv(text: string): string {
-  let h = 0xcbf29ce484222325n;
-  for (const b of Buffer.from(text, 'utf8')) {
-    h ^= BigInt(b);
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-  }
-  return h.toString(16).padStart(16, '0');
-}
+const referenceFnv = (text: string): string => fnv(text).toString(16).padStart(16, '0');
 
 function parse(text: string): ShardSelector {
   const selector = parseShardSelector(text);

@@ -6,13 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardRangeText } from '../../src/select/shard-selector.js';
 import { call, openWatch, podBody, startTestServer, synced, type TestServer, type WatchReader } from './http-helpers.js';
+import { shardOf } from '../helpers/shards.js';
 
-function fnv(text: string): bigint {
-  let h = 0xcbf29ce484222325n;
-  for (const b of Buffer.from(text, 'utf8')) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
-  return h;
-}
-const shardOf = (value: string, count: number): number => Number((fnv(value) * BigInt(count)) >> 64n);
 const q = (selector: string): string => `shardSelector=${encodeURIComponent(selector)}`;
 
 interface Item {
