@@ -71,6 +71,7 @@ export async function serveList(
     resourceVersion: result.resourceVersion,
     ...(result.continue === undefined ? {} : { continue: result.continue }),
     ...(result.remainingItemCount === undefined ? {} : { remainingItemCount: result.remainingItemCount }),
+    ...(shardInfo === undefined ? {} : { shardInfo }),
   };
   if (view.kind === 'metadata') sendJson(res, 200, partialObjectMetadataList(objects, meta, view.version));
   else sendJson(res, 200, table(printerFor(route.resource), objects, meta, view.version, conversion.include, conversion.now()));

@@ -51,6 +51,20 @@ describe.each([0, 2])('shardSelector over HTTP (workers: %i)', (workers) => {
     expect(new Set(keys(union)).size).toBe(all.length);
   });
 
+  it('Table and PartialObjectMetadata lists are sharded too and carry shardInfo', async () => {
+    const selector = shardRangeText('uid', 0, 2);
+    const all: Item[] = (await call(t.url, '/api/v1/pods')).json.items;
+    const mine = all.filter((o) => shardOf(o.metadata.uid, 2) === 0).map((o) => o.metadata.name).sort();
+    const table = await call(t.url, `/api/v1/pods?${q(selector)}`, { headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } });
+    expect(table.json.kind).toBe('Table');
+    expect(table.json.metadata.shardInfo).toEqual({ selector });
+    expect(table.json.rows.map((r: { cells: string[] }) => r.cells[0]).sort()).toEqual(mine);
+    const partial = await call(t.url, `/api/v1/pods?${q(selector)}`, { headers: { accept: 'application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io' } });
+    expect(partial.json.kind).toBe('PartialObjectMetadataList');
+    expect(partial.json.metadata.shardInfo).toEqual({ selector });
+    expect(partial.json.items.map((i: Item) => i.metadata.name).sort()).toEqual(mine);
+  });
+
   it('combines with a namespace path, a label selector and paging', async () => {
     const selector = shardRangeText('uid', 1, 3);
     const all: Item[] = (await call(t.url, '/api/v1/namespaces/prod/pods?labelSelector=app%3Ddb')).json.items;
