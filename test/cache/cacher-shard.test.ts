@@ -2,14 +2,17 @@
  * Sharded LIST and WATCH (KEP-5866) through the cacher: on random histories, the shards of a
  * partition of the hash space are disjoint and together give exactly the unsharded stream and
  * LIST, alone and combined with label selectors, namespaces, paging and watch-list; inline and
- * with dispatcher threads.
+ * with dispatcher threads, on the embedded store and on real etcd.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCacher, type Cacher } from '../../src/cache/cacher.js';
 import type { Watch, WatchEvent } from '../../src/delivery/watch-iterator.js';
 import { shardRangeText, type ShardField } from '../../src/select/shard-selector.js';
+import { EtcdStorage } from '../../src/storage/etcd.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
+import type { Storage } from '../../src/storage/storage.js';
+import { startEtcd, type EtcdHandle } from '../helpers/etcd.js';
 import { POD_SCHEMA } from '../helpers/pods.js';
 import { seededRandom } from '../helpers/random.js';
 import { shardOf } from '../helpers/shards.js';
@@ -55,11 +58,11 @@ async function readTo(watch: Watch, done: (e: Event) => boolean, timeoutMs = 30_
 
 /** Writes pods with uids (kube-apiserver assigns one at create; a recreated name gets a new one). */
 class History {
-  readonly #storage: MemoryStorage;
+  readonly #storage: Storage;
   readonly #live = new Map<string, { uid: string; labels: Record<string, string> }>();
   #fences = 0;
 
-  constructor(storage: MemoryStorage) {
+  constructor(storage: Storage) {
     this.#storage = storage;
   }
 
@@ -118,14 +121,24 @@ class History {
 const keyOf = (e: Event): string => `${e.namespace}/${e.name}`;
 const valueOf = (e: { uid: string; namespace: string }, field: ShardField): string => (field === 'uid' ? e.uid : e.namespace);
 
-for (const workers of [0, 2]) {
-  describe(`sharded LIST and WATCH through the cacher (${workers ? `${workers} dispatcher threads` : 'inline dispatch'})`, () => {
-    let storage: MemoryStorage;
+let etcd: EtcdHandle | undefined;
+afterAll(async () => {
+  await etcd?.stop();
+});
+
+for (const [store, workers] of [
+  ['memory', 0],
+  ['memory', 2],
+  ['etcd', 1],
+] as const) {
+  describe(`sharded LIST and WATCH through the cacher (${store}, ${workers ? `${workers} dispatcher threads` : 'inline dispatch'})`, () => {
+    let storage: Storage;
     let cacher: Cacher;
     let history: History;
 
     beforeAll(async () => {
-      storage = new MemoryStorage();
+      if (store === 'etcd') etcd = await startEtcd();
+      storage = store === 'etcd' ? new EtcdStorage({ endpoints: etcd!.endpoints, progressNotifyIntervalMs: 500 }) : new MemoryStorage();
       cacher = createCacher({ storage, prefix: PREFIX, ...POD_SCHEMA, workers });
       history = new History(storage);
       await history.random(1, 60);
@@ -133,6 +146,7 @@ for (const workers of [0, 2]) {
     });
     afterAll(async () => {
       await cacher.stop();
+      await storage.close();
     });
 
     it.each([
