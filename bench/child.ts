@@ -15,6 +15,7 @@ import { kubelet } from './scenarios/kubelet.js';
 import { ModeUnavailable, type ScenarioContext } from './scenarios/context.js';
 import { selectorHeavy } from './scenarios/selector-heavy.js';
 import { windowBurst } from './scenarios/window-burst.js';
+import { sharded } from './scenarios/sharded.js';
 import { SCENARIOS, type ChildMessage, type ModeResult, type Profile, type ScenarioDetail, type ScenarioName } from './types.js';
 
 const RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<ScenarioDetail>> = {
@@ -22,6 +23,7 @@ const RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<ScenarioDe
   'selector-heavy': selectorHeavy,
   'initial-list': initialList,
   'window-burst': windowBurst,
+  sharded,
 };
 
 /** Progress updates at most this often; milestones always go out. */

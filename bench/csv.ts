@@ -134,6 +134,8 @@ function modeRows(result: ModeResult): Row[] {
             `peak window ${Math.round(detail.peakWindowBytes / 1024 / 1024)} MiB; young evictions ${detail.shortWindowEvictions}`,
         },
       ];
+    case 'sharded':
+      return [runRow(base, `${detail.replicas} replicas × full stream`, detail.full.run), runRow(base, `${detail.replicas} shards`, detail.sharded.run)];
   }
 }
 

@@ -3,7 +3,7 @@
  * taken from the full detail. Every scenario has the same core keys, so modes line up; null
  * means "not measured here", never zero.
  */
-import type { InitialListResult, KubeletResult, ScenarioDetail, SelectorHeavyResult, ThroughputRun, WindowBurstResult, WindowMetrics } from './types.js';
+import type { InitialListResult, KubeletResult, ScenarioDetail, SelectorHeavyResult, ShardedResult, ThroughputRun, WindowBurstResult, WindowMetrics } from './types.js';
 
 export type Headline = Record<string, number | null>;
 
@@ -17,6 +17,8 @@ export function headline(detail: ScenarioDetail): Headline {
       return initialListHeadline(detail);
     case 'window-burst':
       return windowBurstHeadline(detail);
+    case 'sharded':
+      return shardedHeadline(detail);
   }
 }
 
@@ -68,6 +70,18 @@ function kubeletHeadline(k: KubeletResult): Headline {
 
 function selectorHeavyHeadline(s: SelectorHeavyResult): Headline {
   return runHeadline(s.run);
+}
+
+/** The sharded run's core numbers, and both modes' cost per useful event side by side. */
+function shardedHeadline(s: ShardedResult): Headline {
+  return {
+    ...runHeadline(s.sharded.run),
+    fullDeliveriesPerUsefulEvent: s.full.deliveriesPerUsefulEvent,
+    fullCpuUsPerUsefulEvent: s.full.cpuUsPerUsefulEvent,
+    fullEventsPerSec: s.full.run.eventsPerSec,
+    shardedDeliveriesPerUsefulEvent: s.sharded.deliveriesPerUsefulEvent,
+    shardedCpuUsPerUsefulEvent: s.sharded.cpuUsPerUsefulEvent,
+  };
 }
 
 function initialListHeadline(r: InitialListResult): Headline {

@@ -16,6 +16,7 @@ import { triggerHash } from '../src/ring/trigger-hash.js';
 import { parseLabelSelector, matchesLabels, type Labels } from '../src/select/label-selector.js';
 import { parseFieldSelector, matchesFields, type Fields } from '../src/select/field-selector.js';
 import { AttributeReader, matches, type Attributes, type Predicate } from '../src/select/predicate.js';
+import { matchesShard, parseShardSelector, shardHashes, shardRangeText } from '../src/select/shard-selector.js';
 import { POD_SCHEMA, podObject } from './fixtures/pods.js';
 import type { MicroCase, MicroResult, MicroSuite } from './types.js';
 import type { MicroSize } from './profiles.js';
@@ -181,7 +182,12 @@ function selectorSuite(size: MicroSize): Promise<MicroSuite> {
   for (let i = 0; i < N; i++) {
     objects.push(
       attributes.read({
-        metadata: { name: `web-${i}`, namespace: `ns-${i % 10}`, labels: { app: `app-${i % 50}`, tier: ['web', 'api', 'db'][i % 3]!, track: i % 2 === 0 ? 'stable' : 'canary' } },
+        metadata: {
+          name: `web-${i}`,
+          namespace: `ns-${i % 10}`,
+          uid: `0b5c7a1e-${i.toString(16).padStart(4, '0')}-4c2b-9d7e-5f1a2b3c4d5e`,
+          labels: { app: `app-${i % 50}`, tier: ['web', 'api', 'db'][i % 3]!, track: i % 2 === 0 ? 'stable' : 'canary' },
+        },
         spec: { nodeName: `node-${i % 100}` },
         status: { phase: 'Running' },
       }),
@@ -193,6 +199,8 @@ function selectorSuite(size: MicroSize): Promise<MicroSuite> {
   const label = parseLabelSelector(labelText);
   const field = parseFieldSelector('spec.nodeName=node-7', fieldsAllowed);
   const predicate: Predicate = { namespace: 'ns-7', label, field: parseFieldSelector('status.phase=Running', fieldsAllowed) };
+  const uids = objects.map((_, i) => `0b5c7a1e-${i.toString(16).padStart(4, '0')}-4c2b-9d7e-5f1a2b3c4d5e`);
+  const shard = parseShardSelector(shardRangeText('uid', 1, 4))!;
   return runSuite(
     'selectors',
     [
@@ -220,6 +228,24 @@ function selectorSuite(size: MicroSize): Promise<MicroSuite> {
         fn: () => () => {
           let n = 0;
           for (let i = 0; i < N; i++) if (matches(predicate, objects[i]!)) n++;
+          consume(n);
+        },
+      },
+      {
+        name: `shard hashes: FNV-1a 64 of uid (36 B) + namespace × ${N} objects (once per object version)`,
+        itemsPerOp: N,
+        fn: () => () => {
+          let n = 0;
+          for (let i = 0; i < N; i++) n ^= shardHashes(uids[i]!, objects[i]!.namespace).uidLo;
+          consume(n);
+        },
+      },
+      {
+        name: `shardRange match (one of 4 shards) × ${N} objects`,
+        itemsPerOp: N,
+        fn: () => () => {
+          let n = 0;
+          for (let i = 0; i < N; i++) if (matchesShard(shard, objects[i]!.shard)) n++;
           consume(n);
         },
       },

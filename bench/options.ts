@@ -13,7 +13,7 @@ bench/results/<timestamp>.{json,csv,html} and bench/results/latest.json.
 Options:
   --quick              reduced sizes: the whole run in about 2.5 minutes on 2 cores
   --smoke              tiny sizes, to check the harness end to end (seconds)
-  --scenario NAME      kubelet, selector-heavy, initial-list, window-burst, e2e or all (default); repeat or
+  --scenario NAME      kubelet, selector-heavy, initial-list, window-burst, sharded, e2e or all (default); repeat or
                        separate with commas for several
   --workers LIST       dispatch worker counts to compare, e.g. 0,1,2 (default); in e2e, the
                        watchcache systems with these counts

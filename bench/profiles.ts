@@ -32,6 +32,15 @@ export interface SelectorHeavySize {
   maxInFlight: number;
 }
 
+export interface ShardedSize {
+  /** Controller replicas: R watchers of the full stream, then R shard-ranged watchers. */
+  replicas: number;
+  pods: number;
+  runMs: number;
+  maxWrites: number;
+  maxInFlight: number;
+}
+
 export interface InitialListSize {
   objects: number;
   /** Watcher counts, one phase each, in order. */
@@ -79,6 +88,7 @@ export interface E2eSize {
 export interface ProfileSizes {
   kubelet: KubeletSize;
   selectorHeavy: SelectorHeavySize;
+  sharded: ShardedSize;
   initialList: InitialListSize;
   windowBurst: WindowBurstSize;
   micro: MicroSize;
@@ -108,6 +118,7 @@ export const PROFILES: Record<Profile, ProfileSizes> = {
       drainTimeoutMs: 3000,
     },
     selectorHeavy: { watchers: 2000, pods: 10_000, runMs: 5000, maxWrites: 500_000, maxInFlight: 1000 },
+    sharded: { replicas: 8, pods: 10_000, runMs: 5000, maxWrites: 500_000, maxInFlight: 1000 },
     initialList: { objects: 150_000, phases: [1, 10], phaseTimeoutMs: 120_000 },
     // The burst: 10x the write rate for 10 s, watchers up to 75 s behind.
     windowBurst: { windowSeconds: 75, baseRate: 200, burstFactor: 10, burstSeconds: 10, pods: 2000, minBytes: 16 * MIB, maxBytes: 512 * MIB, drainTimeoutMs: 60_000 },
@@ -139,6 +150,7 @@ export const PROFILES: Record<Profile, ProfileSizes> = {
       drainTimeoutMs: 1500,
     },
     selectorHeavy: { watchers: 2000, pods: 4000, runMs: 2000, maxWrites: 100_000, maxInFlight: 1000 },
+    sharded: { replicas: 4, pods: 2000, runMs: 1000, maxWrites: 100_000, maxInFlight: 1000 },
     initialList: { objects: 15_000, phases: [1, 10], phaseTimeoutMs: 30_000 },
     // The same shape in a short time: windowSeconds scaled down, the window's memory too.
     windowBurst: { windowSeconds: 4, baseRate: 200, burstFactor: 10, burstSeconds: 0.5, pods: 1000, minBytes: 1 * MIB, maxBytes: 64 * MIB, drainTimeoutMs: 15_000 },
@@ -170,6 +182,7 @@ export const PROFILES: Record<Profile, ProfileSizes> = {
       drainTimeoutMs: 1000,
     },
     selectorHeavy: { watchers: 50, pods: 200, runMs: 300, maxWrites: 5000, maxInFlight: 500 },
+    sharded: { replicas: 2, pods: 200, runMs: 300, maxWrites: 5000, maxInFlight: 500 },
     initialList: { objects: 500, phases: [1, 2], phaseTimeoutMs: 10_000 },
     windowBurst: { windowSeconds: 1, baseRate: 100, burstFactor: 10, burstSeconds: 0.2, pods: 100, minBytes: 256 * 1024, maxBytes: 16 * MIB, drainTimeoutMs: 5_000 },
     micro: { minTime: 0.01, maxTime: 0.05, minSamples: 2 },

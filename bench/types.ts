@@ -8,7 +8,7 @@ import type { E2eResult } from './e2e/types.js';
 
 export type Profile = 'full' | 'quick' | 'smoke';
 
-export const SCENARIOS = ['kubelet', 'selector-heavy', 'initial-list', 'window-burst'] as const;
+export const SCENARIOS = ['kubelet', 'selector-heavy', 'initial-list', 'window-burst', 'sharded'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Resource use over one measured window (a kubelet step, a selector-heavy run, a list phase). */
@@ -175,7 +175,28 @@ export interface WindowBurstResult {
   window: WindowMetrics;
 }
 
-export type ScenarioDetail = KubeletResult | SelectorHeavyResult | InitialListResult | WindowBurstResult;
+
+/** One way R controller replicas watch: each the full stream, or each its own shard. */
+export interface ShardedMode {
+  run: ThroughputRun;
+  /** Deliveries per write; every write is useful to exactly one replica. */
+  deliveriesPerUsefulEvent: number | null;
+  /** Process CPU (every thread) per write, µs. */
+  cpuUsPerUsefulEvent: number | null;
+}
+
+export interface ShardedResult {
+  scenario: 'sharded';
+  replicas: number;
+  pods: number;
+  podBytes: number;
+  /** R replicas × the full stream (client-side sharding). */
+  full: ShardedMode;
+  /** R shardSelector ranges (server-side sharding, KEP-5866). */
+  sharded: ShardedMode;
+}
+
+export type ScenarioDetail = KubeletResult | SelectorHeavyResult | InitialListResult | WindowBurstResult | ShardedResult;
 
 export type ModeStatus = 'ok' | 'unavailable' | 'failed';
 

@@ -59,6 +59,8 @@ export type { KubeObject, ObjectMeta } from './kube-object.js';
 export type { ResourceSchema } from './cache/object.js';
 export { ManualClock, realClock } from './clock.js';
 export type { Clock, Timer } from './clock.js';
+// Sharded LIST and WATCH (shardSelector): building a replica's range, and the hash for a client-side fallback.
+export { fnv1a64Hex, shardRangeText } from './select/shard-selector.js';
 
 // Delivery: in-process watches (decoded events) and frame watches (wire bytes).
 export type { Watch, WatchEvent } from './delivery/watch-iterator.js';

@@ -292,7 +292,7 @@ class CacherImpl implements Cacher {
       progressTrusted: () => this.#storage.progressTrusted(),
     });
 
-    const route = this.#router.open(triggerValue, subscribe);
+    const route = this.#router.open(triggerValue, predicate.shard, subscribe);
     const stream = route.stream;
     // Past validation, errors are in-band ERROR events (kube-apiserver's errWatcher).
     if (plan.kind === 'refuse') {

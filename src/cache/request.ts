@@ -6,6 +6,7 @@ import { badRequest } from '../errors.js';
 import { parseFieldSelector, requiredFieldValue, type FieldSelector } from '../select/field-selector.js';
 import { parseLabelSelector, type LabelSelector } from '../select/label-selector.js';
 import type { Predicate } from '../select/predicate.js';
+import { parseShardSelector } from '../select/shard-selector.js';
 
 export type ResourceVersionMatch = 'NotOlderThan' | 'Exact';
 
@@ -16,6 +17,8 @@ export interface ReadOptions {
   resourceVersionMatch?: ResourceVersionMatch | '';
   labelSelector?: string;
   fieldSelector?: string;
+  /** `shardRange(object.metadata.uid, '0x…', '0x…') || …` (KEP-5866); LIST and WATCH only. */
+  shardSelector?: string;
   /** Only objects of this namespace. */
   namespace?: string;
   /** Only the object of this name. */
@@ -62,9 +65,11 @@ export function buildPredicate(
 ): { predicate: Predicate; triggerValue: string | undefined } {
   const label: LabelSelector = parseLabelSelector(options.labelSelector ?? '');
   const field: FieldSelector = parseFieldSelector(options.fieldSelector ?? '', selectableFields);
+  const shard = parseShardSelector(options.shardSelector ?? '');
   const predicate: Predicate = {
     label,
     field,
+    ...(shard ? { shard } : {}),
     ...(options.namespace ? { namespace: options.namespace } : {}),
     ...(options.name ? { name: options.name } : {}),
   };

@@ -9,6 +9,7 @@ import { statusFromError } from '../status.js';
 import { PARTITIONS, partitionOf } from '../dispatch/partitions.js';
 import type { OutputHandler, Placement } from '../dispatch/placement.js';
 import type { DispatcherInput, DispatcherOutput, DispatcherStatus, WatcherSpec } from '../dispatch/protocol.js';
+import type { ShardSelector } from '../select/shard-selector.js';
 import type { Subscriber, SubscriberHooks } from '../delivery/subscriber.js';
 import type { Clock } from '../clock.js';
 
@@ -72,9 +73,13 @@ export class WatchRouter {
   }
 
   /** A new watcher's subscriber, wired to its dispatcher; it receives nothing until register(). */
-  open<S extends Subscriber>(triggerValue: string | undefined, subscribe: (id: number, hooks: SubscriberHooks) => S): Route<S> {
+  open<S extends Subscriber>(
+    triggerValue: string | undefined,
+    shard: ShardSelector | undefined,
+    subscribe: (id: number, hooks: SubscriberHooks) => S,
+  ): Route<S> {
     const id = ++this.#nextId;
-    const partition = partitionOf(triggerValue, id);
+    const partition = partitionOf(triggerValue, id, shard);
     const dispatcher = partition % this.#placement.size;
     const stream = subscribe(id, {
       ack: (events, bytes) => this.#ack(dispatcher, id, events, bytes),

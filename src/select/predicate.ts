@@ -6,6 +6,7 @@
  */
 import { BASE_SELECTABLE_FIELDS, fieldExtractor, isEverythingFields, matchesFields, type FieldExtractor, type FieldSelector } from './field-selector.js';
 import { isEverythingLabels, matchesLabels, type LabelSelector } from './label-selector.js';
+import { matchesShard, shardHashes, type ShardHashes, type ShardSelector } from './shard-selector.js';
 
 export interface Predicate {
   readonly label: LabelSelector;
@@ -14,6 +15,8 @@ export interface Predicate {
   readonly namespace?: string;
   /** Only the object of this name. */
   readonly name?: string;
+  /** Only the objects whose hashed uid or namespace falls in one of its ranges (shardSelector). */
+  readonly shard?: ShardSelector;
 }
 
 /** The attributes of one object version that predicates look at. */
@@ -22,6 +25,11 @@ export interface Attributes {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly fields: Readonly<Record<string, string>>;
+  /**
+   * The FNV-1a hashes of metadata.uid and metadata.namespace, computed here once per object
+   * version so shard-ranged watchers compare numbers; a ring record could carry them as they are.
+   */
+  readonly shard: ShardHashes;
 }
 
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
@@ -42,11 +50,13 @@ export class AttributeReader {
   read(object: unknown): Attributes {
     const metadata = (object as { metadata?: unknown } | null)?.metadata;
     const meta = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>) : {};
+    const namespace = typeof meta.namespace === 'string' ? meta.namespace : '';
     return {
-      namespace: typeof meta.namespace === 'string' ? meta.namespace : '',
+      namespace,
       name: typeof meta.name === 'string' ? meta.name : '',
       labels: stringRecord(meta.labels),
       fields: this.#extract(object),
+      shard: shardHashes(typeof meta.uid === 'string' ? meta.uid : '', namespace),
     };
   }
 }
@@ -67,13 +77,15 @@ export function selectsEverything(predicate: Predicate): boolean {
     (predicate.namespace === undefined || predicate.namespace === '') &&
     (predicate.name === undefined || predicate.name === '') &&
     isEverythingLabels(predicate.label) &&
-    isEverythingFields(predicate.field)
+    isEverythingFields(predicate.field) &&
+    predicate.shard === undefined
   );
 }
 
 export function matches(predicate: Predicate, object: Attributes): boolean {
   if (predicate.namespace !== undefined && predicate.namespace !== '' && predicate.namespace !== object.namespace) return false;
   if (predicate.name !== undefined && predicate.name !== '' && predicate.name !== object.name) return false;
+  if (predicate.shard !== undefined && !matchesShard(predicate.shard, object.shard)) return false;
   return matchesLabels(predicate.label, object.labels) && matchesFields(predicate.field, object.fields);
 }
 

@@ -1,7 +1,7 @@
 import { ErrorCodes, WatchCacheError } from '../errors.js';
 
 /** Which selector language rejected the input, so a caller can name the offending query parameter. */
-export type SelectorKind = 'label' | 'field';
+export type SelectorKind = 'label' | 'field' | 'shard';
 
 /**
  * A selector that does not parse or selects on something unsupported. It carries

@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Cacher, ListResult } from '../cache/cacher.js';
 import type { ListOptions } from '../cache/request.js';
+import { formatShardSelector, parseShardSelector } from '../select/shard-selector.js';
 import type { ResponseView } from './media.js';
 import { sendProtobufList } from './protobuf-media.js';
 import { groupVersion, type ResourceDefinition } from './registry.js';
@@ -17,10 +18,11 @@ const COMMA = 0x2c;
 const TAIL = Buffer.from(']}');
 
 /** `{"kind":…,"apiVersion":…,"metadata":{…},"items":[` + items joined by `,` + `]}`. */
-export function encodeList(def: ResourceDefinition, result: ListResult<Uint8Array>): Buffer {
+export function encodeList(def: ResourceDefinition, result: ListResult<Uint8Array>, shardInfo?: ShardInfo): Buffer {
   let metadata = `"resourceVersion":${JSON.stringify(result.resourceVersion)}`;
   if (result.continue !== undefined) metadata += `,"continue":${JSON.stringify(result.continue)}`;
   if (result.remainingItemCount !== undefined) metadata += `,"remainingItemCount":${result.remainingItemCount}`;
+  if (shardInfo !== undefined) metadata += `,"shardInfo":${JSON.stringify(shardInfo)}`;
   const head = Buffer.from(`{"kind":${JSON.stringify(def.listKind)},"apiVersion":${JSON.stringify(groupVersion(def))},"metadata":{${metadata}},"items":[`);
   const items = result.items;
   let length = head.length + TAIL.length + Math.max(0, items.length - 1);
@@ -36,6 +38,17 @@ export function encodeList(def: ResourceDefinition, result: ListResult<Uint8Arra
   return out;
 }
 
+/** ListMeta.shardInfo: the applied shard selector, echoed so a client knows the list is one shard of the whole. */
+export interface ShardInfo {
+  selector: string;
+}
+
+/** The shardInfo of a LIST with these options (the cache has already rejected a bad selector). */
+function shardInfoOf(options: ListOptions): ShardInfo | undefined {
+  const shard = parseShardSelector(options.shardSelector ?? '');
+  return shard === undefined ? undefined : { selector: formatShardSelector(shard) };
+}
+
 export async function serveList(
   res: ServerResponse,
   cacher: Cacher,
@@ -48,8 +61,9 @@ export async function serveList(
   const request: ListOptions = { ...options, signal };
   if (route.namespace !== undefined) request.namespace = route.namespace;
   const result = await cacher.listEncoded(request);
+  const shardInfo = shardInfoOf(options);
   if (view.kind === 'objects') {
-    sendJsonBytes(res, 200, encodeList(route.resource, result));
+    sendJsonBytes(res, 200, encodeList(route.resource, result, shardInfo));
     return;
   }
   if (view.kind === 'protobuf') {
@@ -62,6 +76,7 @@ export async function serveList(
     resourceVersion: result.resourceVersion,
     ...(result.continue === undefined ? {} : { continue: result.continue }),
     ...(result.remainingItemCount === undefined ? {} : { remainingItemCount: result.remainingItemCount }),
+    ...(shardInfo === undefined ? {} : { shardInfo }),
   };
   if (view.kind === 'metadata') sendJson(res, 200, partialObjectMetadataList(objects, meta, view.version));
   else sendJson(res, 200, table(printerFor(route.resource), objects, meta, view.version, conversion.include, conversion.now()));

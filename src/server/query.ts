@@ -42,8 +42,10 @@ function queryInt(params: URLSearchParams, name: string): number | undefined {
   return Number(n);
 }
 
-function readOptions(params: URLSearchParams): Pick<ListOptions, 'resourceVersion' | 'resourceVersionMatch' | 'labelSelector' | 'fieldSelector'> {
-  const out: Pick<ListOptions, 'resourceVersion' | 'resourceVersionMatch' | 'labelSelector' | 'fieldSelector'> = {};
+type ReadParams = 'resourceVersion' | 'resourceVersionMatch' | 'labelSelector' | 'fieldSelector' | 'shardSelector';
+
+function readOptions(params: URLSearchParams): Pick<ListOptions, ReadParams> {
+  const out: Pick<ListOptions, ReadParams> = {};
   const rv = params.get('resourceVersion');
   if (rv !== null) out.resourceVersion = rv;
   const match = params.get('resourceVersionMatch');
@@ -53,6 +55,8 @@ function readOptions(params: URLSearchParams): Pick<ListOptions, 'resourceVersio
   if (label !== null) out.labelSelector = label;
   const field = params.get('fieldSelector');
   if (field !== null) out.fieldSelector = field;
+  const shard = params.get('shardSelector');
+  if (shard !== null) out.shardSelector = shard;
   return out;
 }
 

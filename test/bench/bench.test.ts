@@ -12,7 +12,7 @@ import { CSV_COLUMNS } from '../../bench/csv.js';
 import type { BenchReport, ModeResult, ScenarioName } from '../../bench/types.js';
 import { benchEntry, runBench, type BenchRun } from '../helpers/bench.js';
 
-const SCENARIOS: ScenarioName[] = ['kubelet', 'selector-heavy', 'initial-list', 'window-burst'];
+const SCENARIOS: ScenarioName[] = ['kubelet', 'selector-heavy', 'initial-list', 'window-burst', 'sharded'];
 const WORKERS = ['0', '1', '2'];
 
 const HEADLINE_KEYS: Record<ScenarioName, string[]> = {
@@ -20,6 +20,7 @@ const HEADLINE_KEYS: Record<ScenarioName, string[]> = {
   'selector-heavy': ['eventsPerSec', 'deliveriesPerSec', 'latencyP50Ms', 'latencyP99Ms', 'cpuUsPerDelivery', 'mainElu', 'loopDelayP99Ms'],
   'initial-list': ['fillMs', 'timeToBookmarkMaxMs', 'loopDelayP99Ms', 'peakRssMiB'],
   'window-burst': ['gone410', 'peakWindowMiB', 'shortWindowEvictions'],
+  sharded: ['eventsPerSec', 'deliveriesPerSec', 'cpuUsPerDelivery', 'fullDeliveriesPerUsefulEvent', 'fullCpuUsPerUsefulEvent', 'shardedDeliveriesPerUsefulEvent', 'shardedCpuUsPerUsefulEvent'],
 };
 
 /** RFC 4180 fields of one CSV line (quoted fields may hold commas and doubled quotes). */
@@ -170,6 +171,14 @@ function checkDetail(result: ModeResult): void {
         expect(phase.framesPerWatcher).toEqual(Array(phase.watchers).fill(detail.objects));
         expect(phase.timeToBookmarkMs.every((t) => t !== null)).toBe(true);
       }
+      return;
+    case 'sharded':
+      // R replicas × the full stream: R deliveries per write; R shards: exactly one.
+      expect(detail.full.run.writes).toBeGreaterThan(0);
+      expect(detail.full.run.expectedDeliveries).toBe(detail.full.run.writes * detail.replicas);
+      expect(detail.sharded.run.writes).toBeGreaterThan(0);
+      expect(detail.sharded.run.expectedDeliveries).toBe(detail.sharded.run.writes);
+      expect(detail.sharded.run.deliveries).toBe(detail.sharded.run.expectedDeliveries);
       return;
   }
 }

@@ -28,20 +28,8 @@ import { MemoryStorage } from '../../src/storage/memory.js';
 import { BreakableStorage } from '../cache/cacher-conformance.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { pod } from '../helpers/pods.js';
-import { seededRandom } from '../helpers/random.js';
 import { bounded, call, eventually, startTestServer, type TestServer } from '../server/http-helpers.js';
-
-function kubeConfig(url: string): KubeConfig {
-  const kc = new KubeConfig();
-  // client-node refuses plain http unless skipTLSVerify is set.
-  kc.loadFromOptions({
-    clusters: [{ name: 'watchcache', server: url, skipTLSVerify: true }],
-    users: [{ name: 'anonymous' }],
-    contexts: [{ name: 'watchcache', cluster: 'watchcache', user: 'anonymous' }],
-    currentContext: 'watchcache',
-  });
-  return kc;
-}
+import { churn, kubeConfig } from '../helpers/client-node.js';
 
 const key = (p: V1Pod): string => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`;
 
@@ -138,31 +126,6 @@ class InformerProbe {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-}
-
-/**
- * Creates, replaces and deletes pods through CoreV1Api, `ops` times over a few names in a few
- * namespaces. Returns the names that exist at the end (what the server must list).
- */
-async function churn(api: CoreV1Api, prefix: string, ops: number, seed: number): Promise<Set<string>> {
-  const next = seededRandom(seed);
-  const live = new Map<string, V1Pod>();
-  for (let i = 0; i < ops; i++) {
-    const namespace = `${prefix}-ns${Math.floor(next() * 3)}`;
-    const name = `${prefix}-p${Math.floor(next() * 6)}`;
-    const k = `${namespace}/${name}`;
-    const current = live.get(k);
-    if (current === undefined) {
-      live.set(k, await api.createNamespacedPod({ namespace, body: { metadata: { name, labels: { round: '0' } }, spec: { containers: [] } } }));
-    } else if (next() < 0.7) {
-      const body: V1Pod = { ...current, metadata: { ...current.metadata, labels: { round: String(i) } } };
-      live.set(k, await api.replaceNamespacedPod({ namespace, name, body }));
-    } else {
-      await api.deleteNamespacedPod({ namespace, name });
-      live.delete(k);
-    }
-  }
-  return new Set(live.keys());
 }
 
 describe('@kubernetes/client-node 1.4.0 against the server', () => {

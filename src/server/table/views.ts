@@ -31,6 +31,8 @@ export interface ListMeta {
   resourceVersion?: string;
   continue?: string;
   remainingItemCount?: number;
+  /** The applied shardSelector, echoed (KEP-5866). */
+  shardInfo?: { selector: string };
 }
 
 /** `?includeObject=`: Metadata when unset or empty, as kube-apiserver. */
@@ -57,6 +59,7 @@ function listMetadata(meta: ListMeta): JsonObject {
   if (meta.resourceVersion !== undefined) out.resourceVersion = meta.resourceVersion;
   if (meta.continue !== undefined) out.continue = meta.continue;
   if (meta.remainingItemCount !== undefined) out.remainingItemCount = meta.remainingItemCount;
+  if (meta.shardInfo !== undefined) out.shardInfo = { selector: meta.shardInfo.selector };
   return out;
 }
 
