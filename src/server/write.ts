@@ -28,7 +28,8 @@ import {
   timestamp,
 } from './object-meta.js';
 import { validateMetadata } from './metadata-validation.js';
-import { checkSimpleStrategicPatch, jsonPatch, mergePatch, JSON_PATCH, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch.js';
+import { jsonPatch, mergePatch, JSON_PATCH, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch.js';
+import { strategicPatchFor } from './merge/strategic.js';
 import type { Registry } from './registry.js';
 import type { ObjectRoute, ResourceRoute } from './routes.js';
 import { sendJson } from './status-response.js';
@@ -192,9 +193,10 @@ export async function servePatch(req: IncomingMessage, res: ServerResponse, ctx:
   const patch = parseJson(await readBody(req, ctx.body), 'the patch');
   if (type === JSON_PATCH && !Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
   if (type !== JSON_PATCH && !isJsonObject(patch)) throw badRequest('a merge patch must be a JSON object');
-  if (type === STRATEGIC_MERGE_PATCH) checkSimpleStrategicPatch(patch);
+  const strategic = type === STRATEGIC_MERGE_PATCH ? strategicPatchFor(route.resource, patch as JsonObject) : undefined;
   await guardedUpdate(res, ctx, route, (current) => {
-    const patched = type === JSON_PATCH ? jsonPatch(current, patch, { maxCopyBytes: ctx.maxObjectBytes }) : mergePatch(current, patch);
+    const patched =
+      strategic !== undefined ? strategic(current) : type === JSON_PATCH ? jsonPatch(current, patch, { maxCopyBytes: ctx.maxObjectBytes }) : mergePatch(current, patch);
     if (!isJsonObject(patched)) throw badRequest('the patched object is not a JSON object');
     return patched;
   });
