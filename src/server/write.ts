@@ -29,7 +29,10 @@ import {
 } from './object-meta.js';
 import { validateMetadata } from './metadata-validation.js';
 import { jsonPatch, mergePatch, JSON_PATCH, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch.js';
+import { APPLY_PATCH_TYPES, fieldManagerOf, forceOf, parseApplyConfiguration, recordUpdate, serverSideApply, type FieldManagement } from './merge/apply.js';
 import { strategicPatchFor } from './merge/strategic.js';
+import { kindSchema, UNTYPED } from './merge/type-info.js';
+import { groupVersion } from './registry.js';
 import type { Registry } from './registry.js';
 import type { ObjectRoute, ResourceRoute } from './routes.js';
 import { sendJson } from './status-response.js';
@@ -98,16 +101,11 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
   checkTypeMeta(object, def);
   const meta = metadataOf(object);
   settleNamespace(meta, def, route.namespace);
+  recordUpdate(undefined, object, fieldManagement(def, fieldManagerOf(req, false)));
   const base = typeof meta.generateName === 'string' && meta.generateName !== '' ? meta.generateName : undefined;
   const given = typeof meta.name === 'string' && meta.name !== '' ? meta.name : undefined;
   if (given === undefined && base === undefined) requireName(def);
-  // System fields are the server's: whatever the client sent is replaced.
-  delete meta.resourceVersion;
-  delete meta.deletionTimestamp;
-  delete meta.deletionGracePeriodSeconds;
-  delete meta.selfLink;
-  meta.uid = randomUUID();
-  meta.creationTimestamp = timestamp();
+  setSystemFields(meta);
 
   for (let attempt = 1; ; attempt++) {
     const name = given ?? generateName(base!);
@@ -127,6 +125,22 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
   }
 }
 
+/** System fields are the server's: whatever the client sent is replaced. */
+function setSystemFields(meta: JsonObject): void {
+  delete meta.resourceVersion;
+  delete meta.deletionTimestamp;
+  delete meta.deletionGracePeriodSeconds;
+  delete meta.selfLink;
+  meta.uid = randomUUID();
+  meta.creationTimestamp = timestamp();
+}
+
+/** The type information and manager field ownership is recorded with (merge/apply.ts). */
+function fieldManagement(def: ObjectRoute['resource'], manager: string): FieldManagement {
+  const apiVersion = groupVersion(def);
+  return { schema: kindSchema(apiVersion, def.kind) ?? UNTYPED, apiVersion, kind: def.kind, manager, now: timestamp() };
+}
+
 // ---- UPDATE and PATCH --------------------------------------------------------------------------
 
 /**
@@ -136,12 +150,35 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
  */
 type Transform = (current: JsonObject) => JsonObject;
 
-async function guardedUpdate(res: ServerResponse, ctx: WriteContext, route: ObjectRoute, transform: Transform): Promise<void> {
+/**
+ * `create` builds the object when there is none (server-side apply creates); else a missing
+ * object is 404.
+ */
+async function guardedUpdate(res: ServerResponse, ctx: WriteContext, route: ObjectRoute, transform: Transform, create?: () => JsonObject): Promise<void> {
   const def = route.resource;
   const ref = refOf(def, route.name);
   const key = ctx.registry.keyOf(def, route.namespace, route.name);
   for (let attempt = 1; ; attempt++) {
     const { item } = await ctx.storage.get(key);
+    if (item === null && create !== undefined) {
+      const object = create();
+      checkTypeMeta(object, def);
+      const meta = metadataOf(object);
+      settleNamespace(meta, def, route.namespace);
+      checkPathName(meta, route.name);
+      setSystemFields(meta);
+      validateMetadata(def, meta, 'create');
+      let kv: KeyValue;
+      try {
+        kv = await ctx.storage.create(key, encodeObject(object, ctx.maxObjectBytes));
+      } catch (err) {
+        // Created meanwhile: apply to that one.
+        if (attempt < UPDATE_ATTEMPTS && isWatchCacheError(err) && err.code === ErrorCodes.ALREADY_EXISTS) continue;
+        throw storageError(err, ref);
+      }
+      sendJson(res, 201, withRevision(object, kv.modRevision));
+      return;
+    }
     if (item === null) throw notFound(ref);
     const current = decodeStored(item);
     const currentMeta = isJsonObject(current.metadata) ? current.metadata : (current.metadata = {});
@@ -184,22 +221,52 @@ export async function serveUpdate(req: IncomingMessage, res: ServerResponse, ctx
   checkPathName(meta, route.name);
   // Checked before the store is read; without one the PUT is unconditional.
   precondition(meta);
-  await guardedUpdate(res, ctx, route, () => structuredCloneJson(object));
+  const fields = fieldManagement(route.resource, fieldManagerOf(req, false));
+  await guardedUpdate(res, ctx, route, (current) => {
+    const next = structuredCloneJson(object);
+    recordUpdate(current, next, fields);
+    return next;
+  });
 }
 
 export async function servePatch(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
   const type = contentMediaType(req.headers['content-type']);
-  if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(type, PATCH_TYPES);
+  if (APPLY_PATCH_TYPES.includes(type)) return serveApply(req, res, ctx, route);
+  if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(type, [...PATCH_TYPES, ...APPLY_PATCH_TYPES]);
+  const fields = fieldManagement(route.resource, fieldManagerOf(req, false));
+  forceOf(req, false);
   const patch = parseJson(await readBody(req, ctx.body), 'the patch');
   if (type === JSON_PATCH && !Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
   if (type !== JSON_PATCH && !isJsonObject(patch)) throw badRequest('a merge patch must be a JSON object');
   const strategic = type === STRATEGIC_MERGE_PATCH ? strategicPatchFor(route.resource, patch as JsonObject) : undefined;
   await guardedUpdate(res, ctx, route, (current) => {
+    const before = structuredCloneJson(current);
     const patched =
       strategic !== undefined ? strategic(current) : type === JSON_PATCH ? jsonPatch(current, patch, { maxCopyBytes: ctx.maxObjectBytes }) : mergePatch(current, patch);
     if (!isJsonObject(patched)) throw badRequest('the patched object is not a JSON object');
+    recordUpdate(before, patched, fields);
     return patched;
   });
+}
+
+/** Server-side apply: a PATCH that creates the object when there is none. */
+async function serveApply(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
+  const def = route.resource;
+  const fields = fieldManagement(def, fieldManagerOf(req, true));
+  const force = forceOf(req, true);
+  const config = parseApplyConfiguration(await readBody(req, ctx.body));
+  checkTypeMeta(config, def);
+  const meta = metadataOf(config);
+  checkPathName(meta, route.name);
+  precondition(meta);
+  const ref = refOf(def, route.name);
+  await guardedUpdate(
+    res,
+    ctx,
+    route,
+    (current) => serverSideApply(current, config, fields, force, ref),
+    () => serverSideApply(undefined, config, fields, force, ref),
+  );
 }
 
 /** A deep copy of a parsed JSON object (each update attempt starts from the request's object). */
