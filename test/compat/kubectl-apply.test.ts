@@ -78,20 +78,26 @@ function pod(ns: string, app: { image: string; ports: number[] }, side: boolean)
   ].join('\n');
 }
 
-function service(ns: string, ports: Array<[string, number]>): string {
+function service(ns: string, ports: Array<[string, number]>, o: { name?: string; selector?: string; label?: boolean } = {}): string {
   return [
     'apiVersion: v1',
     'kind: Service',
     'metadata:',
-    '  name: web',
+    `  name: ${o.name ?? 'web'}`,
     `  namespace: ${ns}`,
+    ...(o.label === true ? ['  labels:', '    team: a'] : []),
     'spec:',
-    '  selector:',
-    '    app: web',
+    ...(o.selector === '' ? [] : ['  selector:', `    app: ${o.selector ?? 'web'}`]),
     '  ports:',
     ...ports.flatMap(([name, port]) => [`  - name: ${name}`, `    port: ${port}`]),
     '',
   ].join('\n');
+}
+
+interface ManagedFieldsEntry {
+  manager: string;
+  operation: string;
+  fieldsV1: Record<string, unknown>;
 }
 
 describe.each(['embedded store', 'etcd'])('kubectl apply against watchcache serve on the %s', (backend) => {
@@ -211,5 +217,55 @@ describe.each(['embedded store', 'etcd'])('kubectl apply against watchcache serv
     expect(p.metadata.labels).toEqual({ tier: 'front' });
     expect((await stored(servicePath)).spec.ports).toEqual([{ name: 'https', port: 443 }]);
     expect(await ok(version, 'apply', '-f', join(dir, `v3-${version}.yaml`))).toMatch(/pod\/web unchanged/);
+  }, 180_000);
+
+  it.each(available)('kubectl %s: apply --server-side by two managers: conflict, --force-conflicts, removal of what one stops applying', async (version) => {
+    console.log(`${backend}: running ${join(BIN, `kubectl.${version}`)} --server-side`);
+    const ns = `ssa-${version.replace('.', '-')}`;
+    const path = `/api/v1/namespaces/${ns}/services/api`;
+    const first = file(`s1-${version}.yaml`, service(ns, [['http', 80]], { name: 'api', label: true }));
+    const second = file(`s2-${version}.yaml`, service(ns, [['https', 443]], { name: 'api', selector: 'other' }));
+
+    expect(await ok(version, 'apply', '--server-side', '-f', first)).toMatch(/service\/api serverside-applied/);
+    let svc = await stored(path);
+    const managers = (): Array<[string, string]> => (svc.metadata.managedFields as ManagedFieldsEntry[]).map((m) => [m.manager, m.operation]);
+    expect(managers()).toEqual([['kubectl', 'Apply']]);
+    expect((svc.metadata.managedFields as ManagedFieldsEntry[])[0]!.fieldsV1).toEqual({
+      'f:metadata': { 'f:labels': { 'f:team': {} } },
+      'f:spec': { 'f:ports': { 'k:{"port":80,"protocol":"TCP"}': { '.': {}, 'f:name': {}, 'f:port': {} } }, 'f:selector': {} },
+    });
+
+    // Another manager changing the selector the first one owns: a conflict naming it.
+    const refused = await kubectl(version, 'apply', '--server-side', '--field-manager=second', '-f', second);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('Apply failed with 1 conflict: conflict with "kubectl": .spec.selector');
+    expect((await stored(path)).spec.selector).toEqual({ app: 'web' });
+
+    await ok(version, 'apply', '--server-side', '--field-manager=second', '--force-conflicts', '-f', second);
+    svc = await stored(path);
+    expect(svc.spec.selector).toEqual({ app: 'other' });
+    expect(svc.spec.ports).toEqual([
+      { name: 'http', port: 80 },
+      { name: 'https', port: 443 },
+    ]);
+    expect(managers()).toEqual([
+      ['kubectl', 'Apply'],
+      ['second', 'Apply'],
+    ]);
+
+    // The first manager stops applying port 80 and the selector: port 80 (its alone) goes, the
+    // selector (now the second's) stays.
+    await ok(version, 'apply', '--server-side', '-f', file(`s3-${version}.yaml`, service(ns, [], { name: 'api', label: true, selector: '' }).replace('  ports:\n', '  type: ClusterIP\n')));
+    svc = await stored(path);
+    expect(svc.spec.ports).toEqual([{ name: 'https', port: 443 }]);
+    expect(svc.spec.selector).toEqual({ app: 'other' });
+    expect(svc.metadata.labels).toEqual({ team: 'a' });
+
+    // Client-side apply, then a server-side apply changing its field: the conflict names the
+    // client-side manager as an Update manager.
+    await ok(version, 'apply', '-f', file(`c1-${version}.yaml`, service(ns, [['http', 80]], { name: 'csa' })));
+    const csa = await kubectl(version, 'apply', '--server-side', '--field-manager=second', '-f', file(`c2-${version}.yaml`, service(ns, [['http', 80]], { name: 'csa', selector: 'other' })));
+    expect(csa.code).not.toBe(0);
+    expect(csa.stderr).toContain('Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using v1: .spec.selector');
   }, 180_000);
 });
