@@ -21,7 +21,8 @@ export const JSON_PATCH = 'application/json-patch+json';
 export const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
 export const PATCH_TYPES: readonly string[] = [JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH];
 
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+/** Defines an own property: a key such as `__proto__` stays data, never a prototype. */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
@@ -103,7 +104,8 @@ function getAt(doc: unknown, path: string[], pointer: string): unknown {
   return node;
 }
 
-function deepEqual(a: unknown, b: unknown): boolean {
+/** Deep equality of JSON values, without recursion. */
+export function deepEqual(a: unknown, b: unknown): boolean {
   const work: Array<[unknown, unknown]> = [[a, b]];
   while (work.length > 0) {
     const [x, y] = work.pop()!;

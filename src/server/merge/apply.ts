@@ -15,10 +15,11 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parseDocument } from 'yaml';
-import { ErrorCodes } from '../../errors.js';
+import { ErrorCodes, isWatchCacheError } from '../../errors.js';
 import { ApiError, badRequest, conflict, type ObjectRef } from '../api-error.js';
 import { isJsonObject, MAX_JSON_DEPTH, parseJson, type JsonObject } from '../body.js';
-import { compare, FieldSet, fieldsOf, isStructField, itemElement, jsonEqual, pathString, walkKind } from './field-set.js';
+import { deepEqual, setOwn } from '../patch.js';
+import { compare, FieldSet, fieldsOf, isStructField, itemElement, pathString, tooDeep, walkKind } from './field-set.js';
 import { childSchema, type ListSchema, type Schema } from './type-info.js';
 
 export const APPLY_PATCH_YAML = 'application/apply-patch+yaml';
@@ -28,9 +29,6 @@ export const APPLY_PATCH_TYPES: readonly string[] = [APPLY_PATCH_YAML, APPLY_PAT
 /** YAML aliases one applied configuration may use: anchors are for humans, not for bombs. */
 const MAX_YAML_ALIASES = 100;
 
-function setOwn(target: JsonObject, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-}
 
 function invalid(message: string): ApiError {
   return new ApiError(ErrorCodes.INVALID_OBJECT, message);
@@ -49,7 +47,7 @@ export function parseApplyConfiguration(body: Buffer): JsonObject {
       value = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
     } catch (err) {
       if (err instanceof RangeError) throw badRequest(`the applied configuration is nested too deeply`);
-      if (err instanceof ApiError || (err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('WC_ERR'))) throw err;
+      if (isWatchCacheError(err)) throw err;
       throw badRequest(`the applied configuration is not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
     }
     // Round-trip through JSON: dates, Maps and the like become what JSON would have said.
@@ -178,10 +176,6 @@ function restore(body: JsonObject, from: JsonObject, apiVersion: string, kind: s
 }
 
 // ---- merging ---------------------------------------------------------------------------------
-
-function tooDeep(): ApiError {
-  return invalid(`the object is nested more than ${MAX_JSON_DEPTH} levels deep`);
-}
 
 /** structured-merge-diff's Merge: `config` over `live`, by type. */
 export function mergeApplied(live: unknown, config: unknown, schema: Schema, depth = 0): unknown {
@@ -370,7 +364,7 @@ export function serverSideApply(live: JsonObject | undefined, config: JsonObject
     merged = prune(merged, previous.set, owned, o.schema);
   }
   settle(managers, self, liveBody, merged, o, force, ref);
-  if (previous !== undefined && jsonEqual(previous.set.toFieldsV1(), set.toFieldsV1()) && previous.apiVersion === o.apiVersion) entry.time = previous.time;
+  if (previous !== undefined && deepEqual(previous.set.toFieldsV1(), set.toFieldsV1()) && previous.apiVersion === o.apiVersion) entry.time = previous.time;
 
   const out = restore(merged, live ?? config, o.apiVersion, o.kind);
   if (live === undefined) out.metadata = { ...(out.metadata as JsonObject) };
@@ -395,7 +389,7 @@ export function recordUpdate(live: JsonObject | undefined, next: JsonObject, o: 
     delete nextMeta.managedFields;
     return;
   }
-  const changedByClient = given !== undefined && given !== null && !jsonEqual(given, liveMeta.managedFields);
+  const changedByClient = given !== undefined && given !== null && !deepEqual(given, liveMeta.managedFields);
   const managers = decodeManagers(changedByClient ? next : live);
   const self = managerId({ manager: o.manager, operation: 'Update', apiVersion: o.apiVersion });
   const before = stripped(live);
@@ -403,7 +397,7 @@ export function recordUpdate(live: JsonObject | undefined, next: JsonObject, o: 
   const c = settle(managers, self, before, after, o, true, undefined);
   const previous = managers.get(self);
   const set = (previous?.set ?? new FieldSet()).difference(c.removed).union(c.modified).union(c.added);
-  const same = previous !== undefined && jsonEqual(previous.set.toFieldsV1(), set.toFieldsV1());
+  const same = previous !== undefined && deepEqual(previous.set.toFieldsV1(), set.toFieldsV1());
   managers.set(self, { manager: o.manager, operation: 'Update', apiVersion: o.apiVersion, time: same ? previous.time : o.now, set });
   const encoded = encodeManagers(managers);
   if (encoded.length === 0) delete nextMeta.managedFields;

@@ -11,6 +11,7 @@
 import { ErrorCodes } from '../../errors.js';
 import { ApiError } from '../api-error.js';
 import { isJsonObject, MAX_JSON_DEPTH, type JsonObject } from '../body.js';
+import { deepEqual, setOwn } from '../patch.js';
 import { childSchema, type ListSchema, type Schema } from './type-info.js';
 
 export class FieldSet {
@@ -126,7 +127,7 @@ export class FieldSet {
       if (n.member && n.children.size > 0) out['.'] = {};
       for (const k of [...n.children.keys()].sort()) {
         const o: JsonObject = {};
-        Object.defineProperty(out, k, { value: o, enumerable: true, writable: true, configurable: true });
+        setOwn(out, k, o);
         work.push([n.children.get(k)!, o]);
       }
     }
@@ -174,7 +175,7 @@ export function pathString(path: readonly string[]): string {
     .join('');
 }
 
-function tooDeep(): ApiError {
+export function tooDeep(): ApiError {
   return new ApiError(ErrorCodes.INVALID_OBJECT, `the object is nested more than ${MAX_JSON_DEPTH} levels deep`);
 }
 
@@ -258,7 +259,7 @@ export function compare(before: unknown, after: unknown, schema: Schema): Compar
   const leaf = (l: unknown, r: unknown, path: string[]): void => {
     if (l === undefined) c.added.insert(path);
     else if (r === undefined) c.removed.insert(path);
-    else if (!jsonEqual(l, r)) c.modified.insert(path);
+    else if (!deepEqual(l, r)) c.modified.insert(path);
   };
   const visit = (l: unknown, r: unknown, s: Schema, path: string[], depth: number): void => {
     if (depth > MAX_JSON_DEPTH) throw tooDeep();
@@ -303,26 +304,4 @@ function isEmptyContainer(v: unknown): boolean {
   if (v === undefined || v === null) return true;
   if (Array.isArray(v)) return v.length === 0;
   return isJsonObject(v) && Object.keys(v).length === 0;
-}
-
-export function jsonEqual(a: unknown, b: unknown): boolean {
-  const work: Array<[unknown, unknown]> = [[a, b]];
-  while (work.length > 0) {
-    const [x, y] = work.pop()!;
-    if (x === y) continue;
-    if (Array.isArray(x)) {
-      if (!Array.isArray(y) || x.length !== y.length) return false;
-      x.forEach((v, i) => work.push([v, y[i]]));
-    } else if (isJsonObject(x) && isJsonObject(y)) {
-      const keys = Object.keys(x);
-      if (keys.length !== Object.keys(y).length) return false;
-      for (const k of keys) {
-        if (!Object.hasOwn(y, k)) return false;
-        work.push([x[k], y[k]]);
-      }
-    } else {
-      return false;
-    }
-  }
-  return true;
 }

@@ -15,7 +15,7 @@
 import { ErrorCodes } from '../../errors.js';
 import { ApiError, badRequest, unsupportedMediaType } from '../api-error.js';
 import { isJsonObject, MAX_JSON_DEPTH, type JsonObject } from '../body.js';
-import { JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH } from '../patch.js';
+import { JSON_PATCH, MERGE_PATCH, setOwn, STRATEGIC_MERGE_PATCH } from '../patch.js';
 import { groupVersion, type ResourceDefinition } from '../registry.js';
 import { childSchema, kindSchema, type Schema } from './type-info.js';
 
@@ -29,9 +29,6 @@ function cannotMerge(message: string): ApiError {
   return new ApiError(ErrorCodes.INVALID_OBJECT, `the strategic merge patch could not be applied: ${message}`);
 }
 
-function setOwn(target: JsonObject, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-}
 
 /**
  * The strategic merge patch of a resource, as a transform of the current object; each call works
