@@ -9,6 +9,7 @@ import { ErrorCodes, WatchCacheError } from '../errors.js';
 import { selectableFields } from '../select/field-selector.js';
 import { nameErrors, type NameRule } from './names.js';
 import { parsePrinterColumn, type PrinterColumn } from './table/custom-columns.js';
+import { schemaFromOpenAPI, type Schema } from './merge/type-info.js';
 
 export interface ResourceDefinition {
   /** API group; "" for the core group (served under /api). */
@@ -38,6 +39,8 @@ export interface ResourceDefinition {
   windowBytes?: number;
   /** A custom resource's table columns (a CRD version's additionalPrinterColumns). */
   printerColumns?: readonly PrinterColumn[];
+  /** How a custom resource's fields merge under server-side apply (its CRD schema's list types). */
+  mergeSchema?: Schema;
 }
 
 /** A resource as the resources file (or an embedder) declares it: the rest has defaults. */
@@ -56,6 +59,8 @@ export interface ResourceConfig {
   windowBytes?: number;
   /** As in a CRD version: `{name, type, jsonPath, description?, format?, priority?}`. */
   additionalPrinterColumns?: unknown[];
+  /** As in a CRD version: `{openAPIV3Schema: {...}}`; only its merge information is used. */
+  schema?: unknown;
 }
 
 /**
@@ -153,6 +158,7 @@ const CONFIG_KEYS = new Set([
   'selectableFields',
   'windowBytes',
   'additionalPrinterColumns',
+  'schema',
 ]);
 
 function configError(where: string, message: string): WatchCacheError {
@@ -226,6 +232,12 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     if (!Array.isArray(c.additionalPrinterColumns)) throw configError(`${where}.additionalPrinterColumns`, 'must be an array');
     printerColumns = c.additionalPrinterColumns.map((col, i) => parsePrinterColumn(col, `${where}.additionalPrinterColumns[${i}]`, configError));
   }
+  let mergeSchema: Schema | undefined;
+  if (c.schema !== undefined) {
+    const s = c.schema as Record<string, unknown> | null;
+    if (typeof s !== 'object' || s === null || s.openAPIV3Schema === undefined) throw configError(`${where}.schema`, 'must be {"openAPIV3Schema": {...}}');
+    mergeSchema = schemaFromOpenAPI(s.openAPIV3Schema, `${where}.schema.openAPIV3Schema`, configError);
+  }
   return {
     group: c.group,
     version: c.version,
@@ -244,6 +256,7 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     validatesMetadata: true,
     ...(windowBytes === undefined ? {} : { windowBytes }),
     ...(printerColumns === undefined ? {} : { printerColumns }),
+    ...(mergeSchema === undefined ? {} : { mergeSchema }),
   };
 }
 

@@ -31,7 +31,7 @@ import { validateMetadata } from './metadata-validation.js';
 import { jsonPatch, mergePatch, JSON_PATCH, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch.js';
 import { APPLY_PATCH_TYPES, fieldManagerOf, forceOf, parseApplyConfiguration, recordUpdate, serverSideApply, type FieldManagement } from './merge/apply.js';
 import { strategicPatchFor } from './merge/strategic.js';
-import { kindSchema, UNTYPED } from './merge/type-info.js';
+import { customResourceSchema, kindSchema } from './merge/type-info.js';
 import { groupVersion } from './registry.js';
 import type { Registry } from './registry.js';
 import type { ObjectRoute, ResourceRoute } from './routes.js';
@@ -138,7 +138,7 @@ function setSystemFields(meta: JsonObject): void {
 /** The type information and manager field ownership is recorded with (merge/apply.ts). */
 function fieldManagement(def: ObjectRoute['resource'], manager: string): FieldManagement {
   const apiVersion = groupVersion(def);
-  return { schema: kindSchema(apiVersion, def.kind) ?? UNTYPED, apiVersion, kind: def.kind, manager, now: timestamp() };
+  return { schema: kindSchema(apiVersion, def.kind) ?? customResourceSchema(def.mergeSchema), apiVersion, kind: def.kind, manager, now: timestamp() };
 }
 
 // ---- UPDATE and PATCH --------------------------------------------------------------------------

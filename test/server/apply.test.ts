@@ -8,11 +8,38 @@ import { BUILTIN_RESOURCES, defineResource } from '../../src/server/registry.js'
 import { call, startTestServer, type TestServer } from './http-helpers.js';
 
 const widget = defineResource({ group: 'example.com', version: 'v1', kind: 'Widget', plural: 'widgets', namespaced: true });
+/** A CRD schema whose `spec.ports` is a map list keyed by name, and `spec.tags` a set. */
+const gizmo = defineResource({
+  group: 'example.com',
+  version: 'v1',
+  kind: 'Gizmo',
+  plural: 'gizmos',
+  namespaced: true,
+  schema: {
+    openAPIV3Schema: {
+      type: 'object',
+      properties: {
+        spec: {
+          type: 'object',
+          properties: {
+            ports: {
+              type: 'array',
+              'x-kubernetes-list-type': 'map',
+              'x-kubernetes-list-map-keys': ['name'],
+              items: { type: 'object', properties: { name: { type: 'string' }, port: { type: 'integer' } } },
+            },
+            tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
+          },
+        },
+      },
+    },
+  },
+});
 
 describe('server-side apply over HTTP', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer({ workers: 0, resources: [...BUILTIN_RESOURCES, widget] });
+    t = await startTestServer({ workers: 0, resources: [...BUILTIN_RESOURCES, widget, gizmo] });
   });
   afterAll(() => t.close());
 
@@ -86,5 +113,26 @@ describe('server-side apply over HTTP', () => {
     const smp = await call(t.url, `${widgets}/w`, { method: 'PATCH', headers: { 'content-type': 'application/strategic-merge-patch+json' }, body: '{"spec":{"color":"blue"}}' });
     expect(smp.status).toBe(415);
     expect(smp.json.reason).toBe('UnsupportedMediaType');
+  });
+
+  it('custom resources whose CRD schema says x-kubernetes-list-type map or set merge by key or value', async () => {
+    const gizmos = '/apis/example.com/v1/namespaces/default/gizmos';
+    const body = (ports: Array<[string, number]>, tags: string[]): string =>
+      JSON.stringify({ apiVersion: 'example.com/v1', kind: 'Gizmo', metadata: { name: 'g', labels: { a: 'b' } }, spec: { ports: ports.map(([name, port]) => ({ name, port })), tags } });
+    const created = await apply(`${gizmos}/g`, body([['http', 80]], ['x']), 'fieldManager=a');
+    expect(created.status).toBe(201);
+    expect(created.json.metadata.managedFields[0].fieldsV1).toEqual({
+      'f:metadata': { 'f:labels': { 'f:a': {} } },
+      'f:spec': { 'f:ports': { 'k:{"name":"http"}': { '.': {}, 'f:name': {}, 'f:port': {} } }, 'f:tags': { 'v:"x"': {} } },
+    });
+    const r = await apply(`${gizmos}/g`, body([['https', 443]], ['y']), 'fieldManager=b');
+    expect(r.status).toBe(200);
+    expect(r.json.spec).toEqual({
+      ports: [
+        { name: 'http', port: 80 },
+        { name: 'https', port: 443 },
+      ],
+      tags: ['x', 'y'],
+    });
   });
 });

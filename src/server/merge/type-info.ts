@@ -116,3 +116,57 @@ function schemaOf(spec: FieldSpec, meta: PatchMetaSpec | undefined): Schema {
   }
   return { kind: 'list', items: element, strategicMerge, mergeKey, listType: resolved, keys };
 }
+
+// ---- custom resources ------------------------------------------------------------------------
+
+/** Levels of a CRD schema read; deeper parts are untyped (kube caps CRD schemas too). */
+const MAX_SCHEMA_DEPTH = 64;
+
+/**
+ * The schema of a custom resource from its CRD version's `openAPIV3Schema`, as kube-apiserver
+ * reads one for server-side apply: objects with `properties` are structs, objects with
+ * `additionalProperties` maps, `x-kubernetes-map-type: atomic` makes either atomic; arrays are
+ * atomic unless `x-kubernetes-list-type` says `set`, or `map` with `x-kubernetes-list-map-keys`.
+ * Anything else (`x-kubernetes-preserve-unknown-fields`, no type) is untyped. `fail` reports
+ * a malformed schema.
+ */
+export function schemaFromOpenAPI(json: unknown, where: string, fail: (where: string, message: string) => Error, depth = 0): Schema {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw fail(where, 'must be an object');
+  if (depth > MAX_SCHEMA_DEPTH) return UNTYPED;
+  const s = json as Record<string, unknown>;
+  const atomic = s['x-kubernetes-map-type'] === 'atomic';
+  if (s.type === 'array') {
+    const items = s.items === undefined ? UNTYPED : schemaFromOpenAPI(s.items, `${where}.items`, fail, depth + 1);
+    const listType = s['x-kubernetes-list-type'] ?? 'atomic';
+    if (listType !== 'atomic' && listType !== 'set' && listType !== 'map') throw fail(`${where}.x-kubernetes-list-type`, 'must be atomic, set or map');
+    const keys = s['x-kubernetes-list-map-keys'] ?? [];
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw fail(`${where}.x-kubernetes-list-map-keys`, 'must be a list of field names');
+    if (listType === 'map' && keys.length === 0) throw fail(`${where}.x-kubernetes-list-map-keys`, 'must name the keys of a map list');
+    return { kind: 'list', items, strategicMerge: false, mergeKey: '', listType, keys: keys as string[] };
+  }
+  if (s.type === 'object' && s.properties !== undefined) {
+    if (typeof s.properties !== 'object' || s.properties === null || Array.isArray(s.properties)) throw fail(`${where}.properties`, 'must be an object');
+    const fields = new Map<string, Schema>();
+    for (const [name, sub] of Object.entries(s.properties)) fields.set(name, schemaFromOpenAPI(sub, `${where}.properties.${name}`, fail, depth + 1));
+    return { kind: 'struct', name: where, atomic, field: (name) => fields.get(name) };
+  }
+  if (s.type === 'object' && typeof s.additionalProperties === 'object' && s.additionalProperties !== null) {
+    return { kind: 'map', values: schemaFromOpenAPI(s.additionalProperties, `${where}.additionalProperties`, fail, depth + 1), atomic };
+  }
+  if (s.type === 'string' || s.type === 'integer' || s.type === 'number' || s.type === 'boolean' || s['x-kubernetes-int-or-string'] === true) return SCALAR;
+  return UNTYPED;
+}
+
+/**
+ * A custom resource's root: its metadata is an ObjectMeta (kube puts that schema there whatever
+ * the CRD says), the rest is what its CRD schema says, or untyped.
+ */
+export function customResourceSchema(schema: Schema | undefined): Schema {
+  const objectMeta = structSchema('meta.v1.ObjectMeta');
+  return {
+    kind: 'struct',
+    name: 'CustomResource',
+    atomic: false,
+    field: (name) => (name === 'metadata' ? objectMeta : schema === undefined ? UNTYPED : childSchema(schema, name)),
+  };
+}

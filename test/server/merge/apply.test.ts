@@ -9,6 +9,7 @@ import type { ApiError } from '../../../src/server/api-error.js';
 import { recordUpdate, serverSideApply as ssa, type FieldManagement } from '../../../src/server/merge/apply.js';
 import { FieldSet, fieldsOf, pathString } from '../../../src/server/merge/field-set.js';
 import { kindSchema, UNTYPED } from '../../../src/server/merge/type-info.js';
+import { defineResource } from '../../../src/server/registry.js';
 
 const pod = kindSchema('v1', 'Pod')!;
 const as = (manager: string, now = '2026-01-01T00:00:00Z'): FieldManagement => ({ schema: pod, apiVersion: 'v1', kind: 'Pod', manager, now });
@@ -186,5 +187,15 @@ describe('Update managers', () => {
     const cleared = { ...structuredClone(created), metadata: { name: 'p', managedFields: [] } };
     recordUpdate(created, cleared, as('x'));
     expect(cleared.metadata.managedFields).toBeUndefined();
+  });
+});
+
+describe('custom resource schemas', () => {
+  it('the resources file takes a CRD schema and refuses a map list without keys', () => {
+    const base = { group: 'example.com', version: 'v1', kind: 'Thing', plural: 'things', namespaced: true };
+    const bad = { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'array', 'x-kubernetes-list-type': 'map' } } } };
+    expect(() => defineResource({ ...base, schema: bad })).toThrow(/x-kubernetes-list-map-keys: must name the keys/);
+    expect(() => defineResource({ ...base, schema: { type: 'object' } })).toThrow(/openAPIV3Schema/);
+    expect(defineResource({ ...base, schema: { openAPIV3Schema: { type: 'object' } } }).mergeSchema).toBeDefined();
   });
 });
