@@ -23,7 +23,9 @@ export const PATCH_TYPES: readonly string[] = [JSON_PATCH, MERGE_PATCH, STRATEGI
 
 /** Defines an own property: a key such as `__proto__` stays data, never a prototype. */
 export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  // Assignment is the fast path; only `__proto__` would reach a setter instead of a property.
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 function copyObject(source: JsonObject): JsonObject {

@@ -14,27 +14,29 @@ import { isJsonObject, MAX_JSON_DEPTH, type JsonObject } from '../body.js';
 import { deepEqual, setOwn } from '../patch.js';
 import { childSchema, type ListSchema, type Schema } from './type-info.js';
 
+const NO_CHILDREN: ReadonlyMap<string, FieldSet> = new Map();
+
 export class FieldSet {
   member = false;
-  readonly children = new Map<string, FieldSet>();
+  /** Most nodes are leaves: their map is made on the first child. */
+  #children: Map<string, FieldSet> | undefined;
+
+  get children(): ReadonlyMap<string, FieldSet> {
+    return this.#children ?? NO_CHILDREN;
+  }
 
   get empty(): boolean {
     return !this.member && this.children.size === 0;
   }
 
   child(element: string): FieldSet {
-    let c = this.children.get(element);
+    this.#children ??= new Map();
+    let c = this.#children.get(element);
     if (c === undefined) {
       c = new FieldSet();
-      this.children.set(element, c);
+      this.#children.set(element, c);
     }
     return c;
-  }
-
-  insert(path: readonly string[]): void {
-    let node: FieldSet = this;
-    for (const element of path) node = node.child(element);
-    node.member = true;
   }
 
   union(other: FieldSet): FieldSet {
@@ -100,7 +102,7 @@ export class FieldSet {
     }
     for (let i = post.length - 1; i >= 0; i--) {
       const n = post[i]!;
-      for (const [k, c] of n.children) if (c.empty) n.children.delete(k);
+      for (const [k, c] of n.children) if (c.empty) n.#children!.delete(k);
     }
     return this;
   }
@@ -152,6 +154,38 @@ export class FieldSet {
   }
 }
 
+/**
+ * A path being walked, made a node of a set only when something is inserted under it: a walk
+ * costs one step per value, not one per value and level.
+ */
+class Path {
+  /** The node of this path in each set it was inserted into (a walk fills at most three). */
+  readonly #sets: FieldSet[] = [];
+  readonly #nodes: FieldSet[] = [];
+  constructor(
+    readonly parent: Path | undefined,
+    readonly element: string,
+  ) {}
+
+  to(element: string): Path {
+    return new Path(this, element);
+  }
+
+  insertInto(set: FieldSet): void {
+    this.#nodeIn(set).member = true;
+  }
+
+  #nodeIn(set: FieldSet): FieldSet {
+    if (this.parent === undefined) return set;
+    const i = this.#sets.indexOf(set);
+    if (i >= 0) return this.#nodes[i]!;
+    const node = this.parent.#nodeIn(set).child(this.element);
+    this.#sets.push(set);
+    this.#nodes.push(node);
+    return node;
+  }
+}
+
 /** A path as kube prints it in conflicts: `.spec.containers[name="app"].image`. */
 export function pathString(path: readonly string[]): string {
   return path
@@ -185,19 +219,28 @@ export function tooDeep(): ApiError {
  */
 const KEY_DEFAULTS: Readonly<Record<string, unknown>> = { protocol: 'TCP' };
 
+const sortedKeys = new WeakMap<ListSchema, readonly string[]>();
+
 /** The path element of a list item, or throws 422 when a map list's element lacks its keys. */
 export function itemElement(list: ListSchema, item: unknown, index: number): string {
   if (list.listType === 'set') return `v:${JSON.stringify(item)}`;
   if (list.listType !== 'map' || !isJsonObject(item)) return `i:${index}`;
-  const key: JsonObject = {};
-  for (const name of [...list.keys].sort()) {
+  let names = sortedKeys.get(list);
+  if (names === undefined) {
+    names = [...list.keys].sort();
+    sortedKeys.set(list, names);
+  }
+  // `k:` and the keys as a JSON object in name order, written without building one.
+  let out = 'k:{';
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     const value = Object.hasOwn(item, name) ? item[name] : KEY_DEFAULTS[name];
     if (value === undefined) {
       throw new ApiError(ErrorCodes.INVALID_OBJECT, `an element of a list keyed by ${list.keys.join(', ')} omits the key field ${JSON.stringify(name)}`);
     }
-    key[name] = value;
+    out += `${i === 0 ? '' : ','}${JSON.stringify(name)}:${JSON.stringify(value)}`;
   }
-  return `k:${JSON.stringify(key)}`;
+  return `${out}}`;
 }
 
 /** The schema kind a value is walked as: untyped objects are maps, untyped arrays atomic. */
@@ -219,31 +262,31 @@ export function isStructField(schema: Schema, key: string): boolean {
 /** The fields `value` sets (structured-merge-diff's ToFieldSet). */
 export function fieldsOf(value: unknown, schema: Schema): FieldSet {
   const out = new FieldSet();
-  const visit = (v: unknown, s: Schema, path: string[], depth: number): void => {
+  const visit = (v: unknown, s: Schema, path: Path, depth: number): void => {
     if (depth > MAX_JSON_DEPTH) throw tooDeep();
     switch (walkKind(s, v)) {
       case 'leaf':
-        out.insert(path);
+        path.insertInto(out);
         return;
       case 'list': {
         const list = s as ListSchema;
         (v as unknown[]).forEach((item, i) => {
-          const p = [...path, itemElement(list, item, i)];
+          const p = path.to(itemElement(list, item, i));
           visit(item, list.items, p, depth + 1);
-          out.insert(p);
+          p.insertInto(out);
         });
         return;
       }
       default:
         for (const key of Object.keys(v as JsonObject)) {
           const item = (v as JsonObject)[key];
-          const p = [...path, `f:${key}`];
+          const p = path.to(`f:${key}`);
           visit(item, childSchema(s, key), p, depth + 1);
-          if (item === null || (isJsonObject(item) && Object.keys(item).length === 0) || !isStructField(s, key)) out.insert(p);
+          if (item === null || (isJsonObject(item) && Object.keys(item).length === 0) || !isStructField(s, key)) p.insertInto(out);
         }
     }
   };
-  visit(value, schema, [], 0);
+  visit(value, schema, new Path(undefined, ''), 0);
   return out;
 }
 
@@ -256,12 +299,12 @@ export interface Comparison {
 /** What changed from `before` to `after` (structured-merge-diff's Compare). */
 export function compare(before: unknown, after: unknown, schema: Schema): Comparison {
   const c: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
-  const leaf = (l: unknown, r: unknown, path: string[]): void => {
-    if (l === undefined) c.added.insert(path);
-    else if (r === undefined) c.removed.insert(path);
-    else if (!deepEqual(l, r)) c.modified.insert(path);
+  const leaf = (l: unknown, r: unknown, path: Path): void => {
+    if (l === undefined) path.insertInto(c.added);
+    else if (r === undefined) path.insertInto(c.removed);
+    else if (!deepEqual(l, r)) path.insertInto(c.modified);
   };
-  const visit = (l: unknown, r: unknown, s: Schema, path: string[], depth: number): void => {
+  const visit = (l: unknown, r: unknown, s: Schema, path: Path, depth: number): void => {
     if (depth > MAX_JSON_DEPTH) throw tooDeep();
     const lk = l === undefined ? undefined : walkKind(s, l);
     const rk = r === undefined ? undefined : walkKind(s, r);
@@ -280,23 +323,22 @@ export function compare(before: unknown, after: unknown, schema: Schema): Compar
       };
       const li = index(l);
       const ri = index(r);
-      for (const [pe, item] of li) visit(item, ri.get(pe), list.items, [...path, pe], depth + 1);
-      for (const [pe, item] of ri) if (!li.has(pe)) visit(undefined, item, list.items, [...path, pe], depth + 1);
+      for (const [pe, item] of li) visit(item, ri.get(pe), list.items, path.to(pe), depth + 1);
+      for (const [pe, item] of ri) if (!li.has(pe)) visit(undefined, item, list.items, path.to(pe), depth + 1);
     } else {
       const lo = isJsonObject(l) ? l : {};
       const ro = isJsonObject(r) ? r : {};
-      for (const key of Object.keys(lo)) visit(lo[key], Object.hasOwn(ro, key) ? ro[key] : undefined, childSchema(s, key), [...path, `f:${key}`], depth + 1);
-      for (const key of Object.keys(ro)) if (!Object.hasOwn(lo, key)) visit(undefined, ro[key], childSchema(s, key), [...path, `f:${key}`], depth + 1);
+      for (const key of Object.keys(lo)) visit(lo[key], Object.hasOwn(ro, key) ? ro[key] : undefined, childSchema(s, key), path.to(`f:${key}`), depth + 1);
+      for (const key of Object.keys(ro)) if (!Object.hasOwn(lo, key)) visit(undefined, ro[key], childSchema(s, key), path.to(`f:${key}`), depth + 1);
     }
     // A container that appeared or went away is itself added or removed, except a struct field
     // (kube compares Go values, where a non-pointer struct is always there).
-    if (path.length > 0 && !(s.kind === 'struct' && path[path.length - 1]!.startsWith('f:'))) {
-      if (l === undefined) c.added.insert(path);
-      else if (r === undefined) c.removed.insert(path);
+    if (path.parent !== undefined && !(s.kind === 'struct' && path.element.startsWith('f:'))) {
+      if (l === undefined) path.insertInto(c.added);
+      else if (r === undefined) path.insertInto(c.removed);
     }
   };
-  visit(before, after, schema, [], 0);
-  c.added.pruned();
+  visit(before, after, schema, new Path(undefined, ''), 0);
   return c;
 }
 
