@@ -19,7 +19,7 @@ import { ErrorCodes, isWatchCacheError } from '../../errors.js';
 import { ApiError, badRequest, conflict, type ObjectRef } from '../api-error.js';
 import { isJsonObject, MAX_JSON_DEPTH, parseJson, type JsonObject } from '../body.js';
 import { deepEqual, setOwn } from '../patch.js';
-import { compare, FieldSet, fieldsOf, isStructField, itemElement, pathString, tooDeep, walkKind } from './field-set.js';
+import { compare, FieldSet, type Comparison, fieldsOf, isStructField, itemElement, pathString, tooDeep, walkKind } from './field-set.js';
 import { childSchema, type ListSchema, type Schema } from './type-info.js';
 
 export const APPLY_PATCH_YAML = 'application/apply-patch+yaml';
@@ -339,6 +339,10 @@ function applyConflict(conflicts: Array<{ manager: Manager; paths: string[][] }>
   return new ApiError(ErrorCodes.CONFLICT, message, { ...(base ?? {}), causes });
 }
 
+function unchanged(c: Comparison): boolean {
+  return c.added.empty && c.modified.empty && c.removed.empty;
+}
+
 /**
  * The object server-side apply stores: `config` applied to `live` (undefined: the object does
  * not exist yet) by `o.manager`. Throws 409 on conflicts unless `force`.
@@ -363,11 +367,11 @@ export function serverSideApply(live: JsonObject | undefined, config: JsonObject
     for (const m of managers.values()) owned = owned.union(m.set);
     merged = prune(merged, previous.set, owned, o.schema);
   }
-  settle(managers, self, liveBody, merged, o, force, ref);
-  if (previous !== undefined && deepEqual(previous.set.toFieldsV1(), set.toFieldsV1()) && previous.apiVersion === o.apiVersion) entry.time = previous.time;
+  const c = settle(managers, self, liveBody, merged, o, force, ref);
+  // As kube's managedFieldsUpdater: the time moves when the object or the manager's set does.
+  if (previous !== undefined && unchanged(c) && deepEqual(previous.set.toFieldsV1(), set.toFieldsV1())) entry.time = previous.time;
 
   const out = restore(merged, live ?? config, o.apiVersion, o.kind);
-  if (live === undefined) out.metadata = { ...(out.metadata as JsonObject) };
   const outMeta = out.metadata as JsonObject;
   const configMeta = isJsonObject(meta) ? meta : {};
   // The configuration's resourceVersion is a precondition, checked against the live one.
@@ -397,7 +401,7 @@ export function recordUpdate(live: JsonObject | undefined, next: JsonObject, o: 
   const c = settle(managers, self, before, after, o, true, undefined);
   const previous = managers.get(self);
   const set = (previous?.set ?? new FieldSet()).difference(c.removed).union(c.modified).union(c.added);
-  const same = previous !== undefined && deepEqual(previous.set.toFieldsV1(), set.toFieldsV1());
+  const same = previous !== undefined && unchanged(c) && deepEqual(previous.set.toFieldsV1(), set.toFieldsV1());
   managers.set(self, { manager: o.manager, operation: 'Update', apiVersion: o.apiVersion, time: same ? previous.time : o.now, set });
   const encoded = encodeManagers(managers);
   if (encoded.length === 0) delete nextMeta.managedFields;
