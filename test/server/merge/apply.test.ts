@@ -8,7 +8,7 @@ import { WatchCacheError } from '../../../src/errors.js';
 import type { ApiError } from '../../../src/server/api-error.js';
 import { recordUpdate, serverSideApply as ssa, type FieldManagement } from '../../../src/server/merge/apply.js';
 import { FieldSet, fieldsOf, pathString } from '../../../src/server/merge/field-set.js';
-import { kindSchema, UNTYPED } from '../../../src/server/merge/type-info.js';
+import { kindSchema, UNTYPED, type Schema } from '../../../src/server/merge/type-info.js';
 import { defineResource } from '../../../src/server/registry.js';
 
 const pod = kindSchema('v1', 'Pod')!;
@@ -198,4 +198,179 @@ describe('custom resource schemas', () => {
     expect(() => defineResource({ ...base, schema: { type: 'object' } })).toThrow(/openAPIV3Schema/);
     expect(defineResource({ ...base, schema: { openAPIV3Schema: { type: 'object' } } }).mergeSchema).toBeDefined();
   });
+});
+
+/**
+ * structured-merge-diff's own cases (merge/leaf_test.go and merge/set_test.go, same API version):
+ * a sequence of applies and updates by named managers, then the object and each manager's
+ * fields. Their type is the object's `spec` here, so paths print under `.spec`.
+ */
+type Op = { apply?: string; forceApply?: string; update?: string; spec: Obj; conflicts?: string };
+interface SequenceCase {
+  name: string;
+  ops: Op[];
+  spec: Obj;
+  managed: Record<string, string[]>;
+}
+
+function runSequences(type: Schema, cases: SequenceCase[]): void {
+  const root: Schema = { kind: 'struct', name: 'root', atomic: false, field: (f) => (f === 'spec' ? type : undefined) };
+  for (const c of cases) {
+    it(c.name, () => {
+      let live: Obj | undefined;
+      for (const op of c.ops) {
+        const manager = op.apply ?? op.forceApply ?? op.update!;
+        const o: FieldManagement = { schema: root, apiVersion: 'v1', kind: 'Leaf', manager, now: 't' };
+        // An empty object of the type is an object without spec here (an empty spec would be owned).
+        const object = { apiVersion: 'v1', kind: 'Leaf', metadata: { name: 'x' }, ...(Object.keys(op.spec).length === 0 ? {} : { spec: op.spec }) };
+        if (op.update !== undefined) {
+          const next = { ...object, metadata: { ...(live?.metadata ?? { name: 'x' }) } };
+          recordUpdate(live, next, o);
+          live = next;
+        } else if (op.conflicts !== undefined) {
+          expect(thrown(() => serverSideApply(live, object, o, false)).message).toBe(op.conflicts);
+        } else {
+          live = serverSideApply(live, object, o, op.forceApply !== undefined);
+        }
+      }
+      expect(live!.spec ?? {}).toEqual(c.spec);
+      const got: Record<string, string[]> = {};
+      for (const m of (live!.metadata.managedFields ?? []) as Obj[]) got[m.manager] = FieldSet.fromFieldsV1(m.fieldsV1).paths().map(pathString);
+      expect(got).toEqual(c.managed);
+    });
+  }
+}
+
+describe("structured-merge-diff's leaf cases", () => {
+  const leaf: Schema = { kind: 'scalar' };
+  const leafFields: Schema = { kind: 'struct', name: 'leafFields', atomic: false, field: (f) => (['numeric', 'string', 'bool'].includes(f) ? leaf : undefined) };
+  runSequences(leafFields, [
+    {
+      name: 'apply_twice',
+      ops: [
+        { apply: 'default', spec: { numeric: 1, string: 'string' } },
+        { apply: 'default', spec: { numeric: 2, string: 'string', bool: false } },
+      ],
+      spec: { numeric: 2, string: 'string', bool: false },
+      managed: { default: ['.spec.bool', '.spec.numeric', '.spec.string'] },
+    },
+    {
+      name: 'apply_update_apply_no_conflict',
+      ops: [
+        { apply: 'default', spec: { numeric: 1, string: 'string' } },
+        { update: 'controller', spec: { numeric: 1, string: 'string', bool: true } },
+        { apply: 'default', spec: { numeric: 2, string: 'string' } },
+      ],
+      spec: { numeric: 2, string: 'string', bool: true },
+      managed: { default: ['.spec.numeric', '.spec.string'], controller: ['.spec.bool'] },
+    },
+    {
+      name: 'apply_update_apply_with_conflict',
+      ops: [
+        { apply: 'default', spec: { numeric: 1, string: 'string' } },
+        { update: 'controller', spec: { numeric: 1, string: 'controller string', bool: true } },
+        { apply: 'default', spec: { numeric: 2, string: 'user string' }, conflicts: 'Apply failed with 1 conflict: conflict with "controller" using v1: .spec.string' },
+        { forceApply: 'default', spec: { numeric: 2, string: 'user string' } },
+      ],
+      spec: { numeric: 2, string: 'user string', bool: true },
+      managed: { default: ['.spec.numeric', '.spec.string'], controller: ['.spec.bool'] },
+    },
+    {
+      name: 'apply_twice_remove',
+      ops: [
+        { apply: 'default', spec: { numeric: 1, string: 'string', bool: false } },
+        { apply: 'default', spec: { string: 'new string' } },
+      ],
+      spec: { string: 'new string' },
+      managed: { default: ['.spec.string'] },
+    },
+    {
+      name: 'update_apply_omits',
+      ops: [
+        { apply: 'default', spec: { numeric: 2 } },
+        { update: 'controller', spec: { numeric: 1 } },
+        { apply: 'default', spec: {} },
+      ],
+      spec: { numeric: 1 },
+      managed: { controller: ['.spec.numeric'] },
+    },
+    {
+      name: 'update_remove_empty_set',
+      ops: [
+        { apply: 'default', spec: { string: 'string' } },
+        { update: 'controller', spec: { string: 'new string' } },
+      ],
+      spec: { string: 'new string' },
+      managed: { controller: ['.spec.string'] },
+    },
+    {
+      name: 'apply_remove_empty_set',
+      ops: [
+        { apply: 'default', spec: { string: 'string' } },
+        { apply: 'default', spec: {} },
+      ],
+      spec: {},
+      managed: {},
+    },
+  ]);
+});
+
+describe("structured-merge-diff's set cases", () => {
+  const sets: Schema = {
+    kind: 'struct',
+    name: 'sets',
+    atomic: false,
+    field: (f) => (f === 'list' ? { kind: 'list', items: { kind: 'scalar' }, strategicMerge: false, mergeKey: '', listType: 'set', keys: [] } : undefined),
+  };
+  const v = (...items: string[]): string[] => items.map((i) => `.spec.list[="${i}"]`);
+  runSequences(sets, [
+    {
+      name: 'apply_twice',
+      ops: [
+        { apply: 'default', spec: { list: ['a', 'c'] } },
+        { apply: 'default', spec: { list: ['a', 'b', 'c', 'd'] } },
+      ],
+      spec: { list: ['a', 'b', 'c', 'd'] },
+      managed: { default: v('a', 'b', 'c', 'd') },
+    },
+    {
+      name: 'apply_update_apply_no_overlap',
+      ops: [
+        { apply: 'default', spec: { list: ['a', 'c'] } },
+        { update: 'controller', spec: { list: ['a', 'b', 'c', 'd'] } },
+        { apply: 'default', spec: { list: ['a', 'aprime', 'c', 'cprime'] } },
+      ],
+      spec: { list: ['a', 'b', 'aprime', 'c', 'd', 'cprime'] },
+      managed: { default: v('a', 'aprime', 'c', 'cprime'), controller: v('b', 'd') },
+    },
+    {
+      name: 'apply_update_apply_with_overlap',
+      ops: [
+        { apply: 'default', spec: { list: ['a', 'c'] } },
+        { update: 'controller', spec: { list: ['a', 'b', 'c', 'd'] } },
+        { apply: 'default', spec: { list: ['a', 'b', 'c'] } },
+      ],
+      spec: { list: ['a', 'b', 'c', 'd'] },
+      managed: { default: v('a', 'b', 'c'), controller: v('b', 'd') },
+    },
+    {
+      name: 'apply_twice_reorder',
+      ops: [
+        { apply: 'default', spec: { list: ['a', 'b', 'c', 'd'] } },
+        { apply: 'default', spec: { list: ['a', 'd', 'c', 'b'] } },
+      ],
+      spec: { list: ['a', 'd', 'c', 'b'] },
+      managed: { default: v('a', 'b', 'c', 'd') },
+    },
+    {
+      name: 'apply_update_apply_reorder',
+      ops: [
+        { apply: 'default', spec: { list: ['a', 'b', 'c', 'd'] } },
+        { update: 'controller', spec: { list: ['a', 'd', 'c', 'b'] } },
+        { apply: 'default', spec: { list: ['a', 'b', 'c', 'd'] } },
+      ],
+      spec: { list: ['a', 'b', 'c', 'd'] },
+      managed: { default: v('a', 'b', 'c', 'd') },
+    },
+  ]);
 });
