@@ -259,13 +259,12 @@ async function serveApply(req: IncomingMessage, res: ServerResponse, ctx: WriteC
   const meta = metadataOf(config);
   checkPathName(meta, route.name);
   precondition(meta);
-  const ref = refOf(def, route.name);
   await guardedUpdate(
     res,
     ctx,
     route,
-    (current) => serverSideApply(current, config, fields, force, ref),
-    () => serverSideApply(undefined, config, fields, force, ref),
+    (current) => serverSideApply(current, config, fields, force),
+    () => serverSideApply(undefined, config, fields, force),
   );
 }
 

@@ -74,7 +74,7 @@ describe('server-side apply over HTTP', () => {
       reason: 'Conflict',
       code: 409,
       message: 'Apply failed with 1 conflict: conflict with "alice": .data.mode',
-      details: { name: 'app', kind: 'configmaps', causes: [{ reason: 'FieldManagerConflict', message: 'conflict with "alice"', field: '.data.mode' }] },
+      details: { causes: [{ reason: 'FieldManagerConflict', message: 'conflict with "alice"', field: '.data.mode' }] },
     });
     const forced = await apply(`${cms}/app`, body, 'fieldManager=bob&force=true', 'application/apply-patch+json');
     expect(forced.status).toBe(200);

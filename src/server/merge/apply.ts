@@ -16,7 +16,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parseDocument } from 'yaml';
 import { ErrorCodes, isWatchCacheError } from '../../errors.js';
-import { ApiError, badRequest, conflict, type ObjectRef } from '../api-error.js';
+import { ApiError, badRequest } from '../api-error.js';
 import { isJsonObject, MAX_JSON_DEPTH, parseJson, type JsonObject } from '../body.js';
 import { deepEqual, setOwn } from '../patch.js';
 import { compare, FieldSet, type Comparison, fieldsOf, isStructField, itemElement, pathString, tooDeep, walkKind } from './field-set.js';
@@ -302,7 +302,7 @@ export interface FieldManagement {
  * Takes away from other managers what this change modifies (a 409 with every conflict unless
  * `force`) and what it removes.
  */
-function settle(managers: Map<string, Manager>, self: string, before: JsonObject, after: JsonObject, o: FieldManagement, force: boolean, ref: ObjectRef | undefined) {
+function settle(managers: Map<string, Manager>, self: string, before: JsonObject, after: JsonObject, o: FieldManagement, force: boolean) {
   const c = compare(before, after, o.schema);
   const changed = c.modified.union(c.added);
   const conflicts: Array<{ manager: Manager; paths: string[][] }> = [];
@@ -311,7 +311,7 @@ function settle(managers: Map<string, Manager>, self: string, before: JsonObject
     const hit = m.set.intersection(changed);
     if (!hit.empty) conflicts.push({ manager: m, paths: hit.paths() });
   }
-  if (!force && conflicts.length > 0) throw applyConflict(conflicts, ref);
+  if (!force && conflicts.length > 0) throw applyConflict(conflicts);
   for (const { manager } of conflicts) manager.set = manager.set.difference(changed);
   for (const [id, m] of managers) if (id !== self) m.set = m.set.difference(c.removed);
   return c;
@@ -322,7 +322,7 @@ function printManager(m: Manager): string {
 }
 
 /** kube-apiserver's apply conflict: 409, one cause per field, in its words. */
-function applyConflict(conflicts: Array<{ manager: Manager; paths: string[][] }>, ref: ObjectRef | undefined): ApiError {
+function applyConflict(conflicts: Array<{ manager: Manager; paths: string[][] }>): ApiError {
   const total = conflicts.reduce((n, c) => n + c.paths.length, 0);
   const causes = conflicts.flatMap(({ manager, paths }) =>
     paths.map((p) => ({ reason: 'FieldManagerConflict', message: `conflict with ${printManager(manager)}`, field: pathString(p) })),
@@ -335,8 +335,8 @@ function applyConflict(conflicts: Array<{ manager: Manager; paths: string[][] }>
     const lines = sorted.flatMap(({ manager, paths }) => [`conflicts with ${printManager(manager)}:`, ...paths.map((p) => `- ${pathString(p)}`)]);
     message = `Apply failed with ${total} conflicts: ${lines.join('\n')}`;
   }
-  const base = ref === undefined ? undefined : conflict(ref, '').statusDetails;
-  return new ApiError(ErrorCodes.CONFLICT, message, { ...(base ?? {}), causes });
+  // kube's NewApplyConflict: the causes are the details, without the object's name and kind.
+  return new ApiError(ErrorCodes.CONFLICT, message, { causes });
 }
 
 function unchanged(c: Comparison): boolean {
@@ -347,7 +347,7 @@ function unchanged(c: Comparison): boolean {
  * The object server-side apply stores: `config` applied to `live` (undefined: the object does
  * not exist yet) by `o.manager`. Throws 409 on conflicts unless `force`.
  */
-export function serverSideApply(live: JsonObject | undefined, config: JsonObject, o: FieldManagement, force: boolean, ref?: ObjectRef): JsonObject {
+export function serverSideApply(live: JsonObject | undefined, config: JsonObject, o: FieldManagement, force: boolean): JsonObject {
   const meta = config.metadata;
   if (isJsonObject(meta) && meta.managedFields !== undefined && meta.managedFields !== null) {
     throw badRequest('metadata.managedFields must be nil in an applied configuration');
@@ -367,7 +367,7 @@ export function serverSideApply(live: JsonObject | undefined, config: JsonObject
     for (const m of managers.values()) owned = owned.union(m.set);
     merged = prune(merged, previous.set, owned, o.schema);
   }
-  const c = settle(managers, self, liveBody, merged, o, force, ref);
+  const c = settle(managers, self, liveBody, merged, o, force);
   // As kube's managedFieldsUpdater: the time moves when the object or the manager's set does.
   if (previous !== undefined && unchanged(c) && deepEqual(previous.set.toFieldsV1(), set.toFieldsV1())) entry.time = previous.time;
 
@@ -398,7 +398,7 @@ export function recordUpdate(live: JsonObject | undefined, next: JsonObject, o: 
   const self = managerId({ manager: o.manager, operation: 'Update', apiVersion: o.apiVersion });
   const before = stripped(live);
   const after = stripped(next);
-  const c = settle(managers, self, before, after, o, true, undefined);
+  const c = settle(managers, self, before, after, o, true);
   const previous = managers.get(self);
   const set = (previous?.set ?? new FieldSet()).difference(c.removed).union(c.modified).union(c.added);
   const same = previous !== undefined && unchanged(c) && deepEqual(previous.set.toFieldsV1(), set.toFieldsV1());

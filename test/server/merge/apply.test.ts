@@ -13,7 +13,6 @@ import { defineResource } from '../../../src/server/registry.js';
 
 const pod = kindSchema('v1', 'Pod')!;
 const as = (manager: string, now = '2026-01-01T00:00:00Z'): FieldManagement => ({ schema: pod, apiVersion: 'v1', kind: 'Pod', manager, now });
-const ref = { resource: 'pods', group: '', name: 'p' };
 
 function thrown(f: () => unknown): ApiError {
   try {
@@ -83,7 +82,7 @@ describe('server-side apply', () => {
   });
 
   it('creates: the applier owns what it applied; identity fields are no one’s', () => {
-    const out = serverSideApply(undefined, config('nginx:1'), as('a'), false, ref);
+    const out = serverSideApply(undefined, config('nginx:1'), as('a'), false);
     expect(out.spec).toEqual({ containers: [{ name: 'app', image: 'nginx:1' }] });
     expect(out.metadata.managedFields).toEqual([
       {
@@ -98,41 +97,41 @@ describe('server-side apply', () => {
   });
 
   it('a second manager applying the same value co-owns it; a different value is a 409 naming the owner', () => {
-    const live = serverSideApply(undefined, config('nginx:1'), as('a'), false, ref);
-    const shared = serverSideApply(live, config('nginx:1'), as('b'), false, ref);
+    const live = serverSideApply(undefined, config('nginx:1'), as('a'), false);
+    const shared = serverSideApply(live, config('nginx:1'), as('b'), false);
     expect(managers(shared)).toEqual([
       ['a', 'Apply'],
       ['b', 'Apply'],
     ]);
-    const err = thrown(() => serverSideApply(live, config('nginx:2'), as('b'), false, ref));
+    const err = thrown(() => serverSideApply(live, config('nginx:2'), as('b'), false));
     expect(err.code).toBe('WC_ERR_CONFLICT');
     expect(err.message).toBe('Apply failed with 1 conflict: conflict with "a": .spec.containers[name="app"].image');
     expect(err.statusDetails?.causes).toEqual([{ reason: 'FieldManagerConflict', message: 'conflict with "a"', field: '.spec.containers[name="app"].image' }]);
   });
 
   it('several conflicts: one line per field, under each manager, as kube-apiserver words them', () => {
-    const live = serverSideApply(undefined, config('nginx:1', { hostname: 'h' }), as('a'), false, ref);
-    const err = thrown(() => serverSideApply(live, config('nginx:2', { hostname: 'other' }), as('b'), false, ref));
+    const live = serverSideApply(undefined, config('nginx:1', { hostname: 'h' }), as('a'), false);
+    const err = thrown(() => serverSideApply(live, config('nginx:2', { hostname: 'other' }), as('b'), false));
     expect(err.message).toBe('Apply failed with 2 conflicts: conflicts with "a":\n- .spec.containers[name="app"].image\n- .spec.hostname');
   });
 
   it('force takes the field over: the other manager no longer owns it', () => {
-    const live = serverSideApply(undefined, config('nginx:1', { hostname: 'h' }), as('a'), false, ref);
-    const out = serverSideApply(live, config('nginx:2'), as('b'), true, ref);
+    const live = serverSideApply(undefined, config('nginx:1', { hostname: 'h' }), as('a'), false);
+    const out = serverSideApply(live, config('nginx:2'), as('b'), true);
     expect(out.spec.containers).toEqual([{ name: 'app', image: 'nginx:2' }]);
     expect(fieldsOfManager(out, 'a')).toEqual({ 'f:spec': { 'f:containers': { 'k:{"name":"app"}': { '.': {}, 'f:name': {} } }, 'f:hostname': {} } });
   });
 
   it('what a manager stops applying is removed, unless another manager owns it', () => {
-    let live = serverSideApply(undefined, config('nginx:1', { hostname: 'h', subdomain: 's' }), as('a'), false, ref);
-    live = serverSideApply(live, { ...config('nginx:1'), spec: { subdomain: 's' } }, as('b'), false, ref);
-    const out = serverSideApply(live, config('nginx:1'), as('a'), false, ref);
+    let live = serverSideApply(undefined, config('nginx:1', { hostname: 'h', subdomain: 's' }), as('a'), false);
+    live = serverSideApply(live, { ...config('nginx:1'), spec: { subdomain: 's' } }, as('b'), false);
+    const out = serverSideApply(live, config('nginx:1'), as('a'), false);
     expect(out.spec).toEqual({ containers: [{ name: 'app', image: 'nginx:1' }], subdomain: 's' });
   });
 
   it('map lists merge by key, sets by value, atomic lists are replaced', () => {
-    let live = serverSideApply(undefined, { ...config('x'), metadata: { name: 'p', finalizers: ['f1'] }, spec: { containers: [{ name: 'a', image: 'x' }], tolerations: [{ key: 'k1' }] } }, as('a'), false, ref);
-    live = serverSideApply(live, { ...config('x'), metadata: { name: 'p', finalizers: ['f2'] }, spec: { containers: [{ name: 'b', image: 'y' }], tolerations: [{ key: 'k2' }] } }, as('b'), true, ref);
+    let live = serverSideApply(undefined, { ...config('x'), metadata: { name: 'p', finalizers: ['f1'] }, spec: { containers: [{ name: 'a', image: 'x' }], tolerations: [{ key: 'k1' }] } }, as('a'), false);
+    live = serverSideApply(live, { ...config('x'), metadata: { name: 'p', finalizers: ['f2'] }, spec: { containers: [{ name: 'b', image: 'y' }], tolerations: [{ key: 'k2' }] } }, as('b'), true);
     expect(live.metadata.finalizers).toEqual(['f1', 'f2']);
     expect(live.spec.containers).toEqual([
       { name: 'a', image: 'x' },
