@@ -1,13 +1,6 @@
 /**
- * Patch documents: JSON merge patch (RFC 7386), JSON Patch (RFC 6902), and strategic merge patch
- * where it coincides with merge patch.
- *
- * Strategic merge patch merges lists by key (containers by name) and has `$` directives; that
- * needs each type's schema, which a schemaless cache does not have. A strategic patch without
- * arrays and without `$` keys means exactly what the same merge patch means (this covers
- * `kubectl label`, `annotate`, `scale`-like field sets and re-applies that change only maps and
- * scalars), so it is applied as one; any other is refused with 415, the answer kube-apiserver
- * gives for strategic patches on custom resources.
+ * Patch documents: JSON merge patch (RFC 7386) and JSON Patch (RFC 6902). Strategic merge patch
+ * and server-side apply need each type's merge information and live in merge/.
  *
  * Keys such as `__proto__` arrive as own properties from JSON.parse; every write here defines own
  * properties, so no patch can reach an object's prototype.
@@ -20,7 +13,7 @@
  * its depth), and the caller checks the result's depth and size before serializing it.
  */
 import { ErrorCodes } from '../errors.js';
-import { ApiError, badRequest, unsupportedMediaType } from './api-error.js';
+import { ApiError, badRequest } from './api-error.js';
 import { DEFAULT_MAX_OBJECT_BYTES, isJsonObject, type JsonObject } from './body.js';
 
 export const MERGE_PATCH = 'application/merge-patch+json';
@@ -28,8 +21,11 @@ export const JSON_PATCH = 'application/json-patch+json';
 export const STRATEGIC_MERGE_PATCH = 'application/strategic-merge-patch+json';
 export const PATCH_TYPES: readonly string[] = [JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH];
 
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+/** Defines an own property: a key such as `__proto__` stays data, never a prototype. */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  // Assignment is the fast path; only `__proto__` would reach a setter instead of a property.
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 function copyObject(source: JsonObject): JsonObject {
@@ -63,22 +59,6 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
     }
   }
   return root;
-}
-
-/** Throws 415 unless the strategic merge patch means the same as a merge patch. */
-export function checkSimpleStrategicPatch(patch: unknown): void {
-  const stack: unknown[] = [patch];
-  while (stack.length > 0) {
-    const value = stack.pop();
-    if (Array.isArray(value)) {
-      throw unsupportedMediaType(`${STRATEGIC_MERGE_PATCH} (with lists)`, [JSON_PATCH, MERGE_PATCH]);
-    }
-    if (!isJsonObject(value)) continue;
-    for (const key of Object.keys(value)) {
-      if (key.startsWith('$')) throw unsupportedMediaType(`${STRATEGIC_MERGE_PATCH} (with ${key} directives)`, [JSON_PATCH, MERGE_PATCH]);
-      stack.push(value[key]);
-    }
-  }
 }
 
 // ---- JSON Patch ------------------------------------------------------------------------------
@@ -126,7 +106,8 @@ function getAt(doc: unknown, path: string[], pointer: string): unknown {
   return node;
 }
 
-function deepEqual(a: unknown, b: unknown): boolean {
+/** Deep equality of JSON values, without recursion. */
+export function deepEqual(a: unknown, b: unknown): boolean {
   const work: Array<[unknown, unknown]> = [[a, b]];
   while (work.length > 0) {
     const [x, y] = work.pop()!;

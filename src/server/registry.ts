@@ -10,6 +10,7 @@ import { AUTHORIZATION_GROUP } from './access-review.js';
 import { derivedField, selectableFields } from '../select/field-selector.js';
 import { nameErrors, type NameRule } from './names.js';
 import { parsePrinterColumn, type PrinterColumn } from './table/custom-columns.js';
+import { schemaFromOpenAPI, type Schema } from './merge/type-info.js';
 
 export interface ResourceDefinition {
   /** API group; "" for the core group (served under /api). */
@@ -42,6 +43,8 @@ export interface ResourceDefinition {
   windowBytes?: number;
   /** A custom resource's table columns (a CRD version's additionalPrinterColumns). */
   printerColumns?: readonly PrinterColumn[];
+  /** How a custom resource's fields merge under server-side apply (its CRD schema's list types). */
+  mergeSchema?: Schema;
   /** A custom resource's structural schema (a CRD version's schema.openAPIV3Schema), for OpenAPI. */
   openAPIV3Schema?: Readonly<Record<string, unknown>>;
   /**
@@ -93,7 +96,7 @@ export interface ResourceConfig {
   windowBytes?: number;
   /** As in a CRD version: `{name, type, jsonPath, description?, format?, priority?}`. */
   additionalPrinterColumns?: unknown[];
-  /** As in a CRD version: `{openAPIV3Schema: {...}}`, served in the OpenAPI documents. */
+  /** As in a CRD version: `{openAPIV3Schema: {...}}`: served in the OpenAPI documents, and its list types merge server-side applies. */
   schema?: { openAPIV3Schema: Record<string, unknown> };
   /** As in a CRD version: `{status?: {}, scale?: {specReplicasPath, statusReplicasPath, labelSelectorPath?}}`. */
   subresources?: unknown;
@@ -301,6 +304,7 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     printerColumns = c.additionalPrinterColumns.map((col, i) => parsePrinterColumn(col, `${where}.additionalPrinterColumns[${i}]`, configError));
   }
   let openAPIV3Schema: Record<string, unknown> | undefined;
+  let mergeSchema: Schema | undefined;
   if (c.schema !== undefined) {
     const schema = c.schema as Record<string, unknown> | null;
     const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -309,6 +313,7 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     }
     if (schema.openAPIV3Schema.type !== 'object') throw configError(`${where}.schema.openAPIV3Schema.type`, 'must be "object"');
     openAPIV3Schema = schema.openAPIV3Schema;
+    mergeSchema = schemaFromOpenAPI(schema.openAPIV3Schema, `${where}.schema.openAPIV3Schema`, configError);
   }
   const subresources = c.subresources === undefined ? undefined : parseSubresources(`${where}.subresources`, c.subresources);
   return {
@@ -331,6 +336,7 @@ export function defineResource(config: unknown, where = 'resource'): ResourceDef
     ...(printerColumns === undefined ? {} : { printerColumns }),
     ...(openAPIV3Schema === undefined ? {} : { openAPIV3Schema }),
     ...(subresources === undefined ? {} : { subresources }),
+    ...(mergeSchema === undefined ? {} : { mergeSchema }),
   };
 }
 

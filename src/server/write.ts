@@ -30,8 +30,12 @@ import {
 } from './object-meta.js';
 import { validateMetadata } from './metadata-validation.js';
 import { dryRunStore, isDryRun, NO_REVISION, type WriteStore } from './dry-run.js';
-import { checkSimpleStrategicPatch, jsonPatch, mergePatch, JSON_PATCH, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch.js';
+import { jsonPatch, mergePatch, JSON_PATCH, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch.js';
 import { readDeleteOptions, readObjectBody, sendObject } from './protobuf-media.js';
+import { APPLY_PATCH_TYPES, fieldManagerOf, forceOf, parseApplyConfiguration, recordUpdate, serverSideApply, type FieldManagement } from './merge/apply.js';
+import { strategicPatchFor } from './merge/strategic.js';
+import { customResourceSchema, kindSchema } from './merge/type-info.js';
+import { groupVersion } from './registry.js';
 import type { Registry } from './registry.js';
 import type { ObjectRoute, ResourceRoute } from './routes.js';
 import { prepareCreate, prepareUpdate } from './status-subresource.js';
@@ -103,16 +107,11 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
   checkTypeMeta(object, def);
   const meta = metadataOf(object);
   settleNamespace(meta, def, route.namespace);
+  recordUpdate(undefined, object, fieldManagement(def, fieldManagerOf(req, false)));
   const base = typeof meta.generateName === 'string' && meta.generateName !== '' ? meta.generateName : undefined;
   const given = typeof meta.name === 'string' && meta.name !== '' ? meta.name : undefined;
   if (given === undefined && base === undefined) requireName(def);
-  // System fields are the server's: whatever the client sent is replaced.
-  delete meta.resourceVersion;
-  delete meta.deletionTimestamp;
-  delete meta.deletionGracePeriodSeconds;
-  delete meta.selfLink;
-  meta.uid = randomUUID();
-  meta.creationTimestamp = timestamp();
+  setSystemFields(meta);
   prepareCreate(def, object);
 
   for (let attempt = 1; ; attempt++) {
@@ -133,6 +132,22 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
   }
 }
 
+/** System fields are the server's: whatever the client sent is replaced. */
+function setSystemFields(meta: JsonObject): void {
+  delete meta.resourceVersion;
+  delete meta.deletionTimestamp;
+  delete meta.deletionGracePeriodSeconds;
+  delete meta.selfLink;
+  meta.uid = randomUUID();
+  meta.creationTimestamp = timestamp();
+}
+
+/** The type information and manager field ownership is recorded with (merge/apply.ts). */
+function fieldManagement(def: ObjectRoute['resource'], manager: string): FieldManagement {
+  const apiVersion = groupVersion(def);
+  return { schema: kindSchema(apiVersion, def.kind) ?? customResourceSchema(def.mergeSchema), apiVersion, kind: def.kind, manager, now: timestamp() };
+}
+
 // ---- UPDATE and PATCH --------------------------------------------------------------------------
 
 /**
@@ -144,7 +159,8 @@ type Transform = (current: JsonObject) => JsonObject;
 
 /**
  * The update loop. `present` turns the object stored into the response (a subresource answers
- * with its own view, e.g. a Scale).
+ * with its own view, e.g. a Scale). `create` builds the object when there is none (server-side
+ * apply creates); else a missing object is 404.
  */
 export async function guardedUpdate(
   res: ServerResponse,
@@ -152,12 +168,33 @@ export async function guardedUpdate(
   route: ObjectRoute,
   transform: Transform,
   present: (stored: JsonObject) => JsonObject = (stored) => stored,
+  create?: () => JsonObject,
 ): Promise<void> {
   const def = route.resource;
   const ref = refOf(def, route.name);
   const key = ctx.registry.keyOf(def, route.namespace, route.name);
   for (let attempt = 1; ; attempt++) {
     const { item } = await ctx.storage.get(key);
+    if (item === null && create !== undefined) {
+      const object = create();
+      checkTypeMeta(object, def);
+      const meta = metadataOf(object);
+      settleNamespace(meta, def, route.namespace);
+      checkPathName(meta, route.name);
+      setSystemFields(meta);
+      prepareCreate(def, object);
+      validateMetadata(def, meta, 'create');
+      let kv: KeyValue;
+      try {
+        kv = await ctx.storage.create(key, encodeObject(object, ctx.maxObjectBytes));
+      } catch (err) {
+        // Created meanwhile: apply to that one.
+        if (attempt < UPDATE_ATTEMPTS && isWatchCacheError(err) && err.code === ErrorCodes.ALREADY_EXISTS) continue;
+        throw storageError(err, ref);
+      }
+      sendObject(res, 201, present(withRevision(object, kv.modRevision)));
+      return;
+    }
     if (item === null) throw notFound(ref);
     const current = decodeStored(item);
     const currentMeta = stampResourceVersion(current, item.modRevision).metadata as JsonObject;
@@ -199,34 +236,78 @@ export async function serveUpdate(req: IncomingMessage, res: ServerResponse, ctx
   checkPathName(meta, route.name);
   // Checked before the store is read; without one the PUT is unconditional.
   precondition(meta);
-  await guardedUpdate(res, ctx, route, () => structuredCloneJson(object));
+  const fields = fieldManagement(route.resource, fieldManagerOf(req, false));
+  await guardedUpdate(res, ctx, route, (current) => {
+    const next = structuredCloneJson(object);
+    recordUpdate(current, next, fields);
+    return next;
+  });
 }
 
 /** A request's patch, checked, ready to apply to any object with `applyPatch`. */
 export interface RequestPatch {
   type: string;
   patch: unknown;
+  /** A strategic merge patch as a transform, by the patched kind's patch strategies. */
+  strategic?: (current: JsonObject) => JsonObject;
 }
 
-export async function readPatch(req: IncomingMessage, ctx: WriteContext): Promise<RequestPatch> {
+export async function readPatch(
+  req: IncomingMessage,
+  ctx: WriteContext,
+  strategicFor?: (patch: JsonObject) => (current: JsonObject) => JsonObject,
+): Promise<RequestPatch> {
   const type = contentMediaType(req.headers['content-type']);
-  if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(type, PATCH_TYPES);
+  if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(type, [...PATCH_TYPES, ...APPLY_PATCH_TYPES]);
   const patch = parseJson(await readBody(req, ctx.body), 'the patch');
   if (type === JSON_PATCH && !Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
   if (type !== JSON_PATCH && !isJsonObject(patch)) throw badRequest('a merge patch must be a JSON object');
-  if (type === STRATEGIC_MERGE_PATCH) checkSimpleStrategicPatch(patch);
-  return { type, patch };
+  return { type, patch, ...(type === STRATEGIC_MERGE_PATCH && strategicFor !== undefined ? { strategic: strategicFor(patch as JsonObject) } : {}) };
 }
 
-export function applyPatch(ctx: WriteContext, { type, patch }: RequestPatch, current: JsonObject): JsonObject {
-  const patched = type === JSON_PATCH ? jsonPatch(current, patch, { maxCopyBytes: ctx.maxObjectBytes }) : mergePatch(current, patch);
+/**
+ * Applies a request's patch to `current`. A strategic merge patch merges by the kind's patch
+ * strategies where the caller gave them (`readPatch`'s `strategicFor`); without them (a Scale,
+ * which has no lists) it means what the same merge patch means.
+ */
+export function applyPatch(ctx: WriteContext, { type, patch, strategic }: RequestPatch, current: JsonObject): JsonObject {
+  const patched =
+    strategic !== undefined ? strategic(current) : type === JSON_PATCH ? jsonPatch(current, patch, { maxCopyBytes: ctx.maxObjectBytes }) : mergePatch(current, patch);
   if (!isJsonObject(patched)) throw badRequest('the patched object is not a JSON object');
   return patched;
 }
 
 export async function servePatch(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
-  const patch = await readPatch(req, ctx);
-  await guardedUpdate(res, ctx, route, (current) => applyPatch(ctx, patch, current));
+  const type = contentMediaType(req.headers['content-type']);
+  if (APPLY_PATCH_TYPES.includes(type)) return serveApply(req, res, ctx, route);
+  const fields = fieldManagement(route.resource, fieldManagerOf(req, false));
+  forceOf(req, false);
+  const patch = await readPatch(req, ctx, (p) => strategicPatchFor(route.resource, p));
+  await guardedUpdate(res, ctx, route, (current) => {
+    const before = structuredCloneJson(current);
+    const patched = applyPatch(ctx, patch, current);
+    recordUpdate(before, patched, fields);
+    return patched;
+  });
+}
+
+/** Server-side apply: a PATCH that creates the object when there is none. */
+async function serveApply(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
+  const def = route.resource;
+  const fields = fieldManagement(def, fieldManagerOf(req, true));
+  const force = forceOf(req, true);
+  const config = parseApplyConfiguration(await readBody(req, ctx.body));
+  checkTypeMeta(config, def);
+  const meta = metadataOf(config);
+  checkPathName(meta, route.name);
+  precondition(meta);
+  await guardedUpdate(
+    res,
+    ctx,
+    route,
+    (current) => serverSideApply(current, config, fields, force),
+    () => serverSideApply(undefined, config, fields, force),
+  );
 }
 
 /** A deep copy of a parsed JSON object (each update attempt starts from the request's object). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkSimpleStrategicPatch, jsonPatch, mergePatch, MAX_JSON_PATCH_OPERATIONS } from '../../src/server/patch.js';
+import { jsonPatch, mergePatch, MAX_JSON_PATCH_OPERATIONS } from '../../src/server/patch.js';
 
 /** The error code `f` throws, if any. */
 function codeOf(f: () => unknown): string | undefined {
@@ -53,12 +53,6 @@ describe('patches', () => {
     expect(codeOf(() => jsonPatch({ l: [] }, [{ op: 'replace', path: '/l/0', value: 1 }]))).toBe('WC_ERR_INVALID_OBJECT');
     expect(codeOf(() => jsonPatch({ a: { b: 1 } }, [{ op: 'move', from: '/a', path: '/a/b/c' }]))).toBe('WC_ERR_INVALID_OBJECT');
     expect(codeOf(() => jsonPatch({ a: 1 }, [{ op: 'test', path: '/a', value: 2 }]))).toBe('WC_ERR_INVALID_OBJECT');
-  });
-
-  it('strategic merge patches are accepted only where they mean a merge patch', () => {
-    expect(() => checkSimpleStrategicPatch({ metadata: { labels: { a: 'b', c: null } } })).not.toThrow();
-    expect(() => checkSimpleStrategicPatch({ spec: { containers: [] } })).toThrow(/with lists/);
-    expect(() => checkSimpleStrategicPatch({ spec: { $retainKeys: ['a'] } })).toThrow(/\$retainKeys/);
   });
 
   describe('bounded work', () => {

@@ -135,17 +135,26 @@ describe('writes', () => {
     expect(malformed.status).toBe(400);
   });
 
-  it('strategic merge patch: maps-only patches apply as merge patches; lists and directives are 415', async () => {
-    await create({ metadata: { name: 'smp', labels: { a: '1' } }, spec: { containers: [{ name: 'c', image: 'x' }] } });
-    const simple = await mergePatch('smp', { metadata: { labels: { b: '2' } } }, 'application/strategic-merge-patch+json');
+  it('strategic merge patch: maps merge, containers merge by name, directives apply', async () => {
+    await create({ metadata: { name: 'smp', labels: { a: '1' } }, spec: { containers: [{ name: 'c', image: 'x' }, { name: 'd', image: 'z' }] } });
+    const smp = 'application/strategic-merge-patch+json';
+    const simple = await mergePatch('smp', { metadata: { labels: { b: '2' } } }, smp);
     expect(simple.status).toBe(200);
     expect(simple.json.metadata.labels).toEqual({ a: '1', b: '2' });
-    expect(simple.json.spec.containers).toEqual([{ name: 'c', image: 'x' }]);
-    const lists = await mergePatch('smp', { spec: { containers: [{ name: 'c', image: 'y' }] } }, 'application/strategic-merge-patch+json');
-    expect(lists.status).toBe(415);
-    expect(lists.json.reason).toBe('UnsupportedMediaType');
-    const directive = await mergePatch('smp', { metadata: { $patch: 'replace' } }, 'application/strategic-merge-patch+json');
-    expect(directive.status).toBe(415);
+    // kubectl set image: one container named, the other kept.
+    const image = await mergePatch('smp', { spec: { containers: [{ name: 'c', image: 'y' }] } }, smp);
+    expect(image.status).toBe(200);
+    expect(image.json.spec.containers).toEqual([
+      { name: 'c', image: 'y' },
+      { name: 'd', image: 'z' },
+    ]);
+    const deleted = await mergePatch('smp', { spec: { containers: [{ name: 'd', $patch: 'delete' }] } }, smp);
+    expect(deleted.json.spec.containers).toEqual([{ name: 'c', image: 'y' }]);
+    const replaced = await mergePatch('smp', { spec: { $patch: 'replace', containers: [{ name: 'e', image: 'w' }] } }, smp);
+    expect(replaced.json.spec).toEqual({ containers: [{ name: 'e', image: 'w' }] });
+    const bad = await mergePatch('smp', { spec: { containers: [{ image: 'no-name' }] } }, smp);
+    expect(bad.status).toBe(422);
+    expect(bad.json.message).toMatch(/merge key "name"/);
   });
 
   it('delete: 200 with the deleted object at the deletion revision; again, 404', async () => {
