@@ -306,6 +306,7 @@ async function serveApply(req: IncomingMessage, res: ServerResponse, ctx: WriteC
     ctx,
     route,
     (current) => serverSideApply(current, config, fields, force),
+    (stored) => stored,
     () => serverSideApply(undefined, config, fields, force),
   );
 }
