@@ -15,6 +15,9 @@
  * Compaction folds the log below the new compact revision into `state` in one transaction, so the
  * disk stays bounded by the live keys plus the retained revisions. At open, the state and the log
  * are replayed into memory: revisions continue, and watches resume from any retained revision.
+ *
+ * Why one file of ~550 lines: staging, group commit, compaction and recovery share the on-disk
+ * layout above and one ordering rule (durable before visible); each half is unreadable alone.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
