@@ -12,6 +12,9 @@
  * to install it (`.ci/run` and the README's set-up install them).
  */
 import { CoreV1Api, KubeConfig, PatchStrategy, Watch, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeObject } from '../../src/encode/protobuf/envelope.js';
@@ -44,13 +47,17 @@ function kubeConfig(url: string): KubeConfig {
 
 async function curl(...args: string[]): Promise<{ status: number; contentType: string; body: Buffer }> {
   const bin = requireExecutable('/usr/bin/curl', DEBIAN_CLIENTS);
-  const marker = '\n--curl-status--';
-  const r = await runChild(bin, ['-sS', '-w', `${marker}%{http_code} %{content_type}`, ...args]);
-  expect(r.code, r.stderr).toBe(0);
-  // curl's output is bytes (protobuf); read it as latin1 to split off the trailer losslessly.
-  const at = r.stdout.lastIndexOf(marker);
-  const [status, contentType] = r.stdout.slice(at + marker.length).split(' ');
-  return { status: Number(status), contentType: contentType ?? '', body: Buffer.from(r.stdout.slice(0, at), 'latin1') };
+  // The body goes to a file: it is bytes (protobuf), which a text pipe would not keep.
+  const dir = mkdtempSync(join(tmpdir(), 'wc-curl-'));
+  try {
+    const out = join(dir, 'body');
+    const r = await runChild(bin, ['-sS', '-o', out, '-w', '%{http_code} %{content_type}', ...args]);
+    expect(r.code, r.stderr).toBe(0);
+    const [status, contentType] = r.stdout.split(' ');
+    return { status: Number(status), contentType: contentType ?? '', body: readFileSync(out) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 for (const store of STORES) {

@@ -7,13 +7,13 @@
  * The objects are a Pod (containers merged by name, ports by containerPort) and a Service
  * (ports by port): lists whose elements kubectl's 3-way patches add, change and delete.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcd, type EtcdHandle } from '../helpers/etcd.js';
+import { executable, startChild as start, type Child } from '../helpers/child.js';
 import { bounded, call } from '../server/http-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,39 +21,11 @@ const CLI = join(ROOT, 'dist/src/cli.js');
 const BIN = '/usr/lib/google-cloud-sdk/bin';
 const VERSIONS = ['1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33'];
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const available = VERSIONS.filter((v) => executable(join(BIN, `kubectl.${v}`)));
 for (const v of VERSIONS) if (!available.includes(v)) console.log(`kubectl ${v}: ${join(BIN, `kubectl.${v}`)} is absent, skipped`);
 
-interface Child {
-  process: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exited: Promise<number | null>;
-}
 
-function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Child {
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: Child = { process: child, stdout: '', stderr: '', exited: Promise.resolve(null) };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-  out.exited = new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.once('error', (err) => {
-      out.stderr += String(err);
-      resolve(null);
-    });
-  });
-  return out;
-}
 
 interface PodSpec {
   containers: Array<{ name: string; image: string; ports?: Array<{ containerPort: number }> }>;

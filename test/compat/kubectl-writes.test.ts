@@ -8,14 +8,15 @@
  * The server runs with a token file and TLS (a self-signed certificate made with openssl at test
  * time): kubectl sends bearer tokens over HTTPS only.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcd, type EtcdHandle } from '../helpers/etcd.js';
+import { executable, startChild as start, type Child } from '../helpers/child.js';
 import { bounded } from '../server/http-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -23,14 +24,6 @@ const CLI = join(ROOT, 'dist/src/cli.js');
 const BIN = '/usr/lib/google-cloud-sdk/bin';
 const WANTED = ['1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33'];
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const VERSIONS = WANTED.filter((v) => executable(join(BIN, `kubectl.${v}`)));
 const ABSENT = WANTED.filter((v) => !VERSIONS.includes(v));
@@ -41,27 +34,7 @@ interface Result {
   stderr: string;
 }
 
-interface Child {
-  process: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exited: Promise<number | null>;
-}
 
-function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Child {
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: Child = { process: child, stdout: '', stderr: '', exited: Promise.resolve(null) };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-  out.exited = new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.once('error', (err) => {
-      out.stderr += String(err);
-      resolve(null);
-    });
-  });
-  return out;
-}
 
 const TOKENS = 'admin-token,admin,rw\nviewer-token,viewer,ro\n';
 

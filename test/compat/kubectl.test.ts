@@ -6,12 +6,12 @@
  * Checked with kubectl 1.32 and with Debian's kubernetes-client (1.20), which `.ci/run` installs
  * when a machine has no kubectl. A missing kubectl fails the suite with how to install it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { executable, startChild as start, type Child } from '../helpers/child.js';
 import { bounded, call, eventually } from '../server/http-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,14 +21,6 @@ const INSTALL_HINT =
   'kubectl not found: install it (Debian/Ubuntu: `apt-get install -y kubernetes-client`; elsewhere https://kubernetes.io/docs/tasks/tools/), ' +
   'or set KUBECTL=/path/to/kubectl';
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function findKubectl(): string {
   const fromEnv = process.env['KUBECTL'];
@@ -48,28 +40,7 @@ interface Result {
   stderr: string;
 }
 
-/** A started child with its output so far. */
-interface Child {
-  process: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exited: Promise<number | null>;
-}
 
-function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Child {
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: Child = { process: child, stdout: '', stderr: '', exited: Promise.resolve(null) };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-  out.exited = new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.once('error', (err) => {
-      out.stderr += String(err);
-      resolve(null);
-    });
-  });
-  return out;
-}
 
 function podYaml(name: string, namespace: string, labels: Record<string, string>): string {
   return [

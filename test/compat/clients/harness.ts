@@ -6,14 +6,13 @@
  * watches), so its caches begin past revision 1 and a watch from resourceVersion 1 is too old: a
  * 410 Gone, the case every client must recover from.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { startServer, type WatchcacheServer } from '../../../src/server/server.js';
 import { EtcdStorage } from '../../../src/storage/etcd.js';
 import { MemoryStorage } from '../../../src/storage/memory.js';
 import type { Storage } from '../../../src/storage/storage.js';
 import { startEtcd } from '../../helpers/etcd.js';
-import { bounded } from '../../server/http-helpers.js';
+export { runChild, startChild, type Child, type Run } from '../../helpers/child.js';
 import type { ResourceDefinition } from '../../../src/server/registry.js';
 
 export interface MatrixServer {
@@ -51,44 +50,6 @@ export const STORES: readonly Store[] = [
     },
   },
 ];
-
-export interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A started child with its output so far. */
-export interface Child extends Run {
-  process: ChildProcess;
-  exited: Promise<number | null>;
-}
-
-export function startChild(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Child {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: Child = { process: child, code: null, stdout: '', stderr: '', exited: Promise.resolve(null) };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-  out.exited = new Promise((resolve) => {
-    child.once('close', (code) => resolve((out.code = code)));
-    child.once('error', (err) => {
-      out.stderr += String(err);
-      resolve(null);
-    });
-  });
-  return out;
-}
-
-/** Runs a program to completion, bounded; a program still running then is killed. */
-export async function runChild(command: string, args: readonly string[], env?: NodeJS.ProcessEnv, ms = 60_000): Promise<Run> {
-  const child = startChild(command, args, env);
-  try {
-    await bounded(`${command} ${args.join(' ')}`, child.exited, ms);
-  } finally {
-    if (child.process.exitCode === null) child.process.kill('SIGKILL');
-  }
-  return { code: child.code, stdout: child.stdout, stderr: child.stderr };
-}
 
 /** The program at `path`, or an error saying how to install it (a missing client fails, never skips). */
 export function requireExecutable(path: string, install: string): string {
