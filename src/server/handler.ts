@@ -9,11 +9,12 @@ import { ErrorCodes, isWatchCacheError } from '../errors.js';
 import { ApiError, badRequest, methodNotAllowed, pathNotFound } from './api-error.js';
 import { authorize, type Principal, type TokenTable, type Verb } from './auth.js';
 import { BodyError } from './body.js';
+import type { FrameWatchOptions } from '../cache/cacher.js';
 import type { ResourceCaches } from './caches.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, rootPaths, versionInfo } from './discovery.js';
 import { serveGet } from './get.js';
 import { serveList } from './list.js';
-import { negotiate, negotiateView, parseAccept, RESPONSE_TYPES, type WatchEncoding } from './media.js';
+import { negotiate, negotiateView, negotiateWatch, parseAccept, RESPONSE_TYPES, type WatchEncoding } from './media.js';
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_ACCEPT, openApiV2Json, openApiV2Protobuf, openApiV3Index, openApiV3Spec } from './openapi.js';
 import type { ServerMetrics } from './metrics.js';
 import { negotiateResponses, objectMediaTypes, sendNegotiatedError, servesProtobuf } from './protobuf-media.js';
@@ -197,8 +198,9 @@ async function serveResource(
   const cacher = ctx.caches.get(target.resource);
 
   if (verb === 'watch') {
-    const encoding = negotiate(req.headers.accept, ctx.encodings, true);
-    const options = watchOptions(params);
+    const { encoding, view } = negotiateWatch(req.headers.accept, ctx.encodings, target.resource);
+    const options: FrameWatchOptions = watchOptions(params);
+    if (view !== undefined) options.view = view.kind === 'table' ? { ...view, kind: 'table', include: includeObjectParam(params) } : { ...view, kind: 'metadata' };
     if (target.watch === true && target.name !== undefined) requireNameSelector(options.fieldSelector, target.name);
     ctx.hub.admit();
     await serveWatch(req, res, { cacher, route: target, options, encoding, hub: ctx.hub, timeouts: ctx.timeouts, metrics: ctx.metrics });

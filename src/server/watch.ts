@@ -14,7 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cacher } from '../cache/cacher.js';
-import type { WatchOptions } from '../cache/request.js';
+import type { FrameWatchOptions } from '../cache/cacher.js';
 import type { FrameSink, FrameWatch } from '../delivery/frame-stream.js';
 import type { WatchEncoding } from './media.js';
 import type { ServerMetrics } from './metrics.js';
@@ -202,7 +202,7 @@ class HttpWatch implements FrameSink, HubWatch {
 export interface WatchRequest {
   cacher: Cacher;
   route: ResourceRoute;
-  options: WatchOptions;
+  options: FrameWatchOptions;
   encoding: WatchEncoding;
   hub: WatchHub;
   timeouts: WatchTimeouts;
@@ -228,7 +228,7 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, requ
     watch.closed();
     return;
   }
-  const options: WatchOptions = { ...request.options, timeoutSeconds, signal: abort.signal };
+  const options: FrameWatchOptions = { ...request.options, timeoutSeconds, signal: abort.signal };
   if (route.namespace !== undefined) options.namespace = route.namespace;
   if (route.name !== undefined) options.name = route.name;
   let handle: FrameWatch;
