@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeObject, encodeObject } from '../../src/encode/protobuf/envelope.js';
 import { TokenTable } from '../../src/server/auth.js';
 import { BUILTIN_RESOURCES, defineResource } from '../../src/server/registry.js';
-import { call, eventually, openWatch, startTestServer, type TestServer } from './http-helpers.js';
+import { call, eventually, startTestServer, type TestServer } from './http-helpers.js';
 
 const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 /** What kubectl ≥ 1.32 and client-go's typed clients send. */
