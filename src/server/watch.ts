@@ -13,13 +13,12 @@
  * watcher; or the hub's backstop ends a stream that outlived its deadline (a lost end).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Cacher } from '../cache/cacher.js';
-import type { FrameWatchOptions } from '../cache/cacher.js';
+import type { Cacher, FrameWatchOptions } from '../cache/cacher.js';
 import type { FrameSink, FrameWatch } from '../delivery/frame-stream.js';
 import type { WatchEncoding } from './media.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ResourceRoute } from './routes.js';
-import { sendError } from './status-response.js';
+import { sendNegotiatedError } from './protobuf-media.js';
 import type { HubWatch, WatchHub } from './watch-hub.js';
 
 export interface WatchTimeouts {
@@ -129,7 +128,7 @@ class HttpWatch implements FrameSink, HubWatch {
   refused(err: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
-    sendError(this.#res, err);
+    sendNegotiatedError(this.#res, err, {});
     this.#release('server');
   }
 

@@ -305,9 +305,20 @@ describe.each([0, 1])('watch views and protobuf watches (workers %i)', (workers)
     }
   });
 
-  it('a protobuf watch that cannot start still answers with a Status; Accept without stream=watch is served too', async () => {
-    const bad = await call(t.url, `${PODS}?watch=1&labelSelector=%3D%3D`, { headers: { accept: PROTOBUF_WATCH } });
+  it('a protobuf watch that cannot start answers with a protobuf Status; Accept without stream=watch is served too', async () => {
+    const bad = await fetch(`${t.url}${PODS}?watch=1&labelSelector=%3D%3D`, { headers: { accept: PROTOBUF_WATCH }, signal: AbortSignal.timeout(15_000) });
     expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toBe('application/vnd.kubernetes.protobuf');
+    const body = Buffer.from(await bad.arrayBuffer());
+    expect(body.subarray(0, 4).toString('latin1')).toBe('k8s\0');
+    const Unknown = root.lookupType('k8s.Unknown');
+    const unknown = Unknown.toObject(Unknown.decode(body.subarray(4))) as { typeMeta: { kind: string }; raw: Uint8Array };
+    expect(unknown.typeMeta.kind).toBe('Status');
+    const Status = root.lookupType('k8s.Status');
+    expect(Status.toObject(Status.decode(unknown.raw))).toMatchObject({ status: 'Failure', reason: 'BadRequest', code: 400 });
+    // With JSON preferred, the same error is JSON.
+    const json = await call(t.url, `${PODS}?watch=1&labelSelector=%3D%3D`, { headers: { accept: `application/json,${PROTOBUF_WATCH}` } });
+    expect(json.json).toMatchObject({ kind: 'Status', code: 400 });
     const w = await openProtobufWatch(t.url, `${PODS}?watch=1&resourceVersion=0&fieldSelector=metadata.name%3Da`, 'application/vnd.kubernetes.protobuf');
     try {
       expect(w.contentType).toBe(PROTOBUF_WATCH);
