@@ -65,12 +65,12 @@ function rangeMatches(range: MediaRange, mediaType: string, watch: boolean): boo
 }
 
 /** The offer the client prefers (highest q, then its order); throws 406 when none is acceptable. */
-export function negotiate<T extends { mediaType: string }>(accept: string | undefined, offers: readonly T[], watch = false): T {
+export function negotiate<T extends { mediaType: string }>(accept: string | undefined, offers: readonly T[]): T {
   let best: T | undefined;
   let bestQ = 0;
   for (const range of parseAccept(accept)) {
     if (range.q <= bestQ) continue;
-    const offer = offers.find((o) => rangeMatches(range, o.mediaType, watch));
+    const offer = offers.find((o) => rangeMatches(range, o.mediaType, false));
     if (offer !== undefined) {
       best = offer;
       bestQ = range.q;
