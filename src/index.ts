@@ -53,7 +53,9 @@ export type { EtcdStorageOptions, EtcdWatchRestartReason, EtcdWatchStreamEvent }
 
 // The cache: reflector, watch cache, ready gate; WATCH/LIST/GET with Kubernetes semantics.
 export { createCacher, DEFAULT_LIMITS } from './cache/cacher.js';
-export type { Cacher, CacherOptions, CacherStats, GetOptions, ListResult } from './cache/cacher.js';
+export type { Cacher, CacherOptions, CacherStats, FrameWatchOptions, GetOptions, ListResult } from './cache/cacher.js';
+export type { WatchView } from './encode/view-codec.js';
+export type { PrinterSpec } from './encode/table/views.js';
 export type { ListOptions, ReadOptions, ResourceVersionMatch, WatchOptions } from './cache/request.js';
 export type { KubeObject, ObjectMeta } from './kube-object.js';
 export type { ResourceSchema } from './cache/object.js';
@@ -80,6 +82,6 @@ export type { Access, Principal, Verb } from './server/auth.js';
 export type { RequestVerb, ServerMetrics } from './server/metrics.js';
 export { createMetrics } from './server/prometheus.js';
 export type { MetricsOptions, PrometheusMetrics } from './server/prometheus.js';
-export { JSON_WATCH_ENCODING, MSGPACK_WATCH_ENCODING } from './server/media.js';
+export { JSON_WATCH_ENCODING, MSGPACK_WATCH_ENCODING, PROTOBUF_WATCH_ENCODING } from './server/media.js';
 export type { WatchEncoding } from './server/media.js';
 export type { CacherTuning, ResourceCache } from './server/caches.js';

@@ -9,7 +9,9 @@ import { ErrorCodes, positiveOption, WatchCacheError } from '../errors.js';
 import { statusFromError, watchStatusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
 import type { BookmarkShape } from '../encode/codec.js';
-import { codecFor, type FrameEncoding } from '../encode/codecs.js';
+import { codecFor, type FrameEncoding, type WatchFormat } from '../encode/codecs.js';
+import type { PrinterSpec } from '../encode/table/views.js';
+import { viewFormat, type WatchView } from '../encode/view-codec.js';
 import { matches, selectsEverything } from '../select/predicate.js';
 import { inlinePlacement, type PlacementFactory } from '../dispatch/placement.js';
 import { WorkerPlacement } from '../dispatch/worker-placement.js';
@@ -31,6 +33,12 @@ import { buildPredicate, parseMatch, parseResourceVersion, validateWatch, type L
 import { WatchCache, type WatchCacheStats } from './watch-cache.js';
 import { needsStoreRevision, watchPlan } from './watch-plan.js';
 import { WatchRouter } from './watch-router.js';
+
+/** The API group of an apiVersion (`apps/v1` → `apps`, `v1` → the core group ""). */
+function groupOf(apiVersion: string | undefined): string {
+  const slash = apiVersion?.indexOf('/') ?? -1;
+  return slash < 0 ? '' : apiVersion!.slice(0, slash);
+}
 
 export const DEFAULT_LIMITS: DispatchLimits = {
   bufferEvents: 1000,
@@ -72,6 +80,11 @@ export interface CacherOptions extends ResourceSchema {
   /** Page size of the reflector's lists; default 10,000. */
   pageSize?: number;
   backoff?: BackoffOptions;
+  /**
+   * The resource's printer, for watches that ask for Table events; default: the built-in printer
+   * of `kind` in the group of `apiVersion`, or NAME and CREATED AT.
+   */
+  printer?: PrinterSpec;
   /** Told of every failed list-and-watch of the reflector. */
   onError?: (err: unknown) => void;
   /**
@@ -84,6 +97,11 @@ export interface CacherOptions extends ResourceSchema {
 export interface FrameWatchOptions extends WatchOptions {
   /** The frame encoding (encode/codecs.ts): Kubernetes watch JSON lines (default), msgpack maps, or Kubernetes protobuf frames (built-in kinds). */
   encoding?: FrameEncoding;
+  /**
+   * A view of the objects instead of the objects (JSON only): each event's object a one-row
+   * meta.k8s.io Table (columnDefinitions in the first event only) or a PartialObjectMetadata.
+   */
+  view?: WatchView;
 }
 
 export interface CacherStats {
@@ -147,6 +165,8 @@ class CacherImpl implements Cacher {
   readonly #storage: Storage;
   readonly #clock: Clock;
   readonly #codec: ObjectCodec;
+  /** What Table views of its watch events print. */
+  readonly #printer: PrinterSpec;
   /** Kind and apiVersion of the resource. */
   readonly #shape: BookmarkShape;
   readonly #ready: ReadyGate;
@@ -190,11 +210,13 @@ class CacherImpl implements Cacher {
       onPublish: () => this.#router.broadcast({ type: 'publish' }),
       onSegments: (segments) => this.#router.broadcast({ type: 'segments', segments }),
     });
+    this.#printer = options.printer ?? { group: groupOf(options.apiVersion), kind: options.kind ?? '' };
     const config: DispatcherConfig = {
       ring: this.#cache.ring.buffers,
       selectableFields: this.#codec.attributes.fields,
       limits,
       ...this.#shape,
+      printer: this.#printer,
     };
     this.#router = new WatchRouter({
       placement: (onOutput, onCrash) =>
@@ -205,7 +227,7 @@ class CacherImpl implements Cacher {
       onDeliveryLatency: options.onDeliveryLatency,
     });
     this.#reads = new ReadPath({ storage: this.#storage, prefix, cache: this.#cache, ready: this.#ready, codec: this.#codec });
-    this.#initial = new InitialEvents(this.#shape);
+    this.#initial = new InitialEvents(this.#shape, this.#printer);
     this.#reflector = new Reflector({
       storage: this.#storage,
       prefix,
@@ -266,18 +288,23 @@ class CacherImpl implements Cacher {
   }
 
   watchFrames(options: FrameWatchOptions, sink: FrameSink): Promise<FrameWatch> {
-    const encoding = options.encoding ?? 'json';
+    let encoding: WatchFormat = options.encoding ?? 'json';
+    if (options.view !== undefined) {
+      if (encoding !== 'json') throw new WatchCacheError(ErrorCodes.NOT_ACCEPTABLE, `a ${options.view.kind} view of watch events is served in JSON only`);
+      encoding = viewFormat(options.view);
+    }
     // 400 for an encoding this build does not speak; 406 for one that cannot encode this kind.
-    if (!codecFor(encoding).supports(this.#shape)) {
+    const codec = codecFor(encoding, this.#printer);
+    if (!codec.supports(this.#shape)) {
       throw new WatchCacheError(ErrorCodes.NOT_ACCEPTABLE, `the ${encoding} watch encoding cannot encode ${this.#shape.kind ?? 'this resource'}`);
     }
-    return this.#watch(options, encoding, (id, hooks) => new FrameStream(id, hooks, sink, encoding));
+    return this.#watch(options, encoding, (id, hooks) => new FrameStream(id, hooks, sink, codec));
   }
 
   /** `S` is also what the consumer holds: its `stop()` is what the consumer's abort signal calls. */
   async #watch<S extends Subscriber & { stop(): void }>(
     options: WatchOptions,
-    encoding: FrameEncoding,
+    encoding: WatchFormat,
     subscribe: (id: number, hooks: SubscriberHooks) => S,
   ): Promise<S> {
     const generation = this.#ready.check();
@@ -351,6 +378,7 @@ class CacherImpl implements Cacher {
       floor,
       bookmarks: request.bookmarks,
       encoding,
+      headed: snapshot !== undefined && InitialEvents.sendsFrames(snapshot, plan.kind === 'snapshot' && plan.endBookmark ? floor : undefined),
       ...(deadline === undefined ? {} : { deadline }),
       now,
     });

@@ -5,8 +5,9 @@
  * waiting for a slow consumer in between, so neither the loop nor memory takes it at once.
  */
 import type { BookmarkShape } from '../encode/codec.js';
-import { codecFor, type FrameEncoding } from '../encode/codecs.js';
+import { codecFor, type WatchFormat } from '../encode/codecs.js';
 import { EncodePool } from '../encode/encode-pool.js';
+import type { PrinterSpec } from '../encode/table/views.js';
 import type { Subscriber } from '../delivery/subscriber.js';
 import { statusFromError } from '../status.js';
 import type { CachedObject } from './object.js';
@@ -16,12 +17,19 @@ const INITIAL_CHUNK = 1000;
 
 export class InitialEvents {
   readonly #shape: BookmarkShape;
+  readonly #printer: PrinterSpec;
   readonly #encoder = new EncodePool();
   /** A watch took its snapshot in this turn. */
   #snapshotTaken = false;
 
-  constructor(shape: BookmarkShape) {
+  constructor(shape: BookmarkShape, printer: PrinterSpec) {
     this.#shape = shape;
+    this.#printer = printer;
+  }
+
+  /** Whether initial events of this snapshot send anything (their first frame is the watch's first). */
+  static sendsFrames(snapshot: readonly CachedObject[], endBookmark: number | undefined): boolean {
+    return snapshot.length > 0 || endBookmark !== undefined;
   }
 
   /**
@@ -38,9 +46,9 @@ export class InitialEvents {
    * Send `snapshot` to `stream` (registered already: its live frames wait behind these), then,
    * with `endBookmark`, the BOOKMARK that ends the initial events at that revision.
    */
-  send(stream: Subscriber, snapshot: readonly CachedObject[], encoding: FrameEncoding, endBookmark: number | undefined): void {
+  send(stream: Subscriber, snapshot: readonly CachedObject[], encoding: WatchFormat, endBookmark: number | undefined): void {
     stream.beginInitial();
-    const codec = codecFor(encoding);
+    const codec = codecFor(encoding, this.#printer);
     if (codec.cachedAddedFrames && snapshot.length <= INITIAL_CHUNK) {
       for (const object of snapshot) stream.pushInitial(object.addedFrame);
       if (endBookmark !== undefined) stream.pushInitial(codec.bookmark(this.#shape, endBookmark, true));
@@ -54,22 +62,24 @@ export class InitialEvents {
     return this.#encoder.release();
   }
 
-  async #sendChunks(stream: Subscriber, snapshot: readonly CachedObject[], encoding: FrameEncoding, endBookmark: number | undefined): Promise<void> {
-    const codec = codecFor(encoding);
+  async #sendChunks(stream: Subscriber, snapshot: readonly CachedObject[], encoding: WatchFormat, endBookmark: number | undefined): Promise<void> {
+    const codec = codecFor(encoding, this.#printer);
     try {
       for (let i = 0; i < snapshot.length; i += INITIAL_CHUNK) {
         if (stream.ended) return;
         const chunk = snapshot.slice(i, i + INITIAL_CHUNK);
         const frames = codec.cachedAddedFrames
           ? chunk.map((object) => object.addedFrame)
-          : await this.#encoder.snapshot(encoding, chunk.map((object) => object.bytes));
+          : await this.#encoder.snapshot({ encoding, objects: chunk.map((object) => object.bytes), printer: this.#printer, first: i === 0 });
         for (const frame of frames) stream.pushInitial(frame);
         if (i + INITIAL_CHUNK < snapshot.length) {
           await stream.whenWritable();
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
-      if (endBookmark !== undefined) stream.pushInitial(codec.bookmark(this.#shape, endBookmark, true));
+      // An empty snapshot's end bookmark is the watch's first frame.
+      const bookmarkCodec = snapshot.length === 0 ? (codec.first ?? codec) : codec;
+      if (endBookmark !== undefined) stream.pushInitial(bookmarkCodec.bookmark(this.#shape, endBookmark, true));
       stream.endInitial();
     } catch (err) {
       stream.failed(statusFromError(err));

@@ -5,7 +5,7 @@
  * against the watcher's buffer.
  */
 import type { FrameCodec } from '../encode/codec.js';
-import { codecFor, type FrameEncoding } from '../encode/codecs.js';
+import { codecFor } from '../encode/codecs.js';
 import type { Status } from '../status.js';
 import type { Subscriber, SubscriberHooks } from './subscriber.js';
 
@@ -42,11 +42,11 @@ export class FrameStream implements Subscriber, FrameWatch {
   /** Dispatcher frames held back while initial events are still coming. */
   #held: Uint8Array[] | undefined;
 
-  constructor(id: number, hooks: SubscriberHooks, sink: FrameSink, encoding: FrameEncoding = 'json') {
+  constructor(id: number, hooks: SubscriberHooks, sink: FrameSink, codec: FrameCodec = codecFor('json')) {
     this.id = id;
     this.#hooks = hooks;
     this.#sink = sink;
-    this.#codec = codecFor(encoding);
+    this.#codec = codec;
   }
 
   get ended(): boolean {

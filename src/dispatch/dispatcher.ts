@@ -23,6 +23,7 @@ import type { WireError } from '../errors.js';
 import { distance, RecordKind } from '../ring/layout.js';
 import { RingReader, SCAN_LAPPED, type RingRecord } from '../ring/reader.js';
 import type { BookmarkShape, WatchEventType } from '../encode/codec.js';
+import type { PrinterSpec } from '../encode/table/views.js';
 import { BookmarkBuckets, nextBookmarkTime } from './bookmarks.js';
 import { AttributeReader, matches, rewrite } from '../select/predicate.js';
 import { CurrentRecord } from './current-record.js';
@@ -42,6 +43,7 @@ export type Schedule = (fn: () => void) => void;
 export class Dispatcher {
   readonly #reader: RingReader;
   readonly #limits: DispatchLimits;
+  readonly #printer: PrinterSpec | undefined;
   readonly #slice: number;
   readonly #bookmarkShape: BookmarkShape;
   readonly #post: Post;
@@ -82,6 +84,7 @@ export class Dispatcher {
     this.#reader = new RingReader(config.ring);
     this.#current = new CurrentRecord(new AttributeReader(config.selectableFields));
     this.#limits = config.limits;
+    this.#printer = config.printer;
     this.#slice = config.sliceRecords ?? DEFAULT_SLICE_RECORDS;
     this.#bookmarkShape = {
       ...(config.kind === undefined ? {} : { kind: config.kind }),
@@ -168,7 +171,7 @@ export class Dispatcher {
       this.#flush();
       return;
     }
-    const w = new Watcher(spec);
+    const w = new Watcher(spec, this.#printer);
     this.#watchers.set(w.id, w);
     // A start at or past the live cursor joins the live group; the floor drops the records in
     // between, which are all at or below it. An older start catches up on its own first.
@@ -204,9 +207,10 @@ export class Dispatcher {
       if (w.closed) continue;
       if (w.live) {
         const rv = Math.max(this.#liveRV, w.lastRV);
-        const key = `${rv}:${w.codec.encoding}`;
+        const codec = w.nextCodec();
+        const key = `${rv}:${codec.encoding}`;
         let frame = frames.get(key);
-        if (frame === undefined) frames.set(key, (frame = w.codec.bookmark(this.#bookmarkShape, rv)));
+        if (frame === undefined) frames.set(key, (frame = codec.bookmark(this.#bookmarkShape, rv)));
         // Bookmarks never block: one that does not fit is skipped; the next one is scheduled.
         if (w.hasRoom(this.#limits, frame.byteLength)) {
           this.#outIds.push(w.id);
@@ -312,7 +316,7 @@ export class Dispatcher {
     if (w.closed || w.stallAt !== undefined || record.rv <= w.floor) return;
     const type = this.#eventType(w, record);
     if (type === null) return;
-    const frame = this.#current.frame(type, w.codec);
+    const frame = this.#current.frame(type, w.nextCodec());
     if (!w.hasRoom(this.#limits, frame.byteLength)) {
       w.stallAt = record.position;
       this.#touched.push(w);

@@ -3,7 +3,8 @@
  * in a worker). Everything here is structured-clone safe: the dispatcher never shares a JS object
  * with the main thread, so the same code runs in both placements.
  */
-import type { FrameEncoding } from '../encode/codecs.js';
+import type { WatchFormat } from '../encode/codecs.js';
+import type { PrinterSpec } from '../encode/table/views.js';
 import type { WireError } from '../errors.js';
 import type { RingBuffers, RingSegment } from '../ring/producer.js';
 import type { Predicate } from '../select/predicate.js';
@@ -24,6 +25,8 @@ export interface DispatcherConfig {
   /** Kind and apiVersion of BOOKMARK objects. */
   kind?: string;
   apiVersion?: string;
+  /** The resource's printer: what a Table view of its events prints. */
+  printer?: PrinterSpec;
   limits: DispatchLimits;
   /** Records read per ring slice before validating (and yielding to the event loop). */
   sliceRecords?: number;
@@ -43,8 +46,10 @@ export interface WatcherSpec {
   floor: number;
   /** Whether the watcher asked for BOOKMARK events. */
   bookmarks: boolean;
-  /** The frame encoding the watcher reads (default json). */
-  encoding?: FrameEncoding;
+  /** The frame encoding or view the watcher reads (default json). */
+  encoding?: WatchFormat;
+  /** Its first frame went out with its initial events (a codec's `first` variant is not needed here). */
+  headed?: boolean;
   /** When the watch ends (ms since the epoch); bookmarks are due 2 s before it. */
   deadline?: number;
   /** Registration time on the cacher's clock. */

@@ -15,6 +15,7 @@
 import { ErrorCodes, type WireError } from '../errors.js';
 import type { FrameCodec } from '../encode/codec.js';
 import { codecFor } from '../encode/codecs.js';
+import type { PrinterSpec } from '../encode/table/views.js';
 import { selectsEverything, type Predicate } from '../select/predicate.js';
 import type { DispatchLimits, WatcherSpec } from './protocol.js';
 
@@ -30,6 +31,8 @@ export class Watcher {
   readonly floor: number;
   readonly bookmarks: boolean;
   readonly codec: FrameCodec;
+  /** The codec of its first frame, until one is sent (codec.first; see #firstCodec). */
+  readonly #firstCodec: FrameCodec | undefined;
   readonly deadline: number | undefined;
   /** RV of the last event delivered; bookmarks never go below it. */
   lastRV: number;
@@ -50,16 +53,23 @@ export class Watcher {
   stalledSince: number | undefined = undefined;
   closed = false;
 
-  constructor(spec: WatcherSpec) {
+  constructor(spec: WatcherSpec, printer?: PrinterSpec) {
     this.id = spec.id;
     this.predicate = spec.predicate;
     this.everything = selectsEverything(spec.predicate);
     this.triggerHash = spec.triggerHash;
     this.floor = spec.floor;
     this.bookmarks = spec.bookmarks;
-    this.codec = codecFor(spec.encoding ?? 'json');
+    this.codec = codecFor(spec.encoding ?? 'json', printer);
+    this.#firstCodec = spec.headed === true ? undefined : this.codec.first;
     this.deadline = spec.deadline;
     this.lastRV = spec.floor;
+  }
+
+  /** The codec of the next frame: the `first` variant while nothing was sent or staged yet. */
+  nextCodec(): FrameCodec {
+    const first = this.#firstCodec;
+    return first !== undefined && this.sentEvents + this.stagedEvents === 0 ? first : this.codec;
   }
 
   outstandingEvents(): number {

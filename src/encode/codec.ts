@@ -41,6 +41,11 @@ export interface FrameCodec {
   bookmark(shape: BookmarkShape, revision: number, initialEventsEnd?: boolean): Uint8Array;
   /** The final in-band ERROR event of a watch. */
   error(status: Status): Uint8Array;
+  /**
+   * The codec of a watch's first frame, when it differs (a Table watch: columnDefinitions in the
+   * first event only). Its `encoding` differs too, so the two never share a frame.
+   */
+  readonly first?: FrameCodec;
 }
 
 /** A BOOKMARK's object: an empty object of the resource's kind carrying only the resourceVersion. */

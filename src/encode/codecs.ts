@@ -1,9 +1,15 @@
-/** The watch encodings this build speaks, by name: the one table a new encoding is added to. */
+/**
+ * The watch encodings this build speaks, by name: the one table a new encoding is added to. A
+ * watch's format is an encoding's name or a view's (view-codec.ts: a Table or PartialObjectMetadata
+ * per event, in JSON), resolved with the resource's printer, which the cacher holds.
+ */
 import { badRequest } from '../errors.js';
 import type { FrameCodec } from './codec.js';
 import { JSON_CODEC } from './json-frame.js';
 import { MSGPACK_CODEC } from './msgpack-frame.js';
 import { PROTOBUF_CODEC } from './protobuf/watch.js';
+import type { PrinterSpec } from './table/views.js';
+import { parseViewFormat, viewCodecFor, type ViewFormat } from './view-codec.js';
 
 const CODECS = {
   json: JSON_CODEC,
@@ -15,9 +21,19 @@ export type FrameEncoding = keyof typeof CODECS;
 
 export const FRAME_ENCODINGS = Object.keys(CODECS) as readonly FrameEncoding[];
 
-/** The codec of `encoding`; 400 for a name this build does not speak. */
-export function codecFor(encoding: FrameEncoding): FrameCodec {
-  const codec = Object.hasOwn(CODECS, encoding) ? CODECS[encoding] : undefined;
-  if (codec === undefined) throw badRequest(`unsupported watch encoding ${JSON.stringify(encoding)}`);
-  return codec;
+/** What a watcher's frames are: an encoding of the objects, or a view of them. */
+export type WatchFormat = FrameEncoding | ViewFormat;
+
+const NO_PRINTER: PrinterSpec = Object.freeze({ group: '', kind: '' });
+
+/**
+ * The codec of `format`; a view's uses `printer`, the resource's (without one, a Table has the
+ * default columns). 400 for a name this build does not speak.
+ */
+export function codecFor(format: WatchFormat, printer: PrinterSpec = NO_PRINTER): FrameCodec {
+  const codec = Object.hasOwn(CODECS, format) ? CODECS[format as FrameEncoding] : undefined;
+  if (codec !== undefined) return codec;
+  const view = parseViewFormat(format);
+  if (view === undefined) throw badRequest(`unsupported watch encoding ${JSON.stringify(format)}`);
+  return viewCodecFor(format as ViewFormat, view, printer);
 }

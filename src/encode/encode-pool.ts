@@ -6,9 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { builtPoolEntry } from '../worker-entry.js';
-import type { FrameEncoding } from './codecs.js';
 import { unpackFrames } from './packed-frames.js';
-import { encodeSnapshot } from './snapshot-task.js';
+import { encodeSnapshot, type SnapshotTask } from './snapshot-task.js';
 
 let pool: Piscina | undefined;
 let users = 0;
@@ -16,10 +15,9 @@ let users = 0;
 export class EncodePool {
   #acquired = false;
 
-  /** ADDED frames in `encoding` for these stored objects, encoded off the main thread. */
-  async snapshot(encoding: FrameEncoding, objects: Uint8Array[]): Promise<Uint8Array[]> {
+  /** ADDED frames in the task's format for its stored objects, encoded off the main thread. */
+  async snapshot(task: SnapshotTask): Promise<Uint8Array[]> {
     const piscina = this.#pool();
-    const task = { encoding, objects };
     // Without a build (sources under development) the same job runs inline.
     const buffer = piscina === undefined ? encodeSnapshot(task) : ((await piscina.run(task)) as ArrayBuffer);
     return unpackFrames(buffer);

@@ -11,6 +11,7 @@
 import { createCacher, type Cacher, type CacherOptions } from '../cache/cacher.js';
 import type { Storage } from '../storage/storage.js';
 import { groupVersion, type Registry, type ResourceDefinition } from './registry.js';
+import { printerSpec } from './table/views.js';
 
 /** Per-cacher tuning the server passes through (see CacherOptions). */
 export type CacherTuning = Pick<
@@ -50,6 +51,7 @@ export class ResourceCaches {
           prefix: registry.prefixOf(def),
           kind: def.kind,
           apiVersion: groupVersion(def),
+          printer: printerSpec(def),
           selectableFields: def.selectableFields,
           ...(def.trigger === undefined ? {} : { trigger: def.trigger }),
           // Threads for the fan-out resources (those with a trigger); the rest dispatch inline.

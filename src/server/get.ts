@@ -11,7 +11,7 @@ import type { Registry } from './registry.js';
 import { sendProtobufObject } from './protobuf-media.js';
 import type { ObjectRoute } from './routes.js';
 import { sendJson, sendJsonBytes } from './status-response.js';
-import { str } from './table/json.js';
+import { str } from '../encode/table/json.js';
 import { decodeObject, partialObjectMetadata, printerFor, table, type ConversionOptions } from './table/views.js';
 
 export async function serveGet(

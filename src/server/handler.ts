@@ -9,14 +9,16 @@ import { ErrorCodes, isWatchCacheError } from '../errors.js';
 import { ApiError, badRequest, methodNotAllowed, pathNotFound } from './api-error.js';
 import { authorize, type Principal, type TokenTable, type Verb } from './auth.js';
 import { BodyError } from './body.js';
+import type { FrameWatchOptions } from '../cache/cacher.js';
 import type { ResourceCaches } from './caches.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, rootPaths, versionInfo } from './discovery.js';
 import { serveGet } from './get.js';
 import { serveList } from './list.js';
-import { negotiate, negotiateView, parseAccept, RESPONSE_TYPES, type WatchEncoding } from './media.js';
+import { negotiate, negotiateView, negotiateWatch, parseAccept, RESPONSE_TYPES, type WatchEncoding } from './media.js';
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_ACCEPT, openApiV2Json, openApiV2Protobuf, openApiV3Index, openApiV3Spec } from './openapi.js';
 import type { ServerMetrics } from './metrics.js';
-import { negotiateResponses, objectMediaTypes, sendNegotiatedError, servesProtobuf } from './protobuf-media.js';
+import { negotiateResponses, objectMediaTypes, protobufWatchErrors, sendNegotiatedError, servesProtobuf } from './protobuf-media.js';
+import { PROTOBUF_MEDIA_TYPE } from '../encode/protobuf/envelope.js';
 import { getResourceVersion, listOptions, queryBool, watchOptions } from './query.js';
 import { ACCESS_REVIEW_PLURAL, serveAccessReview } from './access-review.js';
 import { serveDeleteCollection } from './delete-collection.js';
@@ -191,14 +193,16 @@ async function serveResource(
   const principal: Principal | undefined = ctx.tokens?.authenticate(req.headers.authorization);
   const verb = resourceVerb(req.method ?? '', target, params);
   label.verb = METRIC_VERBS[verb];
-  // Watches keep their JSON errors: their protobuf form comes with protobuf watch streams.
+  // A watch's errors follow its stream's encoding (below).
   if (verb !== 'watch') negotiateResponses(res, req.headers.accept, target.resource);
   if (principal !== undefined) authorize(principal, verb, target.resource, target.namespace);
   const cacher = ctx.caches.get(target.resource);
 
   if (verb === 'watch') {
-    const encoding = negotiate(req.headers.accept, ctx.encodings, true);
-    const options = watchOptions(params);
+    const { encoding, view } = negotiateWatch(req.headers.accept, ctx.encodings, target.resource);
+    if (encoding.mediaType === PROTOBUF_MEDIA_TYPE) protobufWatchErrors(res, req.headers.accept);
+    const options: FrameWatchOptions = watchOptions(params);
+    if (view !== undefined) options.view = view.kind === 'table' ? { ...view, kind: 'table', include: includeObjectParam(params) } : { ...view, kind: 'metadata' };
     if (target.watch === true && target.name !== undefined) requireNameSelector(options.fieldSelector, target.name);
     ctx.hub.admit();
     await serveWatch(req, res, { cacher, route: target, options, encoding, hub: ctx.hub, timeouts: ctx.timeouts, metrics: ctx.metrics });

@@ -1,13 +1,16 @@
 /**
  * Media types: what a response may be encoded as (the Accept header), what a request body may be
- * (Content-Type), and the watch encodings (JSON lines and msgpack). A watch encoding is a small
+ * (Content-Type), and the watch encodings (JSON lines, msgpack, Kubernetes protobuf) with the
+ * views a JSON watch may ask for (Table, PartialObjectMetadata). A watch encoding is a small
  * record, so another one slots in without touching the watch handler.
  */
-import type { Cacher } from '../cache/cacher.js';
-import type { WatchOptions } from '../cache/request.js';
+import type { Cacher, FrameWatchOptions } from '../cache/cacher.js';
 import type { FrameSink, FrameWatch } from '../delivery/frame-stream.js';
-import { PROTOBUF_MEDIA_TYPE } from '../encode/protobuf/envelope.js';
+import { hasProtobufSchema, PROTOBUF_MEDIA_TYPE } from '../encode/protobuf/envelope.js';
+import { PROTOBUF_WATCH_MEDIA_TYPE } from '../encode/protobuf/watch.js';
+import type { MetaVersion } from '../encode/table/views.js';
 import { notAcceptable, unsupportedMediaType } from './api-error.js';
+import { groupVersion, type ResourceDefinition } from './registry.js';
 
 export const JSON_MEDIA_TYPE = 'application/json';
 
@@ -47,8 +50,8 @@ export function parseAccept(header: string | undefined): MediaRange[] {
 
 /**
  * Whether `range` asks for plain `mediaType`. A range that asks for a conversion (`as=Table`,
- * `as=PartialObjectMetadata`) does not match: GET and LIST serve those through `negotiateView`;
- * watches do not serve them yet, so a watch client takes its next choice, plain JSON.
+ * `as=PartialObjectMetadata`) does not match: GET and LIST serve those through `negotiateView`,
+ * watches through `negotiateWatch`.
  */
 function rangeMatches(range: MediaRange, mediaType: string, watch: boolean): boolean {
   if (range.q <= 0) return false;
@@ -62,12 +65,12 @@ function rangeMatches(range: MediaRange, mediaType: string, watch: boolean): boo
 }
 
 /** The offer the client prefers (highest q, then its order); throws 406 when none is acceptable. */
-export function negotiate<T extends { mediaType: string }>(accept: string | undefined, offers: readonly T[], watch = false): T {
+export function negotiate<T extends { mediaType: string }>(accept: string | undefined, offers: readonly T[]): T {
   let best: T | undefined;
   let bestQ = 0;
   for (const range of parseAccept(accept)) {
     if (range.q <= bestQ) continue;
-    const offer = offers.find((o) => rangeMatches(range, o.mediaType, watch));
+    const offer = offers.find((o) => rangeMatches(range, o.mediaType, false));
     if (offer !== undefined) {
       best = offer;
       bestQ = range.q;
@@ -81,7 +84,12 @@ export function negotiate<T extends { mediaType: string }>(accept: string | unde
  * What a GET or LIST answers with: the objects (as JSON, or as protobuf for a built-in kind), a
  * Table, or their metadata only.
  */
-export type ResponseView = { kind: 'objects' } | { kind: 'protobuf' } | { kind: 'table' | 'metadata'; version: 'v1' | 'v1beta1' };
+export type ResponseView = { kind: 'objects' } | { kind: 'protobuf' } | ConversionView;
+
+export interface ConversionView {
+  kind: 'table' | 'metadata';
+  version: MetaVersion;
+}
 
 const OBJECTS: ResponseView = Object.freeze({ kind: 'objects' });
 const PROTOBUF: ResponseView = Object.freeze({ kind: 'protobuf' });
@@ -89,12 +97,17 @@ const PROTOBUF: ResponseView = Object.freeze({ kind: 'protobuf' });
 /** The view one range asks for, if this server can give it for a `target` read. */
 function rangeView(range: MediaRange, target: 'object' | 'list', protobuf: boolean): ResponseView | undefined {
   if (range.q <= 0) return undefined;
-  const as = range.params.get('as');
-  if (as === undefined) {
+  if (!range.params.has('as')) {
     if (rangeMatches(range, JSON_MEDIA_TYPE, false)) return OBJECTS;
     return protobuf && rangeMatches(range, PROTOBUF_MEDIA_TYPE, false) ? PROTOBUF : undefined;
   }
-  if (range.type !== JSON_MEDIA_TYPE || range.params.has('stream') || range.params.get('g') !== 'meta.k8s.io') return undefined;
+  return range.params.has('stream') ? undefined : conversion(range, target);
+}
+
+/** The Table or PartialObjectMetadata(List) conversion a range asks for (JSON only), if served. */
+function conversion(range: MediaRange, target: 'object' | 'list'): ConversionView | undefined {
+  const as = range.params.get('as');
+  if (range.type !== JSON_MEDIA_TYPE || range.params.get('g') !== 'meta.k8s.io') return undefined;
   const version = range.params.get('v');
   if (version !== 'v1' && version !== 'v1beta1') return undefined;
   if (as === 'Table') return { kind: 'table', version };
@@ -120,9 +133,50 @@ export function negotiateView(accept: string | undefined, target: 'object' | 'li
     }
   }
   if (best !== undefined) return best;
-  const metadataKind = target === 'list' ? 'PartialObjectMetadataList' : 'PartialObjectMetadata';
   const plain = protobuf ? [JSON_MEDIA_TYPE, PROTOBUF_MEDIA_TYPE] : [JSON_MEDIA_TYPE];
-  throw notAcceptable([...plain, `${JSON_MEDIA_TYPE};as=Table;v=v1;g=meta.k8s.io`, `${JSON_MEDIA_TYPE};as=${metadataKind};v=v1;g=meta.k8s.io`]);
+  throw notAcceptable([...plain, ...conversionMediaTypes(target)]);
+}
+
+function conversionMediaTypes(target: 'object' | 'list'): string[] {
+  const metadataKind = target === 'list' ? 'PartialObjectMetadataList' : 'PartialObjectMetadata';
+  return [`${JSON_MEDIA_TYPE};as=Table;v=v1;g=meta.k8s.io`, `${JSON_MEDIA_TYPE};as=${metadataKind};v=v1;g=meta.k8s.io`];
+}
+
+/** What a watch streams: its encoding and, in JSON, a view of each event's object. */
+export interface WatchChoice {
+  encoding: WatchEncoding;
+  view?: ConversionView;
+}
+
+/**
+ * The watch encoding (and view) a client prefers among `encodings` that can encode `def`'s
+ * objects (highest q, then its order). A watch converts each event's object as a GET does an
+ * object: `as=Table` or `as=PartialObjectMetadata` (what metadata informers ask for), in JSON.
+ * Throws 406 naming what this server offers for `def` when no range is acceptable.
+ */
+export function negotiateWatch(accept: string | undefined, encodings: readonly WatchEncoding[], def: ResourceDefinition): WatchChoice {
+  const offered = encodings.filter((e) => e.serves?.(def) ?? true);
+  const json = offered.find((e) => e.mediaType === JSON_MEDIA_TYPE);
+  let best: WatchChoice | undefined;
+  let bestQ = 0;
+  for (const range of parseAccept(accept)) {
+    if (range.q <= bestQ) continue;
+    let choice: WatchChoice | undefined;
+    if (range.params.has('as')) {
+      const stream = range.params.get('stream');
+      const view = json !== undefined && (stream === undefined || stream === 'watch') ? conversion(range, 'object') : undefined;
+      if (view !== undefined) choice = { encoding: json!, view };
+    } else {
+      const encoding = offered.find((o) => rangeMatches(range, o.mediaType, true));
+      if (encoding !== undefined) choice = { encoding };
+    }
+    if (choice !== undefined) {
+      best = choice;
+      bestQ = range.q;
+    }
+  }
+  if (best !== undefined) return best;
+  throw notAcceptable([...offered.map((o) => o.mediaType), ...(json === undefined ? [] : conversionMediaTypes('object'))]);
 }
 
 /** The media type of a Content-Type header, lowercased, without parameters; "" when unset. */
@@ -148,8 +202,10 @@ export interface WatchEncoding {
   readonly contentType: string;
   /** A chunk clients ignore, written to keep idle connections alive; none: rely on bookmarks. */
   readonly heartbeat: Uint8Array | undefined;
+  /** Whether it can encode the objects of `def` (default: every resource's). */
+  serves?(def: ResourceDefinition): boolean;
   /** Starts a watch whose frames are in this encoding. */
-  watchFrames(cacher: Cacher, options: WatchOptions, sink: FrameSink): Promise<FrameWatch>;
+  watchFrames(cacher: Cacher, options: FrameWatchOptions, sink: FrameSink): Promise<FrameWatch>;
 }
 
 /**
@@ -161,7 +217,7 @@ export const JSON_WATCH_ENCODING: WatchEncoding = Object.freeze({
   mediaType: JSON_MEDIA_TYPE,
   contentType: JSON_MEDIA_TYPE,
   heartbeat: Buffer.from('\n'),
-  watchFrames: (cacher: Cacher, options: WatchOptions, sink: FrameSink) => cacher.watchFrames(options, sink),
+  watchFrames: (cacher: Cacher, options: FrameWatchOptions, sink: FrameSink) => cacher.watchFrames(options, sink),
 });
 
 export const MSGPACK_MEDIA_TYPE = 'application/vnd.msgpack';
@@ -175,7 +231,22 @@ export const MSGPACK_WATCH_ENCODING: WatchEncoding = Object.freeze({
   mediaType: MSGPACK_MEDIA_TYPE,
   contentType: MSGPACK_MEDIA_TYPE,
   heartbeat: undefined,
-  watchFrames: (cacher: Cacher, options: WatchOptions, sink: FrameSink) => cacher.watchFrames({ ...options, encoding: 'msgpack' }, sink),
+  watchFrames: (cacher: Cacher, options: FrameWatchOptions, sink: FrameSink) => cacher.watchFrames({ ...options, encoding: 'msgpack' }, sink),
+});
+
+/**
+ * Kubernetes protobuf watch streams (`application/vnd.kubernetes.protobuf;stream=watch`): each
+ * event a 4-byte big-endian length and a metav1.WatchEvent holding the object's protobuf bytes,
+ * for the built-in kinds (a custom resource has no protobuf form: a watch that takes only
+ * protobuf is 406, one with a JSON fallback gets JSON). No heartbeat: every chunk of a
+ * length-delimited stream is read as a frame, so idle clients rely on bookmarks.
+ */
+export const PROTOBUF_WATCH_ENCODING: WatchEncoding = Object.freeze({
+  mediaType: PROTOBUF_MEDIA_TYPE,
+  contentType: PROTOBUF_WATCH_MEDIA_TYPE,
+  heartbeat: undefined,
+  serves: (def: ResourceDefinition) => hasProtobufSchema(groupVersion(def), def.kind),
+  watchFrames: (cacher: Cacher, options: FrameWatchOptions, sink: FrameSink) => cacher.watchFrames({ ...options, encoding: 'protobuf' }, sink),
 });
 
 /** The encodings of non-watch responses. */

@@ -137,6 +137,14 @@ export function negotiateResponses(res: ServerResponse, accept: string | undefin
 }
 
 /**
+ * A watch streaming protobuf answers its errors before the stream (a bad selector, a refused
+ * start) with a protobuf Status too, as kube's ErrorNegotiated for a client that takes protobuf.
+ */
+export function protobufWatchErrors(res: ServerResponse, accept: string | undefined): void {
+  protobufResponses.set(res, acceptsJson(accept));
+}
+
+/**
  * An object as protobuf. A stored object the schema cannot carry (the server keeps no schemas: a
  * JSON client may have written a field of the wrong type, another writer an object of another
  * kind or none) goes out as JSON when the client also accepts JSON, otherwise it is a 500 naming
@@ -203,7 +211,8 @@ export function sendProtobufList(
 
 /**
  * The error Status in the request's negotiated type (see negotiateResponses); JSON for requests
- * that negotiated nothing, watches and everything outside a built-in resource.
+ * that negotiated nothing, watches in JSON, msgpack or a view, and everything outside a built-in
+ * resource.
  */
 export function sendNegotiatedError(res: ServerResponse, err: unknown, headers: Record<string, string>): void {
   if (!protobufResponses.has(res) || res.headersSent) {

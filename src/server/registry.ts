@@ -12,7 +12,7 @@ import { ErrorCodes, WatchCacheError } from '../errors.js';
 import { AUTHORIZATION_GROUP } from './access-review.js';
 import { derivedField, selectableFields } from '../select/field-selector.js';
 import { nameErrors, type NameRule } from './names.js';
-import { parsePrinterColumn, type PrinterColumn } from './table/custom-columns.js';
+import { parsePrinterColumn, type PrinterColumn } from '../encode/table/custom-columns.js';
 import { schemaFromOpenAPI, type Schema } from './merge/type-info.js';
 
 export interface ResourceDefinition {

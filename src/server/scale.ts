@@ -15,7 +15,7 @@ import type { ObjectRoute } from './routes.js';
 import { sendObject } from './protobuf-media.js';
 import { sendJson } from './status-response.js';
 import type { ResponseView } from './media.js';
-import { builtinPrinter, formatLabelSelector } from './table/printers.js';
+import { builtinPrinter, formatLabelSelector } from '../encode/table/printers.js';
 import { partialObjectMetadata, table, type ConversionOptions } from './table/views.js';
 import { applyPatch, decodeStored, guardedUpdate, readPatch, type WriteContext } from './write.js';
 

@@ -16,7 +16,7 @@ import type { TokenTable } from './auth.js';
 import { DEFAULT_MAX_OBJECT_BYTES } from './body.js';
 import { ResourceCaches, type CacherTuning, type ResourceCache } from './caches.js';
 import { createHandler } from './handler.js';
-import { JSON_WATCH_ENCODING, MSGPACK_WATCH_ENCODING, type WatchEncoding } from './media.js';
+import { JSON_WATCH_ENCODING, MSGPACK_WATCH_ENCODING, PROTOBUF_WATCH_ENCODING, type WatchEncoding } from './media.js';
 import type { ServerMetrics } from './metrics.js';
 import { BUILTIN_RESOURCES, Registry, type ResourceDefinition } from './registry.js';
 import { WatchHub } from './watch-hub.js';
@@ -72,7 +72,7 @@ export interface ServerOptions {
   metrics?: ServerMetrics;
   /** Passed to every cacher (window size, watcher buffers, clock, ...). */
   cacher?: CacherTuning;
-  /** Watch encodings in preference order. Default: JSON only. */
+  /** Watch encodings in preference order. Default: JSON, msgpack, Kubernetes protobuf (built-in kinds). */
   watchEncodings?: readonly WatchEncoding[];
   /** Told of unexpected failures (answered with 500) and of cache list-and-watch errors. */
   onError?: (err: unknown, context: string) => void;
@@ -162,7 +162,7 @@ class Server implements WatchcacheServer {
     this.#requestedPort = port;
     this.#host = options.host ?? DEFAULT_HOST;
     this.#scheme = options.tls === undefined ? 'http' : 'https';
-    const encodings = options.watchEncodings ?? [JSON_WATCH_ENCODING, MSGPACK_WATCH_ENCODING];
+    const encodings = options.watchEncodings ?? [JSON_WATCH_ENCODING, MSGPACK_WATCH_ENCODING, PROTOBUF_WATCH_ENCODING];
     if (encodings.length === 0) throw new WatchCacheError(ErrorCodes.INVALID, 'watchEncodings must not be empty');
 
     this.registry = new Registry(options.resources ?? BUILTIN_RESOURCES, options.prefix ?? DEFAULT_PREFIX);

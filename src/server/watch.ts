@@ -13,13 +13,12 @@
  * watcher; or the hub's backstop ends a stream that outlived its deadline (a lost end).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Cacher } from '../cache/cacher.js';
-import type { WatchOptions } from '../cache/request.js';
+import type { Cacher, FrameWatchOptions } from '../cache/cacher.js';
 import type { FrameSink, FrameWatch } from '../delivery/frame-stream.js';
 import type { WatchEncoding } from './media.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ResourceRoute } from './routes.js';
-import { sendError } from './status-response.js';
+import { sendNegotiatedError } from './protobuf-media.js';
 import type { HubWatch, WatchHub } from './watch-hub.js';
 
 export interface WatchTimeouts {
@@ -129,7 +128,7 @@ class HttpWatch implements FrameSink, HubWatch {
   refused(err: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
-    sendError(this.#res, err);
+    sendNegotiatedError(this.#res, err, {});
     this.#release('server');
   }
 
@@ -202,7 +201,7 @@ class HttpWatch implements FrameSink, HubWatch {
 export interface WatchRequest {
   cacher: Cacher;
   route: ResourceRoute;
-  options: WatchOptions;
+  options: FrameWatchOptions;
   encoding: WatchEncoding;
   hub: WatchHub;
   timeouts: WatchTimeouts;
@@ -228,7 +227,7 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, requ
     watch.closed();
     return;
   }
-  const options: WatchOptions = { ...request.options, timeoutSeconds, signal: abort.signal };
+  const options: FrameWatchOptions = { ...request.options, timeoutSeconds, signal: abort.signal };
   if (route.namespace !== undefined) options.namespace = route.namespace;
   if (route.name !== undefined) options.name = route.name;
   let handle: FrameWatch;

@@ -3,14 +3,15 @@
  * application/vnd.kubernetes.protobuf`, `Accept: application/vnd.kubernetes.protobuf,
  * application/json`). The real binaries, `kubectl.1.32` and `kubectl.1.33` (as the Google Cloud
  * SDK installs them; found on PATH or in /usr/lib/google-cloud-sdk/bin), create the kinds
- * `kubectl create` builds itself against a server started here, and read them back.
+ * `kubectl create` builds itself against a server started here, and read them back; and
+ * `kubectl events -w`, whose typed client watches in protobuf (`;stream=watch`).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../server/http-helpers.js';
+import { bounded, call, eventually, startTestServer, type TestServer } from '../server/http-helpers.js';
 
 const SDK_BIN = '/usr/lib/google-cloud-sdk/bin';
 
@@ -91,6 +92,37 @@ describe.each(['1.33', '1.32'])('kubectl %s sends protobuf bodies for built-in k
     expect(service.spec).toMatchObject({ type: 'ClusterIP', ports: [{ name: '80-8080', port: 80, protocol: 'TCP', targetPort: 8080 }], selector: { app: 'svc' } });
     expect(JSON.parse(await ok('get', 'namespace', namespace, '-o', 'json')).metadata.name).toBe(namespace);
   });
+
+  it('events -w reads a protobuf watch stream and prints the events it carries', async () => {
+    const child = spawn(kubectl, ['--server', t.url, '-n', namespace, 'events', '-w', '-v=8'], { env: { PATH: process.env['PATH'] ?? '', HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      // kubectl's log shows the stream its watch got.
+      const watchAnswered = /Content-Type: application\/vnd\.kubernetes\.protobuf;stream=watch/;
+      await eventually(`kubectl's protobuf watch to start (stderr ${JSON.stringify(stderr.slice(-2000))})`, () => watchAnswered.test(stderr), 30_000);
+      const event = {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: 'e1' },
+        involvedObject: { kind: 'Pod', name: 'web', namespace },
+        reason: 'Started',
+        message: 'carried by a protobuf watch',
+        type: 'Normal',
+        count: 1,
+      };
+      const created = await call(t.url, `/api/v1/namespaces/${namespace}/events`, { method: 'POST', json: event });
+      expect(created.status, created.text).toBe(201);
+      await eventually(`kubectl to print the event (stdout ${JSON.stringify(stdout)})`, () => stdout.includes('carried by a protobuf watch'), 30_000);
+      expect(stdout).toMatch(/Normal\s+Started\s+Pod\/web\s+carried by a protobuf watch/);
+    } finally {
+      child.kill('SIGTERM');
+      await bounded('kubectl events -w to exit', exited, 10_000);
+    }
+  }, 90_000);
 
   it('an error kubectl gets as a protobuf Status prints as from kube-apiserver', async () => {
     const again = await run('-n', namespace, 'create', 'configmap', 'demo', '--from-literal=a=b');

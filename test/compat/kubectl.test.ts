@@ -192,10 +192,35 @@ describe('kubectl against watchcache serve', () => {
     expect((await call(url, '/api/v1/namespaces/kw/pods/second', { method: 'DELETE' })).status).toBe(200);
     await saw('DELETED kw second');
     expect(lines().filter((l) => l.endsWith(' second'))).toEqual(['ADDED kw second', 'MODIFIED kw second', 'DELETED kw second']);
-    // The list is a server-side Table (NAME READY STATUS RESTARTS AGE); watch events come as plain
-    // objects (NAME AGE), so the first header depends on whether "first" was in kubectl's list.
-    expect(watch.stdout.split('\n')[0]).toMatch(/^EVENT\s+NAMESPACE\s+NAME\s+(READY\s+STATUS\s+RESTARTS\s+)?AGE/);
+    // The list and the watch events are server-side Tables with the pod columns: one header, and
+    // every event row in the pod's columns (READY 0/0, RESTARTS 0 for a pod without containers).
+    const headers = watch.stdout.split('\n').filter((l) => l.startsWith('EVENT'));
+    expect(headers).toHaveLength(1);
+    expect(headers[0]).toMatch(/^EVENT\s+NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
+    const rows = watch.stdout.split('\n').filter((l) => / second /.test(l));
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row).toMatch(/^(ADDED|MODIFIED|DELETED)\s+kw\s+second\s+0\/0\s+.*\s0\s+\S+\s*$/);
     expect(watch.process.exitCode).toBeNull();
+    watch.process.kill('SIGTERM');
+    await bounded('kubectl get -w to exit', watch.exited, 10_000);
+  });
+
+  it('get pods -w on an empty namespace prints the pod header from the first watch event, then rows in the pod columns', async () => {
+    const watch = start(kubectlPath, ['get', 'pods', '-n', 'kwe', '-w'], env);
+    children.push(watch);
+    // Once kubectl's watch streams (after its empty list), the pod's events reach it as watch events.
+    const watching = async (): Promise<boolean> =>
+      /apiserver_longrunning_requests\{[^}]*resource="pods"[^}]*\} [1-9]/.test((await call(url, '/metrics')).text);
+    await eventually(`kubectl to watch pods (stderr ${JSON.stringify(watch.stderr)})`, watching, 15_000);
+    const r = await call(url, '/api/v1/namespaces/kwe/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'solo' }, spec: {} } });
+    expect(r.status, r.text).toBe(201);
+    expect((await call(url, '/api/v1/namespaces/kwe/pods/solo', { method: 'DELETE' })).status).toBe(200);
+    const lines = (): string[] => watch.stdout.split('\n').filter((l) => l !== '');
+    await eventually(`two rows of solo (stdout ${JSON.stringify(watch.stdout)})`, () => lines().filter((l) => l.startsWith('solo ')).length === 2, 15_000);
+    // Only the first event carries the column definitions; kubectl prints its header once.
+    expect(lines()[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
+    expect(lines().filter((l) => l.startsWith('NAME'))).toHaveLength(1);
+    for (const row of lines().slice(1)) expect(row).toMatch(/^solo\s+0\/0\s+.*\s0\s+\S+\s*$/);
     watch.process.kill('SIGTERM');
     await bounded('kubectl get -w to exit', watch.exited, 10_000);
   });

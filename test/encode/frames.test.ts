@@ -52,7 +52,7 @@ describe('snapshot encoding', () => {
 
   it('the encode pool gives the same frames as encoding inline', async () => {
     const objects = Array.from({ length: 200 }, (_, i) => Buffer.from(JSON.stringify({ metadata: { name: `p${i}`, labels: { i: String(i) } } })));
-    const pooled = await pool.snapshot('msgpack', objects);
+    const pooled = await pool.snapshot({ encoding: 'msgpack', objects });
     const inline = unpackFrames(encodeSnapshot({ encoding: 'msgpack', objects }));
     expect(pooled.map((f) => Buffer.from(f).toString('hex'))).toEqual(inline.map((f) => Buffer.from(f).toString('hex')));
   });

@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { JSON_WATCH_ENCODING, negotiate, negotiateView, RESPONSE_TYPES } from '../../src/server/media.js';
+import {
+  JSON_WATCH_ENCODING,
+  MSGPACK_WATCH_ENCODING,
+  negotiate,
+  negotiateView,
+  negotiateWatch,
+  PROTOBUF_WATCH_ENCODING,
+  RESPONSE_TYPES,
+} from '../../src/server/media.js';
+import { BUILTIN_RESOURCES, defineResource } from '../../src/server/registry.js';
 
 describe('media type negotiation', () => {
-  const watchOffers = [JSON_WATCH_ENCODING, { mediaType: 'application/vnd.msgpack' }];
-
   it('no Accept, */* and application/* get JSON', () => {
     for (const accept of [undefined, '', '*/*', 'application/*', 'application/json, */*;q=0.8']) {
       expect(negotiate(accept, RESPONSE_TYPES).mediaType).toBe('application/json');
@@ -15,10 +22,7 @@ describe('media type negotiation', () => {
     expect(negotiate('application/vnd.kubernetes.protobuf,application/json', RESPONSE_TYPES).mediaType).toBe('application/json');
   });
 
-  it('q-values rank the offers; the stream=watch parameter is for watches only', () => {
-    expect(negotiate('application/json;q=0.5, application/vnd.msgpack', watchOffers, true).mediaType).toBe('application/vnd.msgpack');
-    expect(negotiate('application/vnd.msgpack;q=0.1, application/json', watchOffers, true).mediaType).toBe('application/json');
-    expect(negotiate('application/json;stream=watch', watchOffers, true).mediaType).toBe('application/json');
+  it('the stream=watch parameter is for watches only', () => {
     expect(() => negotiate('application/json;stream=watch', RESPONSE_TYPES)).toThrow(/media types/);
   });
 
@@ -61,5 +65,40 @@ describe('negotiateView (GET and LIST conversions)', () => {
     expect(negotiateView(`${protobuf};q=0.9,application/json`, 'object', true)).toEqual({ kind: 'objects' });
     expect(negotiateView(`${protobuf};as=Table;v=v1;g=meta.k8s.io,${protobuf}`, 'list', true)).toEqual({ kind: 'protobuf' });
     expect(() => negotiateView(`${protobuf};stream=watch`, 'list', true)).toThrow(/only/);
+  });
+});
+
+describe('negotiateWatch (watch encodings and views)', () => {
+  const encodings = [JSON_WATCH_ENCODING, MSGPACK_WATCH_ENCODING, PROTOBUF_WATCH_ENCODING];
+  const pods = BUILTIN_RESOURCES.find((r) => r.plural === 'pods')!;
+  const widgets = defineResource({ group: 'example.com', version: 'v1', kind: 'Widget', plural: 'widgets', namespaced: true });
+  const choose = (accept: string | undefined, def = pods): string => {
+    const { encoding, view } = negotiateWatch(accept, encodings, def);
+    return view === undefined ? encoding.mediaType : `${encoding.mediaType} ${view.kind} ${view.version}`;
+  };
+
+  it('q-values rank the encodings; ties go to the client’s order; nothing named is JSON', () => {
+    expect(choose('application/json;q=0.5, application/vnd.msgpack')).toBe('application/vnd.msgpack');
+    expect(choose('application/vnd.msgpack;q=0.1, application/json')).toBe('application/json');
+    expect(choose('application/json;stream=watch')).toBe('application/json');
+    expect(choose(undefined)).toBe('application/json');
+    expect(choose('*/*')).toBe('application/json');
+  });
+
+  it('protobuf for built-in kinds, with or without stream=watch; a custom resource takes the next choice, else 406', () => {
+    expect(choose('application/vnd.kubernetes.protobuf;stream=watch')).toBe('application/vnd.kubernetes.protobuf');
+    expect(choose('application/vnd.kubernetes.protobuf,application/json')).toBe('application/vnd.kubernetes.protobuf');
+    expect(choose('application/vnd.kubernetes.protobuf,application/json', widgets)).toBe('application/json');
+    expect(() => choose('application/vnd.kubernetes.protobuf;stream=watch', widgets)).toThrow(
+      expect.objectContaining({ code: 'WC_ERR_NOT_ACCEPTABLE', message: expect.not.stringContaining('protobuf') }),
+    );
+  });
+
+  it('Table and PartialObjectMetadata views in JSON; list conversions and protobuf conversions are not watch views', () => {
+    expect(choose('application/json;as=Table;v=v1;g=meta.k8s.io,application/json')).toBe('application/json table v1');
+    expect(choose('application/json;as=Table;v=v1beta1;g=meta.k8s.io;stream=watch')).toBe('application/json table v1beta1');
+    expect(choose('application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io', widgets)).toBe('application/json metadata v1');
+    expect(choose('application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json')).toBe('application/json');
+    expect(() => choose('application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io')).toThrow(expect.objectContaining({ code: 'WC_ERR_NOT_ACCEPTABLE' }));
   });
 });

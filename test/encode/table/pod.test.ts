@@ -3,7 +3,7 @@
  * STATUS and RESTARTS as `kubectl get pods` prints them.
  */
 import { describe, expect, it } from 'vitest';
-import { POD_PRINTER } from '../../../src/server/table/pod.js';
+import { POD_PRINTER } from '../../../src/encode/table/pod.js';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
 const running = { running: { startedAt: '2024-05-01T11:00:00Z' } };

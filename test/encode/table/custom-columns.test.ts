@@ -1,6 +1,6 @@
 /** Custom resources' Tables: additionalPrinterColumns, the JSONPath subset, cell types. */
 import { describe, expect, it } from 'vitest';
-import { customResourcePrinter, parseJsonPath, type PrinterColumn } from '../../../src/server/table/custom-columns.js';
+import { customResourcePrinter, parseJsonPath, type PrinterColumn } from '../../../src/encode/table/custom-columns.js';
 import { BUILTIN_RESOURCES, defineResource } from '../../../src/server/registry.js';
 import { printerFor } from '../../../src/server/table/views.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { humanDuration, since } from '../../../src/server/table/duration.js';
+import { humanDuration, since } from '../../../src/encode/table/duration.js';
 
 const S = 1000;
 const M = 60 * S;

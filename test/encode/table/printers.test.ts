@@ -1,7 +1,7 @@
 /** The printers of built-in kinds, against the cases of kube's printers_test.go. */
 import { describe, expect, it } from 'vitest';
-import { builtinPrinter, formatEndpoints, formatLabelSelector } from '../../../src/server/table/printers.js';
-import type { JsonObject } from '../../../src/server/table/json.js';
+import { builtinPrinter, formatEndpoints, formatLabelSelector } from '../../../src/encode/table/printers.js';
+import type { JsonObject } from '../../../src/encode/table/json.js';
 
 const NOW = Date.parse('2024-05-10T12:00:00Z');
 const ago = (ms: number): string => new Date(NOW - ms).toISOString();
