@@ -64,7 +64,7 @@ export function podBody(name: string, extra: { namespace?: string; labels?: Reco
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, ...(extra.namespace === undefined ? {} : { namespace: extra.namespace }), ...(extra.labels === undefined ? {} : { labels: extra.labels }) },
-    spec: { ...(extra.nodeName === undefined ? {} : { nodeName: extra.nodeName }) },
+    spec: { containers: [{ name: 'app', image: 'busybox' }], ...(extra.nodeName === undefined ? {} : { nodeName: extra.nodeName }) },
     status: { phase: extra.phase ?? 'Pending' },
   };
 }
