@@ -251,7 +251,12 @@ function visitObject(w: Walk, object: JsonObject, schema: Schema, name: string |
 export function validateObject(def: ResourceDefinition, object: JsonObject): ValidationOutcome {
   const builtin = builtinKindSchema(def) !== undefined;
   const w: Walk = { builtin, out: { causes: [], unknown: [] } };
-  visit(w, object, kindSchema(def), { path: '', struct: def.kind, goField: '' });
+  const schema = kindSchema(def);
+  visit(w, object, schema, { path: '', struct: def.kind, goField: '' });
+  // A built-in kind's spec is a Go struct, not a pointer: kube validates an absent one as empty
+  // (a Pod without spec is `spec.containers: Required value`). Nothing is added to the object.
+  const spec = (schema.properties as Record<string, Schema> | undefined)?.spec;
+  if (builtin && spec !== undefined && (object.spec === undefined || object.spec === null)) visit(w, {}, spec, { path: 'spec', struct: def.kind, goField: 'spec' });
   return w.out;
 }
 

@@ -49,7 +49,9 @@ const widget = (spec: unknown) => ({ apiVersion: 'example.com/v1', kind: 'Widget
 describe('the validator, by table', () => {
   const rows: Array<{ name: string; def: ResourceDefinition; object: Record<string, unknown>; causes?: Array<[string, string, string]>; unknown?: string[]; decode?: string }> = [
     { name: 'a valid pod', def: POD, object: pod({ containers: [container], restartPolicy: 'Never' }) },
-    { name: 'a pod without spec', def: POD, object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' } } },
+    { name: 'a pod without spec (an empty one, to Go)', def: POD, object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' } }, causes: [['FieldValueRequired', 'spec.containers', 'Required value']] },
+    { name: 'a deployment without spec', def: DEPLOYMENT, object: { metadata: { name: 'd' } }, causes: [['FieldValueRequired', 'spec.selector', 'Required value'], ['FieldValueRequired', 'spec.template', 'Required value']] },
+    { name: 'a config map has no spec to need', def: builtin('ConfigMap'), object: { metadata: { name: 'c' }, data: { a: 'b' } } },
     { name: 'a pod without containers', def: POD, object: pod({}), causes: [['FieldValueRequired', 'spec.containers', 'Required value']] },
     { name: 'a pod with an empty container list', def: POD, object: pod({ containers: [] }), causes: [['FieldValueRequired', 'spec.containers', 'Required value']] },
     {
