@@ -142,11 +142,11 @@ describe('the validator, by table', () => {
   });
 
   it('orders as kube: a decoding error before strict unknown fields before field errors', () => {
-    const thrown = (fn: () => unknown) => {
+    const thrown = (fn: () => unknown): string[] | undefined => {
       try {
         fn();
       } catch (err) {
-        return isWatchCacheError(err) ? [err.code, err.message] : err;
+        return isWatchCacheError(err) ? [err.code, err.message] : [String(err), String(err)];
       }
       return undefined;
     };
