@@ -213,7 +213,10 @@ function visitObject(w: Walk, object: JsonObject, schema: Schema, name: string |
   const properties = (isObject(schema.properties) ? schema.properties : {}) as Record<string, Schema>;
   const struct = name === undefined ? at.struct : shortName(name);
   const requiredKeys = [...(Array.isArray(schema.required) ? (schema.required as string[]) : []), ...(name === undefined ? [] : (EXTRA_REQUIRED[name] ?? []))];
-  for (const key of requiredKeys) {
+  // kube validates a built-in kind's status by hand, far more loosely than its schema requires
+  // (a container status without imageID is taken): required fields are not checked there.
+  const checkRequired = !(w.builtin && (at.path === 'status' || at.path.startsWith('status.') || at.path.startsWith('status[')));
+  for (const key of checkRequired ? requiredKeys : []) {
     const v = object[key];
     if (w.builtin) {
       // A Go number or bool that is absent is its zero value, which kube's validation takes;
