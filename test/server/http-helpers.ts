@@ -72,7 +72,7 @@ export function workloadSpec(app: string, extra: Record<string, unknown> = {}): 
   return { selector: { matchLabels: { app } }, template: podTemplate(app), ...extra };
 }
 
-export function podBody(name: string, extra: { namespace?: string; labels?: Record<string, string>; nodeName?: string; phase?: string } = {}): unknown {
+export function podBody(name: string, extra: { namespace?: string; labels?: Record<string, string>; nodeName?: string; phase?: string } = {}): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
