@@ -41,6 +41,8 @@ export const FIELD_VALIDATIONS: readonly FieldValidation[] = ['Ignore', 'Strict'
 /** Definitions that hold free-form JSON: their schema lists no properties and means any. */
 const FREE_FORM = new Set(['io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1', 'io.k8s.apimachinery.pkg.runtime.RawExtension']);
 
+const EMBEDDED_FIELDS = new Set(['apiVersion', 'kind', 'metadata']);
+
 /** Required by kube-apiserver's hand-written validation, though not by the OpenAPI schema. */
 const EXTRA_REQUIRED: Readonly<Record<string, readonly string[]>> = {
   // validateContainers: `if len(ctr.Image) == 0` → Required, for pods and pod templates alike.
@@ -121,8 +123,9 @@ function goValue(value: unknown): string {
   return t;
 }
 
+/** A value in a message: strings quoted, the rest as JSON. */
 function quoted(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  return JSON.stringify(value) ?? String(value);
 }
 
 function join(path: string, key: string): string {
@@ -233,6 +236,8 @@ function visitObject(w: Walk, object: JsonObject, schema: Schema, name: string |
   // A schema that declares nothing about an object's fields (no type: a custom resource's
   // `x-kubernetes-preserve-unknown-fields` alone, or no schema) keeps them all.
   const open = preserve || (schema.type === undefined && schema.properties === undefined && additional === undefined);
+  // An embedded object (x-kubernetes-embedded-resource) has apiVersion, kind and metadata implied.
+  const embedded = schema['x-kubernetes-embedded-resource'] === true;
   for (const key of Object.keys(object)) {
     const path = join(at.path, key);
     const property = properties[key];
@@ -240,7 +245,7 @@ function visitObject(w: Walk, object: JsonObject, schema: Schema, name: string |
       visit(w, object[key], property, { path, struct, goField: join(at.goField, key) });
     } else if (isObject(additional)) {
       visit(w, object[key], additional, { path: `${at.path}[${key}]`, struct, goField: at.goField });
-    } else if (!open) {
+    } else if (!open && !(embedded && EMBEDDED_FIELDS.has(key))) {
       w.out.unknown.push(path);
       delete object[key];
     }
