@@ -23,6 +23,7 @@ import { getResourceVersion, listOptions, queryBool, watchOptions } from './quer
 import { ACCESS_REVIEW_PLURAL, serveAccessReview } from './access-review.js';
 import { serveDeleteCollection } from './delete-collection.js';
 import { dryRunStore, isDryRun, type OptionsKind } from './dry-run.js';
+import { parseFieldValidation } from './schema-validation.js';
 import { serveScaleGet, serveScalePatch, serveScaleUpdate } from './scale.js';
 import type { Registry } from './registry.js';
 import { route, type ObjectRoute, type ResourceRoute, type Route } from './routes.js';
@@ -220,7 +221,8 @@ async function serveResource(
   }
   negotiate(req.headers.accept, objectMediaTypes(target.resource));
   const dryRun = isDryRun(params.getAll('dryRun'), OPTIONS_KINDS[verb]!);
-  const write: WriteContext = dryRun ? { ...ctx.write, storage: dryRunStore(ctx.write.storage) } : ctx.write;
+  const fieldValidation = verb === 'delete' || verb === 'deletecollection' ? 'Warn' : parseFieldValidation(params.getAll('fieldValidation'), OPTIONS_KINDS[verb]!);
+  const write: WriteContext = { ...ctx.write, fieldValidation, ...(dryRun ? { storage: dryRunStore(ctx.write.storage) } : {}) };
   const scale = target.subresource === 'scale';
   switch (verb) {
     case 'create':

@@ -5,10 +5,9 @@
  * the annotations' total size. Every problem becomes one cause of a single 422 Invalid, so a
  * client sees all of them at once, worded as kubectl shows them.
  */
-import { badRequest, invalidObject } from './api-error.js';
+import { badRequest } from './api-error.js';
 import type { JsonObject } from './body.js';
 import { nameErrors } from './names.js';
-import { refOf } from './object-meta.js';
 import type { ResourceDefinition } from './registry.js';
 import type { StatusCause } from '../status.js';
 import { byteLength, labelValueErrors, qualifiedNameErrors } from '../validation.js';
@@ -57,17 +56,16 @@ function metadataCauses(def: ResourceDefinition, meta: JsonObject, check: Metada
 }
 
 /**
- * Throws 422 Invalid unless the object's metadata is valid for `def`. A resource that does not
+ * The 422 causes of an object's metadata for `def` (none: valid). A resource that does not
  * validate metadata (core/v1 Events) still needs a name its rule allows in a storage key: 400
  * otherwise, as kube-apiserver's key function answers.
  */
-export function validateMetadata(def: ResourceDefinition, meta: JsonObject, check: MetadataCheck): void {
+export function metadataProblems(def: ResourceDefinition, meta: JsonObject, check: MetadataCheck): StatusCause[] {
   const name = typeof meta.name === 'string' ? meta.name : '';
   if (!def.validatesMetadata) {
     const problems = nameErrors(name, def.nameRule);
     if (problems.length > 0) throw badRequest(`Name parameter invalid: ${JSON.stringify(name)}: ${problems.join(';')}`);
-    return;
+    return [];
   }
-  const causes = metadataCauses(def, meta, check);
-  if (causes.length > 0) throw invalidObject(def.kind, refOf(def, name), causes);
+  return metadataCauses(def, meta, check);
 }

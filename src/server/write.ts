@@ -28,7 +28,8 @@ import {
   settleNamespace,
   timestamp,
 } from './object-meta.js';
-import { validateMetadata } from './metadata-validation.js';
+import { metadataProblems, type MetadataCheck } from './metadata-validation.js';
+import { checkObject, type FieldValidation } from './schema-validation.js';
 import { dryRunStore, isDryRun, NO_REVISION, type WriteStore } from './dry-run.js';
 import { jsonPatch, mergePatch, JSON_PATCH, PATCH_TYPES, STRATEGIC_MERGE_PATCH } from './patch.js';
 import { readDeleteOptions, readObjectBody, sendObject } from './protobuf-media.js';
@@ -47,6 +48,8 @@ export interface WriteContext {
   body: BodyLimits;
   /** Largest object stored, serialized (the store's value limit): larger is 413. */
   maxObjectBytes: number;
+  /** The request's `fieldValidation` (unknown fields): Warn when unset. */
+  fieldValidation?: FieldValidation;
 }
 
 /** Tries of an unconditional update whose key keeps moving under it. */
@@ -117,7 +120,7 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
   for (let attempt = 1; ; attempt++) {
     const name = given ?? generateName(base!);
     meta.name = name;
-    validateMetadata(def, meta, 'create');
+    validate(res, ctx, def, object, 'create');
     const ref = refOf(def, name);
     let kv: KeyValue;
     try {
@@ -130,6 +133,17 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
     sendObject(res, 201, withRevision(object, kv.modRevision));
     return;
   }
+}
+
+/**
+ * Validates what would be stored, once per write: its metadata (metadata-validation.ts) and the
+ * whole object by its schema (schema-validation.ts), all 422 causes in one Status. Unknown fields
+ * are dropped, and under fieldValidation=Warn named in `Warning` headers.
+ */
+function validate(res: ServerResponse, ctx: WriteContext, def: ObjectRoute['resource'], object: JsonObject, check: MetadataCheck): void {
+  const warnings = checkObject(def, object, ctx.fieldValidation ?? 'Warn', metadataProblems(def, metadataOf(object), check));
+  // As kube-apiserver's warning headers: code 299, agent "-", the text quoted.
+  if (warnings.length > 0) res.setHeader('Warning', warnings.map((text) => `299 - ${JSON.stringify(text)}`));
 }
 
 /** System fields are the server's: whatever the client sent is replaced. */
@@ -183,7 +197,7 @@ export async function guardedUpdate(
       checkPathName(meta, route.name);
       setSystemFields(meta);
       prepareCreate(def, object);
-      validateMetadata(def, meta, 'create');
+      validate(res, ctx, def, object, 'create');
       let kv: KeyValue;
       try {
         kv = await ctx.storage.create(key, encodeObject(object, ctx.maxObjectBytes));
@@ -208,8 +222,8 @@ export async function guardedUpdate(
     const pinned = precondition(meta);
     if (pinned !== undefined && pinned !== item.modRevision) throw conflict(ref, MODIFIED);
     keepSystemFields(meta, currentMeta, ref);
-    validateMetadata(def, meta, 'update');
     delete meta.resourceVersion;
+    validate(res, ctx, def, next, 'update');
 
     const bytes = encodeObject(next, ctx.maxObjectBytes);
     if (Buffer.from(item.value.buffer, item.value.byteOffset, item.value.byteLength).equals(bytes)) {

@@ -170,7 +170,7 @@ describe('@kubernetes/client-node 1.4.0 against the server', () => {
     expect((stale as ApiException<string>).code).toBe(409);
     expect(JSON.parse((stale as ApiException<string>).body)).toMatchObject({ kind: 'Status', reason: 'Conflict', code: 409 });
 
-    const again = await api.createNamespacedPod({ namespace, body: { metadata: { name: 'web' }, spec: { containers: [] } } }).catch((err: unknown) => err);
+    const again = await api.createNamespacedPod({ namespace, body: { metadata: { name: 'web' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } } }).catch((err: unknown) => err);
     expect((again as ApiException<string>).code).toBe(409);
     expect(JSON.parse((again as ApiException<string>).body)).toMatchObject({ reason: 'AlreadyExists' });
 
@@ -195,7 +195,7 @@ describe('@kubernetes/client-node 1.4.0 against the server', () => {
       (type, object: V1Pod) => events.push({ type, name: object.metadata?.name, rv: Number(object.metadata?.resourceVersion), kind: object.kind }),
       finish,
     );
-    const created = await api.createNamespacedPod({ namespace, body: { metadata: { name: 'w' }, spec: { containers: [] } } });
+    const created = await api.createNamespacedPod({ namespace, body: { metadata: { name: 'w' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } } });
     const replaced = await api.replaceNamespacedPod({ namespace, name: 'w', body: { ...created, metadata: { ...created.metadata, labels: { x: 'y' } } } });
     const deleted = await api.deleteNamespacedPod({ namespace, name: 'w' });
 
@@ -214,7 +214,7 @@ describe('@kubernetes/client-node 1.4.0 against the server', () => {
 
   it('Watch: sendInitialEvents gives the current state as ADDED, then the BOOKMARK annotated k8s.io/initial-events-end', async () => {
     const namespace = 'initial';
-    for (const name of ['a', 'b']) await api.createNamespacedPod({ namespace, body: { metadata: { name }, spec: { containers: [] } } });
+    for (const name of ['a', 'b']) await api.createNamespacedPod({ namespace, body: { metadata: { name }, spec: { containers: [{ name: 'app', image: 'busybox' }] } } });
     const events: Array<{ type: string; object: V1Pod }> = [];
     let finish!: (err: unknown) => void;
     const done = new Promise<unknown>((resolve) => (finish = resolve));
@@ -269,7 +269,7 @@ describe('client-node informer across a forced 410', () => {
       // a revision past the informer's last RV, so the informer's re-watch is out of the window.
       storage.pauseWatches();
       for (const name of ['hidden-1', 'hidden-2', 'hidden-3']) {
-        await api.createNamespacedPod({ namespace: 'relist', body: { metadata: { name }, spec: { containers: [] } } });
+        await api.createNamespacedPod({ namespace: 'relist', body: { metadata: { name }, spec: { containers: [{ name: 'app', image: 'busybox' }] } } });
       }
       storage.breakWatches();
       storage.resumeWatches();
@@ -374,7 +374,7 @@ describe('client-node across an embedded-store restart', () => {
     const api = kubeConfig(first.url).makeApiClient(CoreV1Api);
     let oldRV = 0;
     for (let i = 0; i < 6; i++) {
-      const created = await api.createNamespacedPod({ namespace: 'default', body: { metadata: { name: `before-${i}` }, spec: { containers: [] } } });
+      const created = await api.createNamespacedPod({ namespace: 'default', body: { metadata: { name: `before-${i}` }, spec: { containers: [{ name: 'app', image: 'busybox' }] } } });
       oldRV = Number(created.metadata?.resourceVersion);
     }
     await first.close();
@@ -382,7 +382,7 @@ describe('client-node across an embedded-store restart', () => {
     const second = await startTestServer({ workers: 0 });
     try {
       const kc = kubeConfig(second.url);
-      await kc.makeApiClient(CoreV1Api).createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'after' }, spec: { containers: [] } } });
+      await kc.makeApiClient(CoreV1Api).createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'after' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } } });
       const current = await second.storage.currentRevision();
       const events: Array<{ type: string; object: { code?: number; reason?: string; message?: string } }> = [];
       const done = new Promise<unknown>((resolve) => {

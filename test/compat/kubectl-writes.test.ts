@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcd, type EtcdHandle } from '../helpers/etcd.js';
 import { executable, startChild as start, type Child } from '../helpers/child.js';
-import { bounded } from '../server/http-helpers.js';
+import { bounded, POD_SPEC } from '../server/http-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli.js');
@@ -221,7 +221,7 @@ describe.each(['embedded store', 'etcd'])('kubectl writes against watchcache ser
     expect(after.json.metadata.resourceVersion).toBe(before.json.metadata.resourceVersion);
 
     for (const [name, app] of [['x1', 'x'], ['x2', 'x'], ['y1', 'y']]) {
-      const r = await call(url, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', json: { metadata: { name, labels: { app } }, spec: {} } });
+      const r = await call(url, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', json: { metadata: { name, labels: { app } }, spec: POD_SPEC } });
       expect(r.status).toBe(201);
     }
     const deleted = (await ok('delete', 'pods', '-l', 'app=x', '-n', ns)).trim().split('\n').sort();

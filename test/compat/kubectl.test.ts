@@ -12,7 +12,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { executable, startChild as start, type Child } from '../helpers/child.js';
-import { bounded, call, eventually } from '../server/http-helpers.js';
+import { bounded, call, eventually, POD_SPEC } from '../server/http-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli.js');
@@ -172,7 +172,7 @@ describe('kubectl against watchcache serve', () => {
     children.push(watch);
     const lines = (): string[] => watch.stdout.split('\n').map((l) => l.trim().split(/\s+/).slice(0, 3).join(' '));
     const create = async (name: string): Promise<void> => {
-      const r = await call(url, '/api/v1/namespaces/kw/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: {} } });
+      const r = await call(url, '/api/v1/namespaces/kw/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: POD_SPEC } });
       expect(r.status, r.text).toBe(201);
     };
     const saw = (line: string): Promise<void> =>
@@ -250,7 +250,7 @@ describe('kubectl against watchcache serve', () => {
   });
 
   it('get pod NAME -o json prints the object with its resourceVersion; get pods prints a table', async () => {
-    const created = await call(url, '/api/v1/namespaces/kg/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'shown', labels: { a: 'b' } }, spec: {} } });
+    const created = await call(url, '/api/v1/namespaces/kg/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'shown', labels: { a: 'b' } }, spec: POD_SPEC } });
     expect(created.status).toBe(201);
     const object = JSON.parse(await ok('get', 'pod', 'shown', '-n', 'kg', '-o', 'json'));
     expect(object).toMatchObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'shown', namespace: 'kg', labels: { a: 'b' } } });
@@ -260,7 +260,7 @@ describe('kubectl against watchcache serve', () => {
     const table = (await ok('get', 'pods', '-n', 'kg')).split('\n');
     expect(table[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
     // No status: no phase, so STATUS is empty, as kube prints it.
-    expect(table[1]).toMatch(/^shown\s+0\/0\s+0\s+\d+s$/);
+    expect(table[1]).toMatch(/^shown\s+0\/1\s+0\s+\d+s$/);
   });
 
   it('get pods prints kube’s pod columns and STATUS from the server-side Table; -o wide adds IP, NODE, NOMINATED NODE, READINESS GATES', async () => {
@@ -316,7 +316,7 @@ describe('kubectl against watchcache serve', () => {
   it('delete pod NAME deletes it; then get is NotFound', async () => {
     // kubectl explains a NotFound by the namespace when that does not exist, as on a real cluster.
     expect(await ok('create', 'namespace', 'kd')).toBe('namespace/kd created\n');
-    const created = await call(url, '/api/v1/namespaces/kd/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'doomed' }, spec: {} } });
+    const created = await call(url, '/api/v1/namespaces/kd/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'doomed' }, spec: POD_SPEC } });
     expect(created.status).toBe(201);
     expect(await ok('delete', 'pod', 'doomed', '-n', 'kd')).toBe('pod "doomed" deleted\n');
     expect((await call(url, '/api/v1/namespaces/kd/pods/doomed')).status).toBe(404);

@@ -407,7 +407,7 @@ export class Writer {
         labels: { flip: this.#pick(['yes', 'no']), group: this.#pick(['a', 'b', 'c']) },
         annotations: { seq: String(seq), ...(this.#options.padBytes ? { pad: 'x'.repeat(this.#options.padBytes) } : {}) },
       },
-      spec: { nodeName: this.#pick(['node-0', 'node-1', 'node-2']) },
+      spec: { containers: [{ name: 'app', image: 'busybox' }], nodeName: this.#pick(['node-0', 'node-1', 'node-2']) },
       status: { phase: 'Pending' },
     };
   }

@@ -27,7 +27,7 @@ export async function churn(api: CoreV1Api, prefix: string, ops: number, seed: n
     const k = `${namespace}/${name}`;
     const current = live.get(k);
     if (current === undefined) {
-      live.set(k, await api.createNamespacedPod({ namespace, body: { metadata: { name, labels: { round: '0' } }, spec: { containers: [] } } }));
+      live.set(k, await api.createNamespacedPod({ namespace, body: { metadata: { name, labels: { round: '0' } }, spec: { containers: [{ name: 'app', image: 'busybox' }] } } }));
     } else if (next() < 0.7) {
       const body: V1Pod = { ...current, metadata: { ...current.metadata, labels: { round: String(i) } } };
       live.set(k, await api.replaceNamespacedPod({ namespace, name, body }));

@@ -3,7 +3,7 @@
  * and after every case the server is still healthy and still lists.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createPod, rawRequest, startTestServer, type TestServer } from './http-helpers.js';
+import { call, createPod, POD_SPEC, rawRequest, startTestServer, type TestServer } from './http-helpers.js';
 
 interface Case {
   name: string;
@@ -16,7 +16,9 @@ interface Case {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
-const pod = (metadata: unknown): string => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata });
+const pod = (metadata: unknown, spec: unknown = POD_SPEC): string => JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata, spec });
+/** A valid pod spec of more than 1.5 MiB (its size is all in a container's argument). */
+const bigSpec = { containers: [{ ...POD_SPEC.containers[0], args: ['x'.repeat(1_600_000)] }] };
 const PODS = '/api/v1/namespaces/default/pods';
 const nested = (depth: number): string => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
 const JSON_PATCH_HEADERS = { 'content-type': 'application/json-patch+json' };
@@ -129,10 +131,10 @@ const cases: Case[] = [
   { name: 'a JSON patch copy bomb (22 copies, 10 MB)', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: copyBomb(22), code: 422, reason: 'Invalid' },
   { name: 'a JSON patch building an object 18 000 levels deep', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: deepAdds(20), code: 422, reason: 'Invalid' },
   { name: 'a JSON patch of 10 001 operations', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: JSON.stringify(Array.from({ length: 10_001 }, () => ({ op: 'test', path: '/kind', value: 'Pod' }))), code: 413, reason: 'RequestEntityTooLarge' },
-  { name: 'a merge patch making the object larger than 1.5 MiB', method: 'PATCH', path: HEALTHY, headers: MERGE_PATCH_HEADERS, body: JSON.stringify({ spec: { big: 'x'.repeat(1_600_000) } }), code: 413, reason: 'RequestEntityTooLarge' },
-  { name: 'a strategic merge patch making the object larger than 1.5 MiB', method: 'PATCH', path: HEALTHY, headers: { 'content-type': 'application/strategic-merge-patch+json' }, body: JSON.stringify({ spec: { big: 'x'.repeat(1_600_000) } }), code: 413, reason: 'RequestEntityTooLarge' },
-  { name: 'a create larger than 1.5 MiB', method: 'POST', path: PODS, headers: JSON_HEADERS, body: JSON.stringify({ metadata: { name: 'big' }, spec: { big: 'x'.repeat(1_600_000) } }), code: 413, reason: 'RequestEntityTooLarge' },
-  { name: 'an update larger than 1.5 MiB', method: 'PUT', path: HEALTHY, headers: JSON_HEADERS, body: JSON.stringify({ metadata: { name: 'healthy' }, spec: { big: 'x'.repeat(1_600_000) } }), code: 413, reason: 'RequestEntityTooLarge' },
+  { name: 'a merge patch making the object larger than 1.5 MiB', method: 'PATCH', path: HEALTHY, headers: MERGE_PATCH_HEADERS, body: JSON.stringify({ spec: bigSpec }), code: 413, reason: 'RequestEntityTooLarge' },
+  { name: 'a strategic merge patch making the object larger than 1.5 MiB', method: 'PATCH', path: HEALTHY, headers: { 'content-type': 'application/strategic-merge-patch+json' }, body: JSON.stringify({ spec: bigSpec }), code: 413, reason: 'RequestEntityTooLarge' },
+  { name: 'a create larger than 1.5 MiB', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'big' }, bigSpec), code: 413, reason: 'RequestEntityTooLarge' },
+  { name: 'an update larger than 1.5 MiB', method: 'PUT', path: HEALTHY, headers: JSON_HEADERS, body: pod({ name: 'healthy' }, bigSpec), code: 413, reason: 'RequestEntityTooLarge' },
   { name: 'an oversize body (limit 3 MiB)', method: 'POST', path: PODS, headers: JSON_HEADERS, body: Buffer.alloc(4 * 1024 * 1024, 0x20), code: 413, reason: 'RequestEntityTooLarge' },
   { name: 'a name that is not DNS-1123', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'Has_Upper.Case' }), code: 422, reason: 'Invalid' },
   { name: 'a name longer than 253', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'a'.repeat(254) }), code: 422, reason: 'Invalid' },
@@ -155,6 +157,17 @@ const cases: Case[] = [
   { name: 'an update with a bad label', method: 'PUT', path: `${PODS}/healthy`, headers: JSON_HEADERS, body: pod({ name: 'healthy', labels: { 'a b': 'c' } }), code: 422, reason: 'Invalid' },
   { name: 'update with a resourceVersion that is not one', method: 'PUT', path: `${PODS}/x`, headers: JSON_HEADERS, body: pod({ name: 'x', resourceVersion: 'abc' }), code: 400, reason: 'BadRequest' },
   { name: 'dryRun other than All (must not write)', method: 'POST', path: `${PODS}?dryRun=Some`, headers: JSON_HEADERS, body: pod({ name: 'dry' }), code: 422, reason: 'Invalid' },
+  // Schema validation (schema-validation.ts): kube's 400 for decoding, 422 for field errors.
+  { name: 'a pod without containers', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'x' }, { containers: [] }), code: 422, reason: 'Invalid' },
+  { name: 'a pod without spec', method: 'POST', path: PODS, headers: JSON_HEADERS, body: JSON.stringify({ metadata: { name: 'x' } }), code: 422, reason: 'Invalid' },
+  { name: 'a container without image', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'x' }, { containers: [{ name: 'app' }] }), code: 422, reason: 'Invalid' },
+  { name: 'a restartPolicy outside its enum', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'x' }, { ...POD_SPEC, restartPolicy: 'Sometimes' }), code: 422, reason: 'Invalid' },
+  { name: 'a string where the schema has a list', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'x' }, { containers: 'app' }), code: 400, reason: 'BadRequest' },
+  { name: 'a label value that is a number', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'x', labels: { a: 1 } }), code: 400, reason: 'BadRequest' },
+  { name: 'an unknown field under fieldValidation=Strict', method: 'POST', path: `${PODS}?fieldValidation=Strict`, headers: JSON_HEADERS, body: pod({ name: 'x' }, { ...POD_SPEC, foo: 1 }), code: 400, reason: 'BadRequest' },
+  { name: 'a fieldValidation that is none of Ignore, Warn, Strict', method: 'POST', path: `${PODS}?fieldValidation=Lax`, headers: JSON_HEADERS, body: pod({ name: 'x' }), code: 422, reason: 'Invalid' },
+  { name: 'a merge patch removing the containers', method: 'PATCH', path: HEALTHY, headers: MERGE_PATCH_HEADERS, body: JSON.stringify({ spec: { containers: null } }), code: 422, reason: 'Invalid' },
+  { name: 'a JSON patch giving a container a numeric image', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: JSON.stringify([{ op: 'replace', path: '/spec/containers/0/image', value: 7 }]), code: 400, reason: 'BadRequest' },
   { name: 'DeleteOptions that are not JSON', method: 'DELETE', path: `${PODS}/x`, headers: JSON_HEADERS, body: 'nope', code: 400, reason: 'BadRequest' },
 ];
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenTable } from '../../src/server/auth.js';
-import { call, startTestServer, synced, type TestServer } from './http-helpers.js';
+import { call, POD_SPEC, startTestServer, synced, type TestServer } from './http-helpers.js';
 
 const names = (list: { items: { metadata: { name: string } }[] }): string[] => list.items.map((i) => i.metadata.name).sort();
 
@@ -23,7 +23,7 @@ describe('deletecollection', () => {
       ['a2', { app: 'a' }, 'Pending'],
       ['b1', { app: 'b' }, 'Running'],
     ] as const) {
-      const r = await call(t.url, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', headers: admin, json: { metadata: { name, labels }, spec: {}, status: { phase } } });
+      const r = await call(t.url, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', headers: admin, json: { metadata: { name, labels }, spec: POD_SPEC, status: { phase } } });
       rv = Number(r.json.metadata.resourceVersion);
     }
     await synced(t.cacher('pods'), rv);

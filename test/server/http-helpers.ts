@@ -59,12 +59,25 @@ export async function call(url: string, path: string, init: RequestInit & { json
   return { status: response.status, headers: response.headers, text, json: parsed };
 }
 
-export function podBody(name: string, extra: { namespace?: string; labels?: Record<string, string>; nodeName?: string; phase?: string } = {}): unknown {
+/** The smallest valid pod spec: kube (and the schema validation) wants a container with an image. */
+export const POD_SPEC = { containers: [{ name: 'app', image: 'busybox' }] } as const;
+
+/** A pod template for the workload kinds, labelled `app`. */
+export function podTemplate(app: string): { metadata: { labels: Record<string, string> }; spec: typeof POD_SPEC } {
+  return { metadata: { labels: { app } }, spec: POD_SPEC };
+}
+
+/** The smallest valid spec of a Deployment, ReplicaSet, StatefulSet or DaemonSet selecting `app`. */
+export function workloadSpec(app: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { selector: { matchLabels: { app } }, template: podTemplate(app), ...extra };
+}
+
+export function podBody(name: string, extra: { namespace?: string; labels?: Record<string, string>; nodeName?: string; phase?: string } = {}): Record<string, unknown> {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, ...(extra.namespace === undefined ? {} : { namespace: extra.namespace }), ...(extra.labels === undefined ? {} : { labels: extra.labels }) },
-    spec: { ...(extra.nodeName === undefined ? {} : { nodeName: extra.nodeName }) },
+    spec: { ...POD_SPEC, ...(extra.nodeName === undefined ? {} : { nodeName: extra.nodeName }) },
     status: { phase: extra.phase ?? 'Pending' },
   };
 }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_RESOURCES, defineResource } from '../../src/server/registry.js';
-import { call, startTestServer, type TestServer } from './http-helpers.js';
+import { call, POD_SPEC, startTestServer, type TestServer } from './http-helpers.js';
 
 const NAME_PART =
   "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
@@ -25,7 +25,7 @@ describe('metadata validation', () => {
   afterAll(() => t.close());
 
   const pods = '/api/v1/namespaces/default/pods';
-  const pod = (metadata: Record<string, unknown>): unknown => ({ apiVersion: 'v1', kind: 'Pod', metadata, spec: {} });
+  const pod = (metadata: Record<string, unknown>): unknown => ({ apiVersion: 'v1', kind: 'Pod', metadata, spec: POD_SPEC });
   const create = (body: unknown, path = pods): ReturnType<typeof call> => call(t.url, path, { method: 'POST', json: body });
   const stored = async (key: string): Promise<unknown> => {
     const { item } = await t.storage.get(key);
@@ -123,7 +123,7 @@ describe('metadata validation', () => {
 
     it('core/v1 events keep their legacy validation: any path-segment name, metadata unchecked', async () => {
       const events = '/api/v1/namespaces/default/events';
-      const ok = await create({ metadata: { name: 'Pod.17A3_x', labels: { 'a b': 'x/y' } }, reason: 'Started' }, events);
+      const ok = await create({ metadata: { name: 'Pod.17A3_x', labels: { 'a b': 'x/y' } }, involvedObject: { kind: 'Pod', name: 'x', namespace: 'default' }, reason: 'Started' }, events);
       expect(ok.status, ok.text).toBe(201);
       const slash = await create({ metadata: { name: 'a/b' } }, events);
       expect(slash.status).toBe(400);

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/server/prometheus.js';
-import { call, createPod, eventually, openWatch, startTestServer, synced, type TestServer } from './http-helpers.js';
+import { call, createPod, POD_SPEC, eventually, openWatch, startTestServer, synced, type TestServer } from './http-helpers.js';
 
 interface Sample {
   name: string;
@@ -82,7 +82,7 @@ const bigPod = (name: string): unknown => ({
   apiVersion: 'v1',
   kind: 'Pod',
   metadata: { name, annotations: { filler: 'x'.repeat(1024) } },
-  spec: {},
+  spec: POD_SPEC,
 });
 
 describe('/metrics (prom-client)', () => {

@@ -9,10 +9,14 @@ import { EtcdStorage } from '../../src/storage/etcd.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { startEtcd, type EtcdHandle } from '../helpers/etcd.js';
+import { BUILTIN_RESOURCES, defineResource } from '../../src/server/registry.js';
 import { call, startTestServer, type TestServer } from './http-helpers.js';
 
-const PODS = '/api/v1/namespaces/default/pods';
-const KEY = '/registry/pods/default/bomb';
+// Objects of a custom resource without schema, which takes any content: the patches build
+// arbitrary lists and strings that a built-in kind's schema validation would refuse.
+const BLOBS = defineResource({ group: 'example.com', version: 'v1', kind: 'Blob', plural: 'blobs', namespaced: true });
+const PODS = '/apis/example.com/v1/namespaces/default/blobs';
+const KEY = '/registry/example.com/blobs/default/bomb';
 const JSON_PATCH = { 'content-type': 'application/json-patch+json' };
 const MERGE_PATCH = { 'content-type': 'application/merge-patch+json' };
 
@@ -60,7 +64,7 @@ describe.each(stores)('bounded patches on the $name', (store) => {
   beforeAll(async () => {
     const opened = await store.open();
     stopStore = opened.stop;
-    t = await startTestServer({ workers: 0, storage: opened.storage as MemoryStorage });
+    t = await startTestServer({ workers: 0, storage: opened.storage as MemoryStorage, resources: [...BUILTIN_RESOURCES, BLOBS] });
     const created = await call(t.url, PODS, { method: 'POST', json: { metadata: { name: 'bomb' }, spec: { b: [] } } });
     expect(created.status).toBe(201);
     revision = Number(created.json.metadata.resourceVersion);
@@ -146,14 +150,14 @@ describe.each(stores)('bounded patches on the $name', (store) => {
 
   it('an object just under the limit: the store takes it or answers 413, never a 400 or 500', async () => {
     const json = { metadata: { name: 'edge' }, spec: { s: '' } };
-    // + namespace, uid, creationTimestamp, kind, apiVersion, and the creator's managedFields entry
-    const sent = JSON.stringify(json).length + 160 + 150;
+    // + namespace, uid, creationTimestamp, kind, apiVersion (example.com/v1), and the creator's managedFields entry
+    const sent = JSON.stringify(json).length + 190 + 150;
     json.spec.s = 'x'.repeat(1.5 * 1024 * 1024 - sent);
     const reply = await call(t.url, PODS, { method: 'POST', json });
     expect(reply.status, reply.text.slice(0, 300)).toBe(store.nearLimit);
     if (reply.status === 413) expect(reply.json).toMatchObject({ kind: 'Status', code: 413, reason: 'RequestEntityTooLarge' });
     if (reply.status === 201) {
-      expect((await t.storage.get('/registry/pods/default/edge')).item!.value.byteLength).toBeLessThanOrEqual(1.5 * 1024 * 1024);
+      expect((await t.storage.get('/registry/example.com/blobs/default/edge')).item!.value.byteLength).toBeLessThanOrEqual(1.5 * 1024 * 1024);
       expect((await call(t.url, `${PODS}/edge`, { method: 'DELETE' })).status).toBe(200);
     }
     await unchanged();

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineResource, BUILTIN_RESOURCES } from '../../src/server/registry.js';
-import { call, startTestServer, type TestServer } from './http-helpers.js';
+import { call, POD_SPEC, startTestServer, type TestServer } from './http-helpers.js';
 
 const MERGE = { 'content-type': 'application/merge-patch+json' };
 
@@ -39,18 +39,18 @@ describe('/status', () => {
   afterAll(() => t.close());
 
   it('a pod status write changes only the status; a pod write keeps the status', async () => {
-    const created = await call(t.url, '/api/v1/namespaces/s/pods', { method: 'POST', json: { metadata: { name: 'p', labels: { a: '1' } }, spec: { nodeName: 'n1' }, status: { phase: 'Pending' } } });
+    const created = await call(t.url, '/api/v1/namespaces/s/pods', { method: 'POST', json: { metadata: { name: 'p', labels: { a: '1' } }, spec: { ...POD_SPEC, nodeName: 'n1' }, status: { phase: 'Pending' } } });
     expect(created.status).toBe(201);
     // Pods keep the status they are created with (see docs/server.md).
     expect(created.json.status).toEqual({ phase: 'Pending' });
 
     const put = await call(t.url, '/api/v1/namespaces/s/pods/p/status', {
       method: 'PUT',
-      json: { metadata: { name: 'p', labels: { a: 'changed' } }, spec: { nodeName: 'other' }, status: { phase: 'Running' } },
+      json: { metadata: { name: 'p', labels: { a: 'changed' } }, spec: { ...POD_SPEC, nodeName: 'other' }, status: { phase: 'Running' } },
     });
     expect(put.status, put.text).toBe(200);
     expect(put.json.status).toEqual({ phase: 'Running' });
-    expect(put.json.spec).toEqual({ nodeName: 'n1' });
+    expect(put.json.spec).toEqual({ ...POD_SPEC, nodeName: 'n1' });
     expect(put.json.metadata.labels).toEqual({ a: '1' });
     expect(put.json.metadata.uid).toBe(created.json.metadata.uid);
 
@@ -64,7 +64,7 @@ describe('/status', () => {
   });
 
   it('a status write with a stale resourceVersion is a 409 Conflict; one that changes nothing is not written', async () => {
-    const created = await call(t.url, '/api/v1/namespaces/s/pods', { method: 'POST', json: { metadata: { name: 'q' }, spec: {}, status: { phase: 'Pending' } } });
+    const created = await call(t.url, '/api/v1/namespaces/s/pods', { method: 'POST', json: { metadata: { name: 'q' }, spec: POD_SPEC, status: { phase: 'Pending' } } });
     const rv = created.json.metadata.resourceVersion;
     const first = await call(t.url, '/api/v1/namespaces/s/pods/q/status', { method: 'PUT', json: { metadata: { name: 'q', resourceVersion: rv }, status: { phase: 'Running' } } });
     expect(first.status).toBe(200);

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_RESOURCES, defineResource } from '../../src/server/registry.js';
-import { call, openWatch, startTestServer, synced, type TestServer } from './http-helpers.js';
+import { call, openWatch, POD_SPEC, startTestServer, synced, type TestServer } from './http-helpers.js';
 
 const KUBECTL_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 const TABLE_V1 = 'application/json;as=Table;v=v1;g=meta.k8s.io';
@@ -49,7 +49,7 @@ describe('Tables and PartialObjectMetadata', () => {
         ],
       },
     });
-    await create('/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'idle' }, spec: {}, status: { phase: 'Pending' } });
+    await create('/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'idle' }, spec: POD_SPEC, status: { phase: 'Pending' } });
     await create('/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { a: '1', b: '2' } });
     await create('/apis/example.com/v1/namespaces/default/widgets', {
       apiVersion: 'example.com/v1',
@@ -73,7 +73,7 @@ describe('Tables and PartialObjectMetadata', () => {
     expect(r.json.columnDefinitions[0]).toMatchObject({ type: 'string', format: 'name', priority: 0 });
     const byName = new Map<unknown, unknown[]>(r.json.rows.map((row: { cells: unknown[] }) => [row.cells[0], row.cells]));
     expect(byName.get('web')).toEqual(['web', '1/2', 'CrashLoopBackOff', '2', expect.stringMatching(/^\d+s$/), '10.1.2.3', 'node-1', '<none>', '<none>']);
-    expect(byName.get('idle')?.slice(0, 4)).toEqual(['idle', '0/0', 'Pending', '0']);
+    expect(byName.get('idle')?.slice(0, 4)).toEqual(['idle', '0/1', 'Pending', '0']);
   });
 
   it('rows carry PartialObjectMetadata by default, the object with includeObject=Object, nothing with None', async () => {
@@ -205,7 +205,7 @@ describe('legacy watch paths', () => {
       ['default', 'b'],
       ['other', 'c'],
     ] as const) {
-      const r = await call(t.url, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: {} } });
+      const r = await call(t.url, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: POD_SPEC } });
       last = Number(r.json.metadata.resourceVersion);
     }
     await synced(t.cacher('pods'), last);

@@ -3,7 +3,17 @@
  * stores them (/registry/PLURAL/NS/NAME, without the group), with their status split.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, openWatch, startTestServer, type TestServer } from './http-helpers.js';
+import { call, openWatch, podTemplate, startTestServer, workloadSpec, type TestServer } from './http-helpers.js';
+
+/** The smallest spec of each kind that its schema (and kube) takes. */
+const VALID_SPECS: Record<string, Record<string, unknown>> = {
+  Deployment: workloadSpec('one'),
+  ReplicaSet: workloadSpec('one'),
+  StatefulSet: workloadSpec('one'),
+  DaemonSet: workloadSpec('one'),
+  Job: { template: { ...podTemplate('one'), spec: { ...podTemplate('one').spec, restartPolicy: 'Never' } } },
+  CronJob: { schedule: '*/5 * * * *', jobTemplate: { spec: { template: { ...podTemplate('one'), spec: { ...podTemplate('one').spec, restartPolicy: 'Never' } } } } },
+};
 
 function deployment(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -30,7 +40,7 @@ describe('apps/v1 and batch/v1', () => {
     ['batch', 'jobs', 'Job'],
     ['batch', 'cronjobs', 'CronJob'],
   ])('%s %s are served and stored at /registry/%s/NS/NAME as kube-apiserver lays them out', async (group, plural, kind) => {
-    const created = await call(t.url, `/apis/${group}/v1/namespaces/work/${plural}`, { method: 'POST', json: { apiVersion: `${group}/v1`, kind, metadata: { name: 'one' }, spec: {} } });
+    const created = await call(t.url, `/apis/${group}/v1/namespaces/work/${plural}`, { method: 'POST', json: { apiVersion: `${group}/v1`, kind, metadata: { name: 'one' }, spec: VALID_SPECS[kind] } });
     expect(created.status, created.text).toBe(201);
     expect(created.json).toMatchObject({ apiVersion: `${group}/v1`, kind, metadata: { name: 'one', namespace: 'work' } });
     const { item } = await t.storage.get(`/registry/${plural}/work/one`);
@@ -68,7 +78,7 @@ describe('apps/v1 and batch/v1', () => {
   it('replica sets select on status.replicas and jobs on status.successful (status.succeeded), "0" when unset, as kube', async () => {
     const names = (r: { json: { items: { metadata: { name: string } }[] } }): string[] => r.json.items.map((i) => i.metadata.name).sort();
     for (const [name, replicas] of [['none', undefined], ['two', 2]] as const) {
-      await call(t.url, '/apis/apps/v1/namespaces/sel/replicasets', { method: 'POST', json: { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name }, spec: {} } });
+      await call(t.url, '/apis/apps/v1/namespaces/sel/replicasets', { method: 'POST', json: { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name }, spec: VALID_SPECS.ReplicaSet } });
       if (replicas !== undefined) {
         await call(t.url, `/apis/apps/v1/namespaces/sel/replicasets/${name}/status`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ status: { replicas } }) });
       }
@@ -76,8 +86,8 @@ describe('apps/v1 and batch/v1', () => {
     expect(names(await call(t.url, '/apis/apps/v1/namespaces/sel/replicasets?fieldSelector=status.replicas%3D0'))).toEqual(['none']);
     expect(names(await call(t.url, '/apis/apps/v1/namespaces/sel/replicasets?fieldSelector=status.replicas%3D2'))).toEqual(['two']);
 
-    await call(t.url, '/apis/batch/v1/namespaces/sel/jobs', { method: 'POST', json: { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'fresh' }, spec: {} } });
-    await call(t.url, '/apis/batch/v1/namespaces/sel/jobs', { method: 'POST', json: { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'done' }, spec: {} } });
+    await call(t.url, '/apis/batch/v1/namespaces/sel/jobs', { method: 'POST', json: { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'fresh' }, spec: VALID_SPECS.Job } });
+    await call(t.url, '/apis/batch/v1/namespaces/sel/jobs', { method: 'POST', json: { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'done' }, spec: VALID_SPECS.Job } });
     const watch = await openWatch(t.url, '/apis/batch/v1/namespaces/sel/jobs?watch=true&fieldSelector=status.successful%3D1');
     try {
       const patched = await call(t.url, '/apis/batch/v1/namespaces/sel/jobs/done/status', {

@@ -1,9 +1,11 @@
 /** CREATE, UPDATE, PATCH and DELETE over HTTP, with resourceVersion preconditions. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, podBody, startTestServer, type TestServer } from './http-helpers.js';
+import { call, podBody, POD_SPEC, startTestServer, type TestServer } from './http-helpers.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A valid pod spec told apart by its priority. */
+const spec = (priority: number): Record<string, unknown> => ({ ...POD_SPEC, priority });
 
 describe('writes', () => {
   let t: TestServer;
@@ -13,12 +15,13 @@ describe('writes', () => {
   afterAll(() => t.close());
 
   const pods = '/api/v1/namespaces/default/pods';
-  const create = (body: unknown, path = pods): ReturnType<typeof call> => call(t.url, path, { method: 'POST', json: body });
+  /** Creates a pod, valid (POD_SPEC) unless the body gives a spec. */
+  const create = (body: Record<string, unknown>, path = pods): ReturnType<typeof call> => call(t.url, path, { method: 'POST', json: { spec: POD_SPEC, ...body } });
   const mergePatch = (name: string, patch: unknown, type = 'application/merge-patch+json'): ReturnType<typeof call> =>
     call(t.url, `${pods}/${name}`, { method: 'PATCH', headers: { 'content-type': type }, body: JSON.stringify(patch) });
 
   it('create: 201 with uid, creationTimestamp, the path namespace and resourceVersion = the write revision', async () => {
-    const r = await create({ metadata: { name: 'c1', labels: { a: 'b' }, resourceVersion: '77', uid: 'client-uid' }, spec: {} });
+    const r = await create({ metadata: { name: 'c1', labels: { a: 'b' }, resourceVersion: '77', uid: 'client-uid' } });
     expect(r.status).toBe(201);
     expect(r.json).toMatchObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'c1', namespace: 'default', labels: { a: 'b' } } });
     expect(r.json.metadata.uid).toMatch(UUID);
@@ -32,7 +35,7 @@ describe('writes', () => {
   });
 
   it('create accepts the nulls Go clients write for unset fields (kubectl: creationTimestamp: null)', async () => {
-    const r = await create({ metadata: { name: 'nulls', creationTimestamp: null, labels: null }, spec: {}, status: {} });
+    const r = await create({ metadata: { name: 'nulls', creationTimestamp: null, labels: null }, status: {} });
     expect(r.status).toBe(201);
     expect(r.json.metadata.creationTimestamp).toMatch(RFC3339);
   });
@@ -54,35 +57,35 @@ describe('writes', () => {
   });
 
   it('update with the current resourceVersion: 200 with the new revision; uid and creationTimestamp are kept', async () => {
-    const created = (await create({ metadata: { name: 'u1' }, spec: { v: 1 } })).json;
-    const body = { ...created, metadata: { ...created.metadata, uid: undefined, creationTimestamp: '2000-01-01T00:00:00Z' }, spec: { v: 2 } };
+    const created = (await create({ metadata: { name: 'u1' }, spec: spec(1) })).json;
+    const body = { ...created, metadata: { ...created.metadata, uid: undefined, creationTimestamp: '2000-01-01T00:00:00Z' }, spec: spec(2) };
     const r = await call(t.url, `${pods}/u1`, { method: 'PUT', json: body });
     expect(r.status).toBe(200);
-    expect(r.json.spec).toEqual({ v: 2 });
+    expect(r.json.spec).toEqual(spec(2));
     expect(Number(r.json.metadata.resourceVersion)).toBeGreaterThan(Number(created.metadata.resourceVersion));
     expect(r.json.metadata.uid).toBe(created.metadata.uid);
     expect(r.json.metadata.creationTimestamp).toBe(created.metadata.creationTimestamp);
   });
 
   it('update with a stale resourceVersion: 409 Conflict', async () => {
-    const created = (await create({ metadata: { name: 'u2' }, spec: { v: 1 } })).json;
-    await call(t.url, `${pods}/u2`, { method: 'PUT', json: { ...created, spec: { v: 2 } } });
-    const r = await call(t.url, `${pods}/u2`, { method: 'PUT', json: { ...created, spec: { v: 3 } } });
+    const created = (await create({ metadata: { name: 'u2' }, spec: spec(1) })).json;
+    await call(t.url, `${pods}/u2`, { method: 'PUT', json: { ...created, spec: spec(2) } });
+    const r = await call(t.url, `${pods}/u2`, { method: 'PUT', json: { ...created, spec: spec(3) } });
     expect(r.status).toBe(409);
     expect(r.json).toMatchObject({
       reason: 'Conflict',
       message: 'Operation cannot be fulfilled on pods "u2": the object has been modified; please apply your changes to the latest version and try again',
       details: { name: 'u2', kind: 'pods' },
     });
-    expect((await call(t.url, `${pods}/u2`)).json.spec).toEqual({ v: 2 });
+    expect((await call(t.url, `${pods}/u2`)).json.spec).toEqual(spec(2));
   });
 
   it('update without resourceVersion is unconditional; of a missing object, 404', async () => {
-    await create({ metadata: { name: 'u3' }, spec: { v: 1 } });
-    await mergePatch('u3', { spec: { v: 2 } });
-    const r = await call(t.url, `${pods}/u3`, { method: 'PUT', json: { metadata: { name: 'u3' }, spec: { v: 9 } } });
+    await create({ metadata: { name: 'u3' }, spec: spec(1) });
+    await mergePatch('u3', { spec: spec(2) });
+    const r = await call(t.url, `${pods}/u3`, { method: 'PUT', json: { metadata: { name: 'u3' }, spec: spec(9) } });
     expect(r.status).toBe(200);
-    expect(r.json.spec).toEqual({ v: 9 });
+    expect(r.json.spec).toEqual(spec(9));
     const missing = await call(t.url, `${pods}/nope`, { method: 'PUT', json: { metadata: { name: 'nope' } } });
     expect(missing.status).toBe(404);
   });
@@ -95,40 +98,40 @@ describe('writes', () => {
   });
 
   it('an update that changes nothing is not written', async () => {
-    const created = (await create({ metadata: { name: 'same' }, spec: { v: 1 } })).json;
+    const created = (await create({ metadata: { name: 'same' }, spec: spec(1) })).json;
     const r = await call(t.url, `${pods}/same`, { method: 'PUT', json: created });
     expect(r.status).toBe(200);
     expect(r.json.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
   });
 
   it('merge patch: maps merge, null deletes; a pinned stale resourceVersion is 409', async () => {
-    const created = (await create({ metadata: { name: 'p1', labels: { a: '1', b: '2' } }, spec: { x: { y: 1, z: 2 } } })).json;
-    const r = await mergePatch('p1', { metadata: { labels: { b: null, c: '3' } }, spec: { x: { z: null, w: [1, 2] } } });
+    const created = (await create({ metadata: { name: 'p1', labels: { a: '1', b: '2' } }, spec: { ...POD_SPEC, nodeSelector: { y: '1', z: '2' } } })).json;
+    const r = await mergePatch('p1', { metadata: { labels: { b: null, c: '3' } }, spec: { nodeSelector: { z: null, w: '3' } } });
     expect(r.status).toBe(200);
     expect(r.json.metadata.labels).toEqual({ a: '1', c: '3' });
-    expect(r.json.spec).toEqual({ x: { y: 1, w: [1, 2] } });
+    expect(r.json.spec).toEqual({ ...POD_SPEC, nodeSelector: { y: '1', w: '3' } });
     expect(r.json.metadata.uid).toBe(created.metadata.uid);
-    const stale = await mergePatch('p1', { metadata: { resourceVersion: created.metadata.resourceVersion }, spec: { q: 1 } });
+    const stale = await mergePatch('p1', { metadata: { resourceVersion: created.metadata.resourceVersion }, spec: { priority: 1 } });
     expect(stale.status).toBe(409);
-    const pinned = await mergePatch('p1', { metadata: { resourceVersion: r.json.metadata.resourceVersion }, spec: { q: 1 } });
+    const pinned = await mergePatch('p1', { metadata: { resourceVersion: r.json.metadata.resourceVersion }, spec: { priority: 1 } });
     expect(pinned.status).toBe(200);
     expect((await mergePatch('nope', { spec: {} })).status).toBe(404);
   });
 
   it('JSON patch: add, replace, remove and test (a failed test is 422)', async () => {
-    await create({ metadata: { name: 'jp', labels: { a: '1' } }, spec: { list: [1, 2] } });
+    await create({ metadata: { name: 'jp', labels: { a: '1' } }, spec: { containers: [{ ...POD_SPEC.containers[0], args: ['1', '2'] }] } });
     const ops = [
       { op: 'add', path: '/metadata/labels/b', value: '2' },
-      { op: 'replace', path: '/spec/list/0', value: 9 },
-      { op: 'add', path: '/spec/list/-', value: 3 },
+      { op: 'replace', path: '/spec/containers/0/args/0', value: '9' },
+      { op: 'add', path: '/spec/containers/0/args/-', value: '3' },
       { op: 'remove', path: '/metadata/labels/a' },
       { op: 'test', path: '/metadata/labels/b', value: '2' },
     ];
     const r = await mergePatch('jp', ops, 'application/json-patch+json');
     expect(r.status).toBe(200);
     expect(r.json.metadata.labels).toEqual({ b: '2' });
-    expect(r.json.spec.list).toEqual([9, 2, 3]);
-    const failed = await mergePatch('jp', [{ op: 'test', path: '/spec/list/0', value: 1 }], 'application/json-patch+json');
+    expect(r.json.spec.containers[0].args).toEqual(['9', '2', '3']);
+    const failed = await mergePatch('jp', [{ op: 'test', path: '/spec/containers/0/args/0', value: '1' }], 'application/json-patch+json');
     expect(failed.status).toBe(422);
     expect(failed.json.reason).toBe('Invalid');
     const malformed = await mergePatch('jp', [{ op: 'jump', path: '/x' }], 'application/json-patch+json');
@@ -158,10 +161,10 @@ describe('writes', () => {
   });
 
   it('delete: 200 with the deleted object at the deletion revision; again, 404', async () => {
-    const created = (await create({ metadata: { name: 'd1' }, spec: { v: 1 } })).json;
+    const created = (await create({ metadata: { name: 'd1' }, spec: spec(1) })).json;
     const r = await call(t.url, `${pods}/d1`, { method: 'DELETE' });
     expect(r.status).toBe(200);
-    expect(r.json).toMatchObject({ kind: 'Pod', metadata: { name: 'd1', uid: created.metadata.uid }, spec: { v: 1 } });
+    expect(r.json).toMatchObject({ kind: 'Pod', metadata: { name: 'd1', uid: created.metadata.uid }, spec: spec(1) });
     expect(Number(r.json.metadata.resourceVersion)).toBeGreaterThan(Number(created.metadata.resourceVersion));
     const again = await call(t.url, `${pods}/d1`, { method: 'DELETE' });
     expect(again.status).toBe(404);
@@ -172,7 +175,7 @@ describe('writes', () => {
     const created = (await create({ metadata: { name: 'd2' } })).json;
     const wrongUid = await call(t.url, `${pods}/d2`, { method: 'DELETE', json: { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: 'not-it' } } });
     expect(wrongUid.status).toBe(409);
-    await mergePatch('d2', { spec: { v: 2 } });
+    await mergePatch('d2', { spec: spec(2) });
     const staleRv = await call(t.url, `${pods}/d2`, { method: 'DELETE', json: { preconditions: { resourceVersion: created.metadata.resourceVersion } } });
     expect(staleRv.status).toBe(409);
     const ok = await call(t.url, `${pods}/d2`, {

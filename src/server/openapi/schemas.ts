@@ -18,7 +18,7 @@ interface SchemaFile {
 
 let builtin: SchemaFile | undefined;
 
-/** The generated built-in schemas, read on first use (430 kB: only servers asked for OpenAPI pay). */
+/** The generated built-in schemas, read on first use (430 kB: a server pays on its first write or OpenAPI request). */
 function builtinSchemas(): SchemaFile {
   builtin ??= JSON.parse(readFileSync(new URL('./k8s-schemas.json', import.meta.url), 'utf8')) as SchemaFile;
   return builtin;
@@ -27,6 +27,16 @@ function builtinSchemas(): SchemaFile {
 /** Where the built-in schemas come from, e.g. `kubernetes-models@5.1.0`. */
 export function schemaSource(): string {
   return builtinSchemas().source;
+}
+
+/** A built-in kind's generated schema; undefined for custom resources. */
+export function builtinKindSchema(def: ResourceDefinition): Schema | undefined {
+  return builtinSchemas().definitions[definitionName(def)];
+}
+
+/** A built-in definition by its name (the target of a `$ref`). */
+export function builtinDefinition(name: string): Schema | undefined {
+  return builtinSchemas().definitions[name];
 }
 
 /** A built-in kind whose apiVersion, kind and metadata properties a custom resource's schema gets. */
@@ -53,7 +63,7 @@ function gvk(def: ResourceDefinition): Schema {
  * CRD's; a kind with neither accepts any object.
  */
 export function kindSchema(def: ResourceDefinition): Schema {
-  const known = builtinSchemas().definitions[definitionName(def)];
+  const known = builtinKindSchema(def);
   if (known !== undefined) return known;
   if (def.openAPIV3Schema === undefined) {
     return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true, ...gvk(def) };
