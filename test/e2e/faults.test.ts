@@ -139,7 +139,7 @@ async function verify(label: string, s: Scenario): Promise<void> {
   // On a defect, each watcher's log in short (what it listed, watched from, and received), so a
   // failure in CI can be read without a rerun.
   if (defects.length > 0) {
-    for (const w of watchers) console.log(w.name, JSON.stringify(w.log.map((e) => (e.kind === 'event' ? `${e.type}@${(e.object['metadata'] as { resourceVersion?: string } | undefined)?.resourceVersion}` : e.kind === 'watch' ? `WATCH(${e.from})` : `LIST(${e.rv})`))));
+    for (const w of watchers) console.log(w.name, JSON.stringify(w.log.map((e) => (e.kind === 'event' ? `${e.type}@${(e.object['metadata'] as { resourceVersion?: string } | undefined)?.resourceVersion}` : e.kind === 'watch' ? `WATCH(${e.from} on ${e.server})` : `LIST(${e.rv})`))));
   }
   expect(formatDefects(defects), `defects in "${label}"`).toBe('');
   injectedDefectsAreCaught(watchers[1]!, truth);
