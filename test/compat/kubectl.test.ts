@@ -199,7 +199,7 @@ describe('kubectl against watchcache serve', () => {
     expect(headers[0]).toMatch(/^EVENT\s+NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
     const rows = watch.stdout.split('\n').filter((l) => / second /.test(l));
     expect(rows).toHaveLength(3);
-    for (const row of rows) expect(row).toMatch(/^(ADDED|MODIFIED|DELETED)\s+kw\s+second\s+0\/0\s+.*\s0\s+\S+\s*$/);
+    for (const row of rows) expect(row).toMatch(/^(ADDED|MODIFIED|DELETED)\s+kw\s+second\s+0\/1\s+.*\s0\s+\S+\s*$/);
     expect(watch.process.exitCode).toBeNull();
     watch.process.kill('SIGTERM');
     await bounded('kubectl get -w to exit', watch.exited, 10_000);
@@ -212,7 +212,7 @@ describe('kubectl against watchcache serve', () => {
     const watching = async (): Promise<boolean> =>
       /apiserver_longrunning_requests\{[^}]*resource="pods"[^}]*\} [1-9]/.test((await call(url, '/metrics')).text);
     await eventually(`kubectl to watch pods (stderr ${JSON.stringify(watch.stderr)})`, watching, 15_000);
-    const r = await call(url, '/api/v1/namespaces/kwe/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'solo' }, spec: {} } });
+    const r = await call(url, '/api/v1/namespaces/kwe/pods', { method: 'POST', json: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'solo' }, spec: POD_SPEC } });
     expect(r.status, r.text).toBe(201);
     expect((await call(url, '/api/v1/namespaces/kwe/pods/solo', { method: 'DELETE' })).status).toBe(200);
     const lines = (): string[] => watch.stdout.split('\n').filter((l) => l !== '');
@@ -220,7 +220,7 @@ describe('kubectl against watchcache serve', () => {
     // Only the first event carries the column definitions; kubectl prints its header once.
     expect(lines()[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
     expect(lines().filter((l) => l.startsWith('NAME'))).toHaveLength(1);
-    for (const row of lines().slice(1)) expect(row).toMatch(/^solo\s+0\/0\s+.*\s0\s+\S+\s*$/);
+    for (const row of lines().slice(1)) expect(row).toMatch(/^solo\s+0\/1\s+.*\s0\s+\S+\s*$/);
     watch.process.kill('SIGTERM');
     await bounded('kubectl get -w to exit', watch.exited, 10_000);
   });
