@@ -9,6 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { add, configure, suite } from 'benny';
 import { isNativeAccelerationEnabled, Packr } from 'msgpackr';
 import { jsonEventFrame } from '../src/encode/json-frame.js';
+import { decodeObject, encodeObject } from '../src/encode/protobuf/envelope.js';
+import { protobufWatchFrame } from '../src/encode/protobuf/watch.js';
 import { RecordKind } from '../src/ring/layout.js';
 import { RingProducer } from '../src/ring/producer.js';
 import { RingReader, SCAN_LAPPED } from '../src/ring/reader.js';
@@ -174,6 +176,36 @@ function msgpackSuite(size: MicroSize): Promise<MicroSuite> {
   );
 }
 
+/**
+ * One watch event in each wire format: what a dispatcher pays per event and encoding (the frame
+ * is shared by every watcher of that encoding), and what each costs on the wire. JSON splices the
+ * stored bytes; msgpack packs the decoded object; protobuf encodes the decoded object once and
+ * frames the encoded bytes per event type. Also the request-body side: protobuf decode vs JSON.parse.
+ */
+function wireFormatSuite(size: MicroSize): Promise<MicroSuite> {
+  const pod = { apiVersion: 'v1', kind: 'Pod', ...storedPod(EVENT_POD_BYTES) };
+  const stored = Buffer.from(JSON.stringify(pod));
+  const packr = new Packr({ useRecords: false });
+  const envelope = encodeObject(pod);
+  return runSuite(
+    'wire-formats',
+    [
+      { name: 'JSON watch frame (stored bytes spliced)', itemsPerOp: 1, fn: () => () => consume(jsonEventFrame('MODIFIED', stored).byteLength) },
+      { name: 'msgpack watch frame (pack the decoded object)', itemsPerOp: 1, fn: () => () => consume(packr.pack({ type: 'MODIFIED', object: pod }).byteLength) },
+      { name: 'protobuf: encode the object (once per event)', itemsPerOp: 1, fn: () => () => consume(encodeObject(pod).byteLength) },
+      { name: 'protobuf: watch frame from the encoded object (per event type)', itemsPerOp: 1, fn: () => () => consume(protobufWatchFrame('MODIFIED', envelope).byteLength) },
+      { name: 'request body: protobuf decode', itemsPerOp: 1, fn: () => () => consume(Object.keys(decodeObject(envelope)).length) },
+      { name: 'request body: JSON.parse', itemsPerOp: 1, fn: () => () => consume(Object.keys(JSON.parse(stored.toString('utf8')) as object).length) },
+    ],
+    size,
+    {
+      jsonFrameBytes: jsonEventFrame('MODIFIED', stored).byteLength,
+      msgpackFrameBytes: packr.pack({ type: 'MODIFIED', object: pod }).byteLength,
+      protobufFrameBytes: protobufWatchFrame('MODIFIED', envelope).byteLength,
+    },
+  );
+}
+
 function selectorSuite(size: MicroSize): Promise<MicroSuite> {
   const N = 1000;
   const fieldsAllowed = [...POD_SCHEMA.selectableFields];
@@ -267,6 +299,7 @@ export async function runMicro(size: MicroSize, progress: (text: string, milesto
     ['ring', ringSuite],
     ['json-frame', jsonFrameSuite],
     ['msgpack-vs-json', msgpackSuite],
+    ['wire-formats', wireFormatSuite],
     ['selectors', selectorSuite],
   ];
   for (const [name, run] of all) {
