@@ -92,7 +92,7 @@ describe('npm run bench --quick', () => {
     expect(typeof report.machine.cpuModel).toBe('string');
     expect(report.loadAverage.start).toHaveLength(3);
 
-    expect(report.micro!.suites.map((s) => s.name)).toEqual(['ring', 'json-frame', 'msgpack-vs-json', 'selectors']);
+    expect(report.micro!.suites.map((s) => s.name)).toEqual(['ring', 'json-frame', 'msgpack-vs-json', 'wire-formats', 'selectors']);
     for (const suite of report.micro!.suites) {
       expect(suite.cases.length).toBeGreaterThan(0);
       for (const c of suite.cases) {
