@@ -136,6 +136,7 @@ async function verify(label: string, s: Scenario): Promise<void> {
 
   const summary = watchers.map((w) => `${w.name}: ${w.log.filter((e) => e.kind === 'event').length} events, ${w.relists} lists, ${w.log.filter((e) => e.kind === 'watch').length} watches, ${w.failovers} failovers, ${w.bookmarks} bookmarks`);
   console.log(`[${label}] ${writer.acked.length} acked writes (${writer.failures} failed tries), store at RV ${end}, ${truth.events.length} pod events\n  ${summary.join('\n  ')}`);
+  if (defects.length > 0) for (const srv of s.servers) console.log(`${srv.name} stderr (last 8 KB):`, srv.stderr);
   // On a defect, each watcher's log in short (what it listed, watched from, and received), so a
   // failure in CI can be read without a rerun.
   if (defects.length > 0) {

@@ -31,7 +31,19 @@ export interface RawWatchStream {
 }
 
 /** Why a watch stream was dropped and reopened. */
+/** A pause of this process at least this long (ms) re-opens the watch (see 'stalled'). */
+const STALL_RESTART_MS = 2_000;
+
 export type EtcdWatchRestartReason =
+  /**
+   * This process did not run for a while (frozen, or its event loop stalled) while etcd may have
+   * been unable to send: etcd before 3.4.32 / 3.5.13 can drop the events of a stream it could not
+   * send to (etcd #17529, seen here as a jump over a compacted range with no compaction notice).
+   * So before anything that arrived meanwhile is taken, the watch is opened again from the first
+   * revision not delivered: etcd replays from its history, or ends the watch with
+   * WC_ERR_COMPACTED and the cache relists.
+   */
+  | 'stalled'
   /** Opening the stream failed (client closed, circuit open, ...). */
   | 'open-failed'
   /** The stream failed: connection lost, keepalive timeout, "no leader" (require-leader). */
@@ -154,6 +166,9 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
   #retryDelay: number;
   #retryTimer: NodeJS.Timeout | null = null;
   #ticker: Timer | null = null;
+  /** When the ticker last ran: a gap far longer than its period means this process was stalled. */
+  #lastTickAt = 0;
+  #stallAfterMs = 0;
   #progressWanted = false;
   #onAbort: (() => void) | null = null;
 
@@ -185,6 +200,8 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
     const { dialTimeoutMs, livenessTimeoutMs, unavailableTimeoutMs } = this.#host.timing;
     const finest = Math.min(dialTimeoutMs, unavailableTimeoutMs, livenessTimeoutMs > 0 ? livenessTimeoutMs / 3 : Infinity);
     const period = Math.max(20, Math.min(1000, Math.floor(finest / 4)));
+    this.#stallAfterMs = Math.max(STALL_RESTART_MS, 4 * period);
+    this.#lastTickAt = this.#host.clock.now();
     // The clock's timers do not keep the process alive: the stream's socket or the retry timer do.
     const schedule = (): void => {
       this.#ticker = this.#host.clock.setTimer(period, () => {
@@ -341,6 +358,8 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
 
   #handle(attempt: Attempt, response: IWatchResponse): void {
     const now = this.#host.clock.now();
+    // Before anything that arrived while this process was not running is taken.
+    if (this.#stalled(attempt, now)) return;
     attempt.lastMessageAt = now;
     if (attempt.created && !attempt.confirmed) {
       attempt.confirmed = true;
@@ -455,10 +474,21 @@ export class EtcdWatch implements AsyncIterator<WatchBatch> {
     }
   }
 
+  /** Whether this process stalled since the ticker last ran; then the attempt is opened again. */
+  #stalled(attempt: Attempt, now: number): boolean {
+    const since = now - this.#lastTickAt;
+    if (!attempt.created || since < this.#stallAfterMs) return false;
+    this.#lastTickAt = now;
+    this.#fail(attempt, 'stalled', `this process did not run for ${since} ms`);
+    return true;
+  }
+
   #tick(): void {
     const attempt = this.#attempt;
-    if (attempt === null || this.#end !== null) return;
     const now = this.#host.clock.now();
+    if (attempt !== null && this.#end === null && this.#stalled(attempt, now)) return;
+    this.#lastTickAt = now;
+    if (attempt === null || this.#end !== null) return;
     const { dialTimeoutMs, livenessTimeoutMs } = this.#host.timing;
     if (!attempt.created) {
       const waited = now - attempt.openedAt;
