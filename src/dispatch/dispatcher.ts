@@ -65,7 +65,6 @@ export class Dispatcher {
   #stopped = false;
 
   // Staging for one slice: committed only once the slice is validated.
-  #stagedIds: number[] = [];
   #stagedFrames: Uint8Array[] = [];
   #stagedWatchers: Watcher[] = [];
   #stagedRVs: number[] = [];
@@ -325,7 +324,6 @@ export class Dispatcher {
     if (w.stagedEvents === 0) this.#touched.push(w);
     w.stagedEvents++;
     w.stagedBytes += frame.byteLength;
-    this.#stagedIds.push(w.id);
     this.#stagedFrames.push(frame);
     this.#stagedWatchers.push(w);
     this.#stagedRVs.push(record.rv);
@@ -352,14 +350,13 @@ export class Dispatcher {
   // ---- staging -------------------------------------------------------------------------------
 
   #commit(): void {
-    const ids = this.#stagedIds;
     const frames = this.#stagedFrames;
     const watchers = this.#stagedWatchers;
     const rvs = this.#stagedRVs;
-    for (let i = 0; i < ids.length; i++) {
+    for (let i = 0; i < watchers.length; i++) {
       const w = watchers[i]!;
       const frame = frames[i]!;
-      this.#outIds.push(ids[i]!);
+      this.#outIds.push(w.id);
       this.#outFrames.push(frame);
       w.sentEvents++;
       w.sentBytes += frame.byteLength;
@@ -390,7 +387,6 @@ export class Dispatcher {
   }
 
   #clearStage(): void {
-    this.#stagedIds.length = 0;
     this.#stagedFrames.length = 0;
     this.#stagedWatchers.length = 0;
     this.#stagedRVs.length = 0;
