@@ -71,6 +71,8 @@ const WIDE = { priority: 1 };
 const INT = { type: 'integer' };
 const CONTAINERS = { name: 'Containers', type: 'string', format: '', description: 'Names of each container in the template.', priority: 1 };
 const IMAGES = { name: 'Images', type: 'string', format: '', description: 'Images referenced by each container in the template.', priority: 1 };
+/** A workload's `ready/desired` pods column (Deployment, StatefulSet). */
+const READY_PODS = { name: 'Ready', type: 'string', format: '', description: 'Number of the pod with ready state', priority: 0 };
 
 // ---- core/v1 ------------------------------------------------------------------------------------
 
@@ -365,7 +367,7 @@ function template(workload: JsonObject): JsonObject {
 const DEPLOYMENT: Printer = {
   columns: [
     NAME,
-    { name: 'Ready', type: 'string', format: '', description: 'Number of the pod with ready state', priority: 0 },
+    READY_PODS,
     column('Up-to-date', 'DeploymentStatus.updatedReplicas', INT),
     column('Available', 'DeploymentStatus.availableReplicas', INT),
     AGE,
@@ -411,7 +413,7 @@ const REPLICA_SET: Printer = {
 };
 
 const STATEFUL_SET: Printer = {
-  columns: [NAME, { name: 'Ready', type: 'string', format: '', description: 'Number of the pod with ready state', priority: 0 }, AGE, CONTAINERS, IMAGES],
+  columns: [NAME, READY_PODS, AGE, CONTAINERS, IMAGES],
   row(ss, now) {
     return {
       cells: [nameOf(ss), `${num(obj(ss, 'status'), 'readyReplicas')}/${num(obj(ss, 'spec'), 'replicas')}`, ageOf(ss, now), ...containerCells(template(ss))],
