@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseResourceVersion } from '../cache/request.js';
-import { stampResourceVersion } from '../encode/json-object.js';
+import { decodeJsonObject, stampResourceVersion } from '../encode/json-object.js';
 import { ErrorCodes, isWatchCacheError } from '../errors.js';
 import type { KeyValue } from '../storage/storage.js';
 import { alreadyExists, badRequest, conflict, MODIFIED, notFound, unsupportedMediaType, type ObjectRef } from './api-error.js';
@@ -66,14 +66,12 @@ function withRevision(object: JsonObject, revision: number): JsonObject {
 }
 
 export function decodeStored(kv: KeyValue): JsonObject {
-  let value: unknown;
+  // A value another writer stored that is not a JSON object is treated as an empty one.
   try {
-    value = JSON.parse(Buffer.from(kv.value.buffer, kv.value.byteOffset, kv.value.byteLength).toString('utf8'));
+    return decodeJsonObject(kv.value);
   } catch {
-    value = undefined;
+    return {};
   }
-  // A value another writer stored that is not an object is treated as an empty one.
-  return isJsonObject(value) ? value : {};
 }
 
 /** Storage errors of a write, in kube-apiserver's words. */
