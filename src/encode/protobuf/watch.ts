@@ -3,8 +3,9 @@
  * 4-byte big-endian length, then a metav1.WatchEvent {type=1, object=2 RawExtension {raw=1}}
  * with no envelope of its own; raw is the object's full protobuf body, envelope included (what
  * client-go's embedded decoder expects). The frame is built around the object's already encoded
- * body, sized up front and written in one allocation, so an object is encoded once however many
- * events and watchers carry it.
+ * body, sized up front and written in one allocation. The codec encodes the body once per frame
+ * it builds; the dispatcher builds a frame once per record and event type and shares it among
+ * watchers.
  */
 import type { Status } from '../../status.js';
 import { bookmarkObject, type BookmarkShape, type FrameCodec, type WatchEventType } from '../codec.js';
