@@ -19,7 +19,8 @@ export class CurrentRecord {
   #prevAttrs: Attributes | undefined;
   /** The previous object stamped at the record's RV, as JSON: what a DELETED rewritten from a MODIFIED carries. */
   #deletedJson: Uint8Array | undefined;
-  readonly #frames = new Map<string, Uint8Array>();
+  /** Frames of this record by encoding, then event type; the maps outlive records (emptied on reset). */
+  readonly #frames = new Map<string, Map<WatchEventType, Uint8Array>>();
 
   /** The record's object, as a codec takes it. */
   readonly #current: EventObject = {
@@ -53,7 +54,7 @@ export class CurrentRecord {
     this.#prevAttrs = undefined;
     this.#deletedJson = undefined;
     // Frames handed out live on in the dispatcher's staging; only the per-record lookup is emptied.
-    if (this.#frames.size > 0) this.#frames.clear();
+    for (const byType of this.#frames.values()) if (byType.size > 0) byType.clear();
   }
 
   attrs(): Attributes {
@@ -74,14 +75,14 @@ export class CurrentRecord {
 
   /** The frame of a `type` event in `codec`'s encoding, encoded once per record. */
   frame(type: WatchEventType, codec: FrameCodec): Uint8Array {
-    const encoding = codec.encoding;
-    const key = encoding === 'json' ? type : `${type}:${encoding}`;
-    let frame = this.#frames.get(key);
+    let byType = this.#frames.get(codec.encoding);
+    if (byType === undefined) this.#frames.set(codec.encoding, (byType = new Map()));
+    let frame = byType.get(type);
     if (frame !== undefined) return frame;
     // A predicate that matched decoded the object (and, for a DELETED from a MODIFIED, the
     // previous object) already: a codec that takes decoded objects reuses it.
     frame = codec.event(type, type === 'DELETED' && this.#record!.kind === RecordKind.MODIFIED ? this.#deleted : this.#current);
-    this.#frames.set(key, frame);
+    byType.set(type, frame);
     return frame;
   }
 }
