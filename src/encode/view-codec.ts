@@ -13,7 +13,7 @@
 import type { Status } from '../status.js';
 import { bookmarkObject, type BookmarkShape, type FrameCodec, type WatchEventType } from './codec.js';
 import { jsonEventFrame } from './json-frame.js';
-import type { JsonObject } from './table/json.js';
+import { obj, str, type JsonObject } from './table/json.js';
 import type { Printer } from './table/printer.js';
 import { partialObjectMetadata, printerOf, table, type IncludeObject, type MetaVersion, type PrinterSpec } from './table/views.js';
 
@@ -44,12 +44,6 @@ function jsonFrame(type: WatchEventType, object: unknown): Uint8Array {
   return jsonEventFrame(type, Buffer.from(JSON.stringify(object)));
 }
 
-function resourceVersionOf(object: JsonObject): string | undefined {
-  const metadata = object.metadata;
-  const rv = typeof metadata === 'object' && metadata !== null ? (metadata as JsonObject).resourceVersion : undefined;
-  return typeof rv === 'string' && rv !== '' ? rv : undefined;
-}
-
 function viewCodec(format: string, convert: (object: JsonObject) => unknown, first?: FrameCodec): FrameCodec {
   return Object.freeze<FrameCodec>({
     encoding: format,
@@ -66,8 +60,8 @@ function viewCodec(format: string, convert: (object: JsonObject) => unknown, fir
 function tableConverter(printer: Printer, version: MetaVersion, include: IncludeObject, headers: boolean): (object: JsonObject) => unknown {
   return (object) => {
     // A one-row table carries the object's resourceVersion, as kube's table generator.
-    const rv = resourceVersionOf(object);
-    return table(printer, [object], rv === undefined ? {} : { resourceVersion: rv }, version, include, Date.now(), headers);
+    const rv = str(obj(object, 'metadata'), 'resourceVersion');
+    return table(printer, [object], rv === '' ? {} : { resourceVersion: rv }, version, include, Date.now(), headers);
   };
 }
 
