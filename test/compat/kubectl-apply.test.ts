@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcd, type EtcdHandle } from '../helpers/etcd.js';
-import { executable, startChild as start, type Child } from '../helpers/child.js';
+import { executable, servingUrl, startChild as start, type Child } from '../helpers/child.js';
 import { bounded, call } from '../server/http-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -111,18 +111,7 @@ describe.each(['embedded store', 'etcd'])('kubectl apply against watchcache serv
       args.push('--etcd', etcd.endpoint);
     }
     server = start(process.execPath, args, { PATH: process.env['PATH'] ?? '' });
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const match = /^watchcache serving on (http:\/\/\S+)\n/.exec(server.stdout);
-      if (match !== null) {
-        url = match[1]!;
-        break;
-      }
-      if (server.process.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`watchcache serve did not start: stdout ${JSON.stringify(server.stdout)}, stderr ${JSON.stringify(server.stderr)}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    url = await servingUrl(server, 60_000);
     const config = file(
       'config',
       [

@@ -3,48 +3,17 @@
  * of an invalid pod, of one with an unknown field (kubectl asks for fieldValidation=Strict), and
  * of one that only warns (`--validate=warn`), against the built `watchcache serve`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executable, servingUrl, startChild as start, type Child } from '../helpers/child.js';
 import { bounded, call } from '../server/http-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli.js');
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33';
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface Child {
-  process: ChildProcess;
-  stdout: string;
-  stderr: string;
-  exited: Promise<number | null>;
-}
-
-function start(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Child {
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: Child = { process: child, stdout: '', stderr: '', exited: Promise.resolve(null) };
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-  out.exited = new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.once('error', (err) => {
-      out.stderr += String(err);
-      resolve(null);
-    });
-  });
-  return out;
-}
 
 const pod = (name: string, spec: string[]): string => ['apiVersion: v1', 'kind: Pod', 'metadata:', `  name: ${name}`, 'spec:', ...spec, ''].join('\n');
 
@@ -69,16 +38,7 @@ describe.skipIf(!executable(KUBECTL))('kubectl 1.33 create -f of invalid objects
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'watchcache-kubectl-validation-'));
     server = start(process.execPath, [CLI, 'serve', '--port', '0'], { PATH: process.env['PATH'] ?? '' });
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const match = /^watchcache serving on (http:\/\/\S+)\n/.exec(server.stdout);
-      if (match !== null) {
-        url = match[1]!;
-        break;
-      }
-      if (server.process.exitCode !== null || Date.now() > deadline) throw new Error(`watchcache serve did not start: ${server.stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    url = await servingUrl(server, 60_000);
     const config = file(
       'config',
       ['apiVersion: v1', 'kind: Config', 'clusters:', '- name: w', '  cluster:', `    server: ${url}`, 'contexts:', '- name: w', '  context:', '    cluster: w', '    user: u', 'users:', '- name: u', '  user: {}', 'current-context: w', ''].join('\n'),

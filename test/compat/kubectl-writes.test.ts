@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcd, type EtcdHandle } from '../helpers/etcd.js';
-import { executable, startChild as start, type Child } from '../helpers/child.js';
+import { executable, servingUrl, startChild as start, type Child } from '../helpers/child.js';
 import { bounded, POD_SPEC } from '../server/http-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -115,18 +115,7 @@ describe.each(['embedded store', 'etcd'])('kubectl writes against watchcache ser
       args.push('--etcd', etcd.endpoints.join(','), '--etcd-progress-notify-interval', '100');
     }
     server = start(process.execPath, args, { PATH: process.env['PATH'] ?? '' });
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const match = /^watchcache serving on (https:\/\/\S+)\n/.exec(server.stdout);
-      if (match !== null) {
-        url = match[1]!;
-        break;
-      }
-      if (server.process.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`watchcache serve did not start: stdout ${JSON.stringify(server.stdout)}, stderr ${JSON.stringify(server.stderr)}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    url = await servingUrl(server, 30_000);
     const config = join(dir, 'config');
     writeFileSync(
       config,

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { executable, startChild as start, type Child } from '../helpers/child.js';
+import { executable, servingUrl, startChild as start, type Child } from '../helpers/child.js';
 import { bounded, call, eventually, POD_SPEC } from '../server/http-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -120,18 +120,7 @@ describe('kubectl against watchcache serve', () => {
       }),
     );
     server = start(process.execPath, [CLI, 'serve', '--port', '0', '--resources', resources], { PATH: process.env['PATH'] ?? '' });
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const match = /^watchcache serving on (http:\/\/\S+)\n/.exec(server.stdout);
-      if (match !== null) {
-        url = match[1]!;
-        break;
-      }
-      if (server.process.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`watchcache serve did not start: stdout ${JSON.stringify(server.stdout)}, stderr ${JSON.stringify(server.stderr)}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    url = await servingUrl(server, 30_000);
     const config = join(dir, 'config');
     writeFileSync(
       config,

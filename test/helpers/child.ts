@@ -55,3 +55,16 @@ export async function runChild(command: string, args: readonly string[], env?: N
   return { code: child.code, stdout: child.stdout, stderr: child.stderr };
 }
 
+
+/** Waits for a started `watchcache serve` to print its "serving on" line and returns its URL. */
+export async function servingUrl(server: Child, ms: number): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const match = /^watchcache serving on (https?:\/\/\S+)\n/.exec(server.stdout);
+    if (match !== null) return match[1]!;
+    if (server.process.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`watchcache serve did not start: stdout ${JSON.stringify(server.stdout)}, stderr ${JSON.stringify(server.stderr)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
