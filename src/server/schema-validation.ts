@@ -28,7 +28,7 @@
 import { badRequest } from '../errors.js';
 import type { StatusCause } from '../status.js';
 import { invalidObject } from './api-error.js';
-import type { JsonObject } from './body.js';
+import { isJsonObject, type JsonObject } from './body.js';
 import { refOf } from './object-meta.js';
 import { builtinDefinition, builtinKindSchema, kindSchema, type Schema } from './openapi/schemas.js';
 import type { ResourceDefinition } from './registry.js';
@@ -82,10 +82,6 @@ function jsonType(value: unknown): JsonType {
   return t === 'string' || t === 'number' || t === 'boolean' ? t : 'object';
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function matchesType(value: unknown, type: string): boolean {
   switch (type) {
     case 'integer':
@@ -109,7 +105,7 @@ function goType(schema: Schema): string {
     return `${parts.at(-2)}.${parts.at(-1)}`;
   }
   if (schema.type === 'array') return `[]${goType((schema.items ?? {}) as Schema)}`;
-  if (schema.type === 'object' && isObject(schema.additionalProperties)) return `map[string]${goType(schema.additionalProperties)}`;
+  if (schema.type === 'object' && isJsonObject(schema.additionalProperties)) return `map[string]${goType(schema.additionalProperties)}`;
   // The schema source lost int32 vs int64 (openapi/schemas.ts): integers are named `int`.
   const scalar: Record<string, string> = { string: 'string', boolean: 'bool', integer: 'int', number: 'float64' };
   return scalar[String(schema.type)] ?? 'interface {}';
@@ -205,15 +201,15 @@ function visit(w: Walk, value: unknown, given: Schema, at: At): void {
     return;
   }
   if (Array.isArray(value)) {
-    const items = isObject(schema.items) ? schema.items : undefined;
+    const items = isJsonObject(schema.items) ? schema.items : undefined;
     if (items !== undefined) value.forEach((item, i) => visit(w, item, items, { ...at, path: `${at.path}[${i}]` }));
     return;
   }
-  if (isObject(value)) visitObject(w, value, schema, name, at);
+  if (isJsonObject(value)) visitObject(w, value, schema, name, at);
 }
 
 function visitObject(w: Walk, object: JsonObject, schema: Schema, name: string | undefined, at: At): void {
-  const properties = (isObject(schema.properties) ? schema.properties : {}) as Record<string, Schema>;
+  const properties = (isJsonObject(schema.properties) ? schema.properties : {}) as Record<string, Schema>;
   const struct = name === undefined ? at.struct : shortName(name);
   const requiredKeys = [...(Array.isArray(schema.required) ? (schema.required as string[]) : []), ...(name === undefined ? [] : (EXTRA_REQUIRED[name] ?? []))];
   // kube validates a built-in kind's status by hand, far more loosely than its schema requires
@@ -243,7 +239,7 @@ function visitObject(w: Walk, object: JsonObject, schema: Schema, name: string |
     const property = properties[key];
     if (property !== undefined) {
       visit(w, object[key], property, { path, struct, goField: join(at.goField, key) });
-    } else if (isObject(additional)) {
+    } else if (isJsonObject(additional)) {
       visit(w, object[key], additional, { path: `${at.path}[${key}]`, struct, goField: at.goField });
     } else if (!open && !(embedded && EMBEDDED_FIELDS.has(key))) {
       w.out.unknown.push(path);
@@ -283,7 +279,7 @@ export function checkObject(def: ResourceDefinition, object: JsonObject, fieldVa
   const unknownFields = unknown.map((path) => `unknown field ${JSON.stringify(path)}`);
   if (fieldValidation === 'Strict' && unknownFields.length > 0) throw badRequest(`${cannot}: strict decoding error: ${unknownFields.join(', ')}`);
   if (causes.length > 0) {
-    const meta = isObject(object.metadata) ? object.metadata : {};
+    const meta = isJsonObject(object.metadata) ? object.metadata : {};
     throw invalidObject(def.kind, refOf(def, typeof meta.name === 'string' ? meta.name : ''), causes);
   }
   return fieldValidation === 'Warn' ? unknownFields : [];
