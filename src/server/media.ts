@@ -249,5 +249,5 @@ export const PROTOBUF_WATCH_ENCODING: WatchEncoding = Object.freeze({
   watchFrames: (cacher: Cacher, options: FrameWatchOptions, sink: FrameSink) => cacher.watchFrames({ ...options, encoding: 'protobuf' }, sink),
 });
 
-/** The encodings of non-watch responses. */
+/** The encodings of responses that are JSON only (discovery, OpenAPI, access reviews); resources' are protobuf-media.ts's objectMediaTypes. */
 export const RESPONSE_TYPES: readonly { mediaType: string }[] = [{ mediaType: JSON_MEDIA_TYPE }];
