@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineResource, BUILTIN_RESOURCES } from '../../src/server/registry.js';
+import { podYaml } from '../helpers/pods.js';
 import { bounded, call, eventually } from '../server/http-helpers.js';
 import { STORES, requireExecutable, runChild, startChild, type Child, type MatrixServer } from './clients/harness.js';
 
@@ -40,23 +41,6 @@ const WIDGET = defineResource({
     },
   },
 });
-
-function podYaml(name: string, namespace: string, labels: Record<string, string>): string {
-  return [
-    'apiVersion: v1',
-    'kind: Pod',
-    'metadata:',
-    `  name: ${name}`,
-    `  namespace: ${namespace}`,
-    '  labels:',
-    ...Object.entries(labels).map(([k, v]) => `    ${k}: "${v}"`),
-    'spec:',
-    '  containers:',
-    '  - name: app',
-    '    image: nginx',
-    '',
-  ].join('\n');
-}
 
 const rows = (text: string): string[][] => text.trim().split('\n').map((l) => l.trim().split(/\s{2,}/));
 

@@ -12,6 +12,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { executable, servingUrl, startChild as start, type Child } from '../helpers/child.js';
+import { podYaml } from '../helpers/pods.js';
 import { bounded, call, eventually, POD_SPEC } from '../server/http-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -38,25 +39,6 @@ interface Result {
   code: number | null;
   stdout: string;
   stderr: string;
-}
-
-
-
-function podYaml(name: string, namespace: string, labels: Record<string, string>): string {
-  return [
-    'apiVersion: v1',
-    'kind: Pod',
-    'metadata:',
-    `  name: ${name}`,
-    `  namespace: ${namespace}`,
-    '  labels:',
-    ...Object.entries(labels).map(([k, v]) => `    ${k}: "${v}"`),
-    'spec:',
-    '  containers:',
-    '  - name: app',
-    '    image: nginx',
-    '',
-  ].join('\n');
 }
 
 describe('kubectl against watchcache serve', () => {

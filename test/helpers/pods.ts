@@ -115,3 +115,21 @@ export function readAll(watch: Watch, timeoutMs = 15_000): Promise<Seen[]> {
 export const objects = (events: readonly Seen[]): Seen[] => events.filter((e) => e.type !== 'BOOKMARK');
 export const summary = (events: readonly Seen[]): string[] =>
   events.map((e) => (e.type === 'BOOKMARK' ? `BOOKMARK${e.initialEventsEnd ? '(end)' : ''}` : e.type === 'ERROR' ? `ERROR ${e.code}` : `${e.type} ${e.name}`));
+
+/** A pod manifest as a kubectl test writes it to a file: one nginx container. */
+export function podYaml(name: string, namespace: string, labels: Record<string, string>): string {
+  return [
+    'apiVersion: v1',
+    'kind: Pod',
+    'metadata:',
+    `  name: ${name}`,
+    `  namespace: ${namespace}`,
+    '  labels:',
+    ...Object.entries(labels).map(([k, v]) => `    ${k}: "${v}"`),
+    'spec:',
+    '  containers:',
+    '  - name: app',
+    '    image: nginx',
+    '',
+  ].join('\n');
+}
