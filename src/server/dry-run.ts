@@ -35,7 +35,11 @@ export function isDryRun(values: readonly string[], kind: OptionsKind): boolean 
 }
 
 /** A store that answers writes as `store` would, from its current state, and changes nothing. */
+/** The views dryRunStore made: a view of a view would read every key twice and change nothing. */
+const dryRunViews = new WeakSet<WriteStore>();
+
 export function dryRunStore(store: WriteStore): WriteStore {
+  if (dryRunViews.has(store)) return store;
   const current = async (key: string, expectedModRevision: number | undefined) => {
     const { item } = await store.get(key);
     if (item === null) throw new StorageError(ErrorCodes.NOT_FOUND, `key not found: ${key}`);
@@ -44,7 +48,7 @@ export function dryRunStore(store: WriteStore): WriteStore {
     }
     return item;
   };
-  return {
+  const view: WriteStore = {
     get: (key, options) => store.get(key, options),
     async create(key, value) {
       const { item } = await store.get(key);
@@ -60,4 +64,6 @@ export function dryRunStore(store: WriteStore): WriteStore {
       return { deleted: item, revision: item.modRevision };
     },
   };
+  dryRunViews.add(view);
+  return view;
 }
