@@ -246,17 +246,14 @@ export class WatchCache {
       if (event.type === 'put') {
         const cached = this.#decode(key, event.kv.value, rv);
         if (cached !== null) {
-          this.#append(
-            {
-              kind: prev === undefined ? RecordKind.ADDED : RecordKind.MODIFIED,
-              rv,
-              key,
-              object: cached.bytes,
-              triggerHash: cached.triggerHash,
-              ...(prev === undefined ? {} : { prevObject: prev.bytes, prevTriggerHash: prev.triggerHash }),
-            },
-            prev !== undefined,
-          );
+          this.#append({
+            kind: prev === undefined ? RecordKind.ADDED : RecordKind.MODIFIED,
+            rv,
+            key,
+            object: cached.bytes,
+            triggerHash: cached.triggerHash,
+            ...(prev === undefined ? {} : { prevObject: prev.bytes, prevTriggerHash: prev.triggerHash }),
+          });
           if (prev === undefined) this.#sorted = null;
           this.#state.set(key, cached);
           last = rv;
@@ -265,7 +262,7 @@ export class WatchCache {
       }
       // A delete, or a put the cache cannot read: either way the object leaves the cache.
       if (prev !== undefined) {
-        this.#append({ kind: RecordKind.DELETED, rv, key, object: this.codec.restamp(prev, rv), triggerHash: prev.triggerHash }, false);
+        this.#append({ kind: RecordKind.DELETED, rv, key, object: this.codec.restamp(prev, rv), triggerHash: prev.triggerHash });
         this.#state.delete(key);
         this.#sorted = null;
       }
@@ -277,7 +274,7 @@ export class WatchCache {
   /** The store says every event up to `revision` has been delivered. */
   progress(revision: number): void {
     if (revision <= this.#revision) return;
-    this.#append({ kind: RecordKind.PROGRESS, rv: revision }, false);
+    this.#append({ kind: RecordKind.PROGRESS, rv: revision });
     this.#advance(revision);
   }
 
@@ -390,14 +387,14 @@ export class WatchCache {
     return this.codec.cache(key, object, revision);
   }
 
-  #append(record: RingRecordInput, hasPrev: boolean): void {
+  #append(record: RingRecordInput): void {
     let position: number;
     try {
       position = this.ring.append(record);
     } catch (err) {
       // An update too large to carry its previous object still goes out without it: watchers
       // then judge it by the new object alone, which beats losing the event.
-      if (!hasPrev || (err as WatchCacheError).code !== ErrorCodes.RECORD_TOO_LARGE) throw err;
+      if (record.prevObject === undefined || (err as WatchCacheError).code !== ErrorCodes.RECORD_TOO_LARGE) throw err;
       const { prevObject: _prev, prevTriggerHash: _prevTrigger, ...withoutPrev } = record;
       position = this.ring.append(withoutPrev);
     }
