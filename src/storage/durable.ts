@@ -23,7 +23,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { join, resolve } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
 import { CompactedError, ErrorCodes, invalidStorageArgument, positiveOption, StorageError } from '../errors.js';
-import { MemoryStorage } from './memory.js';
+import { checkPrecondition, MemoryStorage } from './memory.js';
 import type {
   DeleteResult,
   GetResult,
@@ -306,16 +306,7 @@ export class DurableStorage implements Storage {
   }
 
   #precondition(key: string, options: WriteOptions): KeyValue {
-    const current = this.#current(key);
-    if (current === null) throw new StorageError(ErrorCodes.NOT_FOUND, `key not found: ${key}`);
-    const expected = options.expectedModRevision;
-    if (expected !== undefined && current.modRevision !== expected) {
-      throw new StorageError(
-        ErrorCodes.CONFLICT,
-        `precondition failed for ${key}: expected mod revision ${expected}, current ${current.modRevision}`,
-      );
-    }
-    return current;
+    return checkPrecondition(key, this.#current(key), options);
   }
 
   /**

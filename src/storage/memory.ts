@@ -298,16 +298,7 @@ export class MemoryStorage implements Storage {
   }
 
   #precondition(key: string, options: WriteOptions): KeyValue {
-    const current = this.#current(key);
-    if (current === null) throw new StorageError(ErrorCodes.NOT_FOUND, `key not found: ${key}`);
-    const expected = options.expectedModRevision;
-    if (expected !== undefined && current.modRevision !== expected) {
-      throw new StorageError(
-        ErrorCodes.CONFLICT,
-        `precondition failed for ${key}: expected mod revision ${expected}, current ${current.modRevision}`,
-      );
-    }
-    return current;
+    return checkPrecondition(key, this.#current(key), options);
   }
 
   #commit(entry: LogEntry): void {
@@ -528,4 +519,17 @@ function lowerBound(keys: readonly string[], key: string): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** `current`, the key's newest version, if it exists and is at `options.expectedModRevision` (when given). */
+export function checkPrecondition(key: string, current: KeyValue | null, options: WriteOptions): KeyValue {
+  if (current === null) throw new StorageError(ErrorCodes.NOT_FOUND, `key not found: ${key}`);
+  const expected = options.expectedModRevision;
+  if (expected !== undefined && current.modRevision !== expected) {
+    throw new StorageError(
+      ErrorCodes.CONFLICT,
+      `precondition failed for ${key}: expected mod revision ${expected}, current ${current.modRevision}`,
+    );
+  }
+  return current;
 }
