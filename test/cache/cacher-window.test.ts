@@ -83,12 +83,16 @@ describe('window sized by time', () => {
     const { last } = await steadyThenBurst(clock, pods, cacher);
     const grown = cacher.stats().windowBytes;
     expect(grown).toBeGreaterThan(64 * KIB);
+    // The manual clock jumps 80 s in a few microseconds of real time. A worker still behind the
+    // burst when the window shrinks would be lapped and get 410, which is right for a watcher
+    // 80 s behind but not what this test is about, so the watcher reads the burst first.
+    const burst = objects(await readUntil(live, (seen) => seen.some((e) => e.rv === last)));
     await clock.advance(80_000);
     expect(cacher.stats().windowBytes).toBe(64 * KIB);
     expect(cacher.stats().cache.windowShrinks).toBeGreaterThan(0);
     // The worker was handed the smaller set and reads on from it.
     const after = await pods.put({ name: 'after-idle' });
-    const events = objects(await readUntil(live, (seen) => seen.some((e) => e.name === 'after-idle')));
+    const events = [...burst, ...objects(await readUntil(live, (seen) => seen.some((e) => e.name === 'after-idle')))];
     live.stop();
     expect(events.filter((e) => e.type === 'ERROR')).toEqual([]);
     expect(events).toHaveLength(361);
