@@ -83,7 +83,7 @@ export async function runBench(argv: string[]): Promise<number> {
 
   report.finishedAt = new Date().toISOString();
   report.loadAverage.end = loadavg();
-  report.targets = checkTargets(report.scenarios, options.workers);
+  report.targets = checkTargets(report.scenarios, options.workers, report.e2e);
   const files = await writeReport(report, options.out === undefined ? join(root, 'bench', 'results') : resolve(options.out));
   process.stdout.write(summaryText(report));
   process.stdout.write(`\nResults: ${files.json}\n         ${files.csv}\n         ${files.html}\n         ${files.latest}\n`);
