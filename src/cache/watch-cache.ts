@@ -130,6 +130,8 @@ export interface WatchCacheStats {
   peakWindowBytes: number;
   /** Relists (Replace) since the cache was created. */
   replaces: number;
+  /** Snapshots being read now (initial events under way), each with its undo log. */
+  openSnapshots: number;
 }
 
 interface Waiter {
@@ -192,6 +194,7 @@ export class WatchCache {
       decodeErrors: 0,
       shortWindowEvictions: 0,
       replaces: 0,
+      openSnapshots: 0,
       windowGrowths: 0,
       windowShrinks: 0,
       peakWindowBytes: this.ring.capacity,
@@ -316,10 +319,14 @@ export class WatchCache {
     const state = this.#state;
     const snapshot = new Snapshot(this.#revision, this.#keys.range(within, within), within, filter, {
       get: (key) => state.get(key),
-      release: (s) => this.#snapshots.delete(s),
+      release: (s) => {
+        this.#snapshots.delete(s);
+        this.stats.openSnapshots = this.#snapshots.size;
+      },
     });
+    this.#snapshots.add(snapshot);
+    this.stats.openSnapshots = this.#snapshots.size;
     if (this.#stopped) snapshot.abort();
-    else this.#snapshots.add(snapshot);
     return snapshot;
   }
 
