@@ -186,6 +186,35 @@ for (const workers of [0, 2]) {
       watch.stop();
     });
 
+    it('a Table watch carries columnDefinitions exactly once: on its first initial event, wherever the snapshot finds it, else on its first live event', async () => {
+      const { pods, cacher } = await setup(new MemoryStorage(), { workers, initialEventsChunk: 2 });
+      const table = { kind: 'table', version: 'v1', include: 'None' } as const;
+      const columns = (f: Frame): boolean => (f.object as unknown as { columnDefinitions: unknown[] | null }).columnDefinitions !== null;
+      // Legacy initial events (no end bookmark): the one selected object is the last key.
+      const found = new GatedSink();
+      const a = await cacher.watchFrames({ view: table, labelSelector: 'tier=web', namespace: 'b', fieldSelector: 'metadata.name=p9' }, found);
+      const nothing = new GatedSink();
+      const b = await cacher.watchFrames({ view: table, labelSelector: 'tier=none' }, nothing);
+      for (;;) {
+        await until(() => found.waiting || nothing.waiting || cacher.stats().cache.openSnapshots === 0, 'a chunk or the end');
+        if (!found.waiting && !nothing.waiting) break;
+        found.release();
+        nothing.release();
+      }
+      // Table frames are encoded off the snapshot (on the encode pool): the last may still come.
+      await until(() => found.frames.length === 1, 'the selected object');
+      expect(nothing.frames).toHaveLength(0);
+      const live = await pods.put({ namespace: 'b', name: 'p9', phase: 'Running', labels: { tier: 'none' } });
+      await until(() => found.frames.length === 2 && nothing.frames.length === 1, 'the live events');
+      expect(found.frames.map((f) => [f.type, columns(f)])).toEqual([
+        ['ADDED', true],
+        ['DELETED', false],
+      ]);
+      expect(nothing.frames.map((f) => [f.type, columns(f), Number(f.object.metadata.resourceVersion)])).toEqual([['ADDED', true, live]]);
+      a.stop();
+      b.stop();
+    });
+
     it('a watch stopped mid-snapshot ends there and releases its snapshot', async () => {
       const { pods, cacher } = await setup(new MemoryStorage(), { workers, initialEventsChunk: 2 });
       const sink = new GatedSink();
