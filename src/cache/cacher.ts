@@ -12,7 +12,6 @@ import type { BookmarkShape } from '../encode/codec.js';
 import { codecFor, type FrameEncoding, type WatchFormat } from '../encode/codecs.js';
 import type { PrinterSpec } from '../encode/table/views.js';
 import { viewFormat, type WatchView } from '../encode/view-codec.js';
-import { matches, selectsEverything } from '../select/predicate.js';
 import { inlinePlacement, type PlacementFactory } from '../dispatch/placement.js';
 import { WorkerPlacement } from '../dispatch/worker-placement.js';
 import type { DispatcherConfig, DispatchLimits } from '../dispatch/protocol.js';
@@ -23,11 +22,12 @@ import { WatchIterator, type Watch } from '../delivery/watch-iterator.js';
 import type { KubeObject } from '../kube-object.js';
 import type { BackoffOptions } from './backoff.js';
 import { realClock, type Clock, type Timer } from '../clock.js';
-import { InitialEvents } from './initial-events.js';
-import { ObjectCodec, type CachedObject, type ResourceSchema } from './object.js';
+import { INITIAL_CHUNK, InitialEvents } from './initial-events.js';
+import { ObjectCodec, type ResourceSchema } from './object.js';
 import { ProgressRequester } from './progress-requester.js';
 import { decodeKubeObject, ReadPath, type GetOptions, type ListResult } from './read-path.js';
 import { ReadyGate } from './ready.js';
+import type { Snapshot } from './snapshot.js';
 import { Reflector, type ReflectorStats } from './reflector.js';
 import { buildPredicate, parseMatch, parseResourceVersion, validateWatch, type ListOptions, type ReadOptions, type WatchOptions } from './request.js';
 import { WatchCache, type WatchCacheStats } from './watch-cache.js';
@@ -61,6 +61,11 @@ export interface CacherOptions extends ResourceSchema {
   workers?: number;
   /** Advanced: where dispatchers run, overriding `workers` (tests use it to reach the workers). */
   placement?: PlacementFactory;
+  /**
+   * Advanced: objects of a watch's initial-events snapshot read and sent per event-loop turn;
+   * default 1000 (tests use small ones to change the cache between chunks).
+   */
+  initialEventsChunk?: number;
   /** Time source for every time rule; inject a ManualClock in tests. */
   clock?: Clock;
   /** Seconds of history the event window keeps at least, memory allowing; default 75. */
@@ -227,7 +232,7 @@ class CacherImpl implements Cacher {
       onDeliveryLatency: options.onDeliveryLatency,
     });
     this.#reads = new ReadPath({ storage: this.#storage, prefix, cache: this.#cache, ready: this.#ready, codec: this.#codec });
-    this.#initial = new InitialEvents(this.#shape, this.#printer);
+    this.#initial = new InitialEvents(this.#shape, this.#printer, positiveOption('initialEventsChunk', options.initialEventsChunk, INITIAL_CHUNK));
     this.#reflector = new Reflector({
       storage: this.#storage,
       prefix,
@@ -348,14 +353,11 @@ class CacherImpl implements Cacher {
     const cache = this.#cache;
     let start: number;
     let floor: number;
-    let snapshot: CachedObject[] | undefined;
+    let snapshot: Snapshot | undefined;
     if (plan.kind === 'snapshot') {
-      floor = cache.revision;
-      const objects: CachedObject[] = (snapshot = []);
-      const everything = selectsEverything(predicate);
-      this.#reads.scan(predicate, undefined, (object) => {
-        if (everything || matches(predicate, object)) objects.push(object);
-      });
+      // The keys now; their objects are read a chunk at a time as they go out, as of `floor`.
+      snapshot = this.#reads.snapshot(predicate);
+      floor = snapshot.revision;
       start = cache.ring.writePosition;
     } else {
       floor = plan.floor;
@@ -378,12 +380,12 @@ class CacherImpl implements Cacher {
       floor,
       bookmarks: request.bookmarks,
       encoding,
-      headed: snapshot !== undefined && InitialEvents.sendsFrames(snapshot, plan.kind === 'snapshot' && plan.endBookmark ? floor : undefined),
+      headed: snapshot !== undefined && this.#initial.headed(snapshot, encoding, plan.kind === 'snapshot' && plan.endBookmark ? floor : undefined),
       ...(deadline === undefined ? {} : { deadline }),
       now,
     });
     // Registered first, so the ring cannot move past its start while a large snapshot goes out;
-    // its live frames wait behind the initial events.
+    // its live frames (events after `floor`) wait behind the initial events.
     if (plan.kind === 'snapshot') this.#initial.send(stream, snapshot!, encoding, plan.endBookmark ? floor : undefined);
     if (plan.kind === 'stream' && plan.future) {
       // Registered at once (a watch from the near future is allowed), so events at the RV it

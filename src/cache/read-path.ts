@@ -11,6 +11,7 @@ import type { Storage } from '../storage/storage.js';
 import { decodeContinue, encodeContinue, type ContinuePosition } from './continue-token.js';
 import type { CachedObject, ObjectCodec } from './object.js';
 import type { ReadyGate } from './ready.js';
+import type { Snapshot } from './snapshot.js';
 import { buildPredicate, parseMatch, parseResourceVersion, validateList, type ListOptions, type ParsedRV, type ResourceVersionMatch } from './request.js';
 import type { WatchCache } from './watch-cache.js';
 
@@ -195,14 +196,23 @@ export class ReadPath {
 
   /**
    * Visit the cached objects a predicate can match, in key order, from `start` (relative to the
-   * prefix) on. Keys are PREFIX/NAMESPACE/NAME, so a namespaced request reads only its
-   * namespace's range.
+   * prefix) on; a namespaced request reads only its namespace's range.
    */
   scan(predicate: Predicate, start: string | undefined, visit: (object: CachedObject) => boolean | void): void {
-    const namespace = predicate.namespace;
-    const range = namespace === undefined || namespace === '' ? this.#prefix : `${this.#prefix}${namespace}/`;
+    const range = this.#range(predicate);
     const from = start === undefined || this.#prefix + start < range ? range : this.#prefix + start;
     this.#cache.scan(from, range, visit);
+  }
+
+  /** The objects a predicate selects, as of now, to be read a chunk at a time (initial events). */
+  snapshot(predicate: Predicate): Snapshot {
+    return this.#cache.snapshot(this.#range(predicate), selectsEverything(predicate) ? undefined : (object) => matches(predicate, object));
+  }
+
+  /** Keys are PREFIX/NAMESPACE/NAME: the key prefix of the objects a predicate can match. */
+  #range(predicate: Predicate): string {
+    const namespace = predicate.namespace;
+    return namespace === undefined || namespace === '' ? this.#prefix : `${this.#prefix}${namespace}/`;
   }
 
   #state(): ReadState {

@@ -32,6 +32,7 @@ import type { Clock, Timer } from '../clock.js';
 import type { KubeObject } from '../kube-object.js';
 import type { CachedObject, ObjectCodec } from './object.js';
 import type { ProgressRequester } from './progress-requester.js';
+import { KeyIndex, Snapshot } from './snapshot.js';
 
 /** kube-apiserver's floor for the history window: one bookmark period (60 s) plus 15 s. */
 export const EVENT_FRESH_DURATION_MS = 75_000;
@@ -129,6 +130,8 @@ export interface WatchCacheStats {
   peakWindowBytes: number;
   /** Relists (Replace) since the cache was created. */
   replaces: number;
+  /** Snapshots being read now (initial events under way), each with its undo log. */
+  openSnapshots: number;
 }
 
 interface Waiter {
@@ -153,8 +156,10 @@ export class WatchCache {
   #capacity = 0;
 
   readonly #state = new Map<string, CachedObject>();
-  /** Keys of #state in order; rebuilt lazily when a key comes or goes (not on update). */
-  #sorted: string[] | null = null;
+  /** Keys of #state in order, kept up to date a few keys at a time. */
+  readonly #keys = new KeyIndex((key) => this.#state.has(key));
+  /** Snapshots being read: each keeps the values of the keys that change ahead of its cursor. */
+  readonly #snapshots = new Set<Snapshot>();
   #revision = 0;
   #lastEvicted = 0;
   /** rv, ring position and append time of every record in the window, oldest first, from #head. */
@@ -189,6 +194,7 @@ export class WatchCache {
       decodeErrors: 0,
       shortWindowEvictions: 0,
       replaces: 0,
+      openSnapshots: 0,
       windowGrowths: 0,
       windowShrinks: 0,
       peakWindowBytes: this.ring.capacity,
@@ -215,12 +221,13 @@ export class WatchCache {
 
   /** Replace the whole state with a list at `revision` (a relist). The window restarts empty. */
   replace(items: readonly KeyValue[], revision: number): void {
+    this.#abortSnapshots();
     this.#state.clear();
-    this.#sorted = null;
     for (const kv of items) {
       const cached = this.#decode(kv.key, kv.value, kv.modRevision);
       if (cached !== null) this.#state.set(kv.key, cached);
     }
+    this.#keys.reset([...this.#state.keys()]);
     this.ring.reset();
     this.#rvs = [];
     this.#positions = [];
@@ -254,8 +261,7 @@ export class WatchCache {
             triggerHash: cached.triggerHash,
             ...(prev === undefined ? {} : { prevObject: prev.bytes, prevTriggerHash: prev.triggerHash }),
           });
-          if (prev === undefined) this.#sorted = null;
-          this.#state.set(key, cached);
+          this.#set(key, cached, prev);
           last = rv;
           continue;
         }
@@ -263,8 +269,7 @@ export class WatchCache {
       // A delete, or a put the cache cannot read: either way the object leaves the cache.
       if (prev !== undefined) {
         this.#append({ kind: RecordKind.DELETED, rv, key, object: this.codec.restamp(prev, rv), triggerHash: prev.triggerHash });
-        this.#state.delete(key);
-        this.#sorted = null;
+        this.#delete(key, prev);
       }
       last = rv;
     }
@@ -281,6 +286,7 @@ export class WatchCache {
   /** No more window housekeeping (the cacher stopped): cancels the shrink timer. */
   stop(): void {
     this.#stopped = true;
+    this.#abortSnapshots();
     this.#trimTimer?.cancel();
     this.#trimTimer = undefined;
   }
@@ -297,20 +303,31 @@ export class WatchCache {
    * LIST pages are consistent at the revision read before the call.
    */
   scan(fromKey: string, within: string, visit: (object: CachedObject) => boolean | void): void {
-    const keys = (this.#sorted ??= [...this.#state.keys()].sort());
-    let i = 0;
-    let hi = keys.length;
-    while (i < hi) {
-      const mid = (i + hi) >>> 1;
-      if (keys[mid]! < fromKey) i = mid + 1;
-      else hi = mid;
-    }
+    const keys = this.#keys.range(fromKey, within);
     const state = this.#state;
-    for (; i < keys.length; i++) {
-      const key = keys[i]!;
-      if (!key.startsWith(within)) return;
-      if (visit(state.get(key)!) === false) return;
+    for (let key = keys.next(); key !== undefined; key = keys.next()) {
+      const object = state.get(key);
+      if (object !== undefined && visit(object) === false) return;
     }
+  }
+
+  /**
+   * The state now (at `revision`) of the keys that start with `within`, to be read a chunk at a
+   * time while the cache moves on; `filter` selects the objects it yields. Close it when done.
+   */
+  snapshot(within: string, filter?: (object: CachedObject) => boolean): Snapshot {
+    const state = this.#state;
+    const snapshot = new Snapshot(this.#revision, this.#keys.range(within, within), within, filter, {
+      get: (key) => state.get(key),
+      release: (s) => {
+        this.#snapshots.delete(s);
+        this.stats.openSnapshots = this.#snapshots.size;
+      },
+    });
+    this.#snapshots.add(snapshot);
+    this.stats.openSnapshots = this.#snapshots.size;
+    if (this.#stopped) snapshot.abort();
+    return snapshot;
   }
 
   /**
@@ -375,6 +392,22 @@ export class WatchCache {
   }
 
   // ---- internals -----------------------------------------------------------------------------
+
+  #set(key: string, object: CachedObject, prev: CachedObject | undefined): void {
+    for (const snapshot of this.#snapshots) snapshot.changing(key, prev);
+    this.#state.set(key, object);
+    if (prev === undefined) this.#keys.add(key);
+  }
+
+  #delete(key: string, prev: CachedObject): void {
+    for (const snapshot of this.#snapshots) snapshot.changing(key, prev);
+    this.#state.delete(key);
+    this.#keys.remove();
+  }
+
+  #abortSnapshots(): void {
+    for (const snapshot of [...this.#snapshots]) snapshot.abort();
+  }
 
   #decode(key: string, value: Uint8Array, revision: number): CachedObject | null {
     let object: KubeObject;
