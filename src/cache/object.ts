@@ -1,13 +1,13 @@
 /**
- * What the cache keeps per object: the stored JSON re-encoded once with
- * `metadata.resourceVersion` set to the key's revision (the store never holds it), and the
+ * What the cache keeps per object: the stored JSON with `metadata.resourceVersion` set to the
+ * key's revision (the store never holds it; spliced into the bytes, not re-encoded), and the
  * attributes every filter needs (labels, selectable fields, trigger value), computed once per
  * object version so LIST, initial events and watch filters never parse again.
  */
 import { ErrorCodes, WatchCacheError } from '../errors.js';
 import { AttributeReader, type Attributes } from '../select/predicate.js';
 import { jsonFrameParts } from '../encode/json-frame.js';
-import { parseJson, stampResourceVersion } from '../encode/json-object.js';
+import { parseJson, spliceResourceVersion, stampResourceVersion } from '../encode/json-object.js';
 import type { KubeObject } from '../kube-object.js';
 import { triggerHash } from '../ring/trigger-hash.js';
 
@@ -71,11 +71,21 @@ export class ObjectCodec {
     return object as KubeObject;
   }
 
-  /** The cache's form of `object` at `revision`. `object.metadata.resourceVersion` is set in place. */
-  cache(key: string, object: KubeObject, revision: number): CachedObject {
+  /** The cache's form of the stored `value` at `revision`: parsed once (WC_ERR_INVALID when it is not a JSON object), never re-encoded. */
+  decode(key: string, value: Uint8Array, revision: number): CachedObject {
+    return this.cache(key, this.parse(key, value), revision, value);
+  }
+
+  /**
+   * The cache's form of `object` at `revision`. Given `value`, the bytes `object` was parsed
+   * from, the resourceVersion is spliced into them (see spliceResourceVersion); otherwise, or
+   * when they cannot be spliced, `object.metadata.resourceVersion` is set in place and it is
+   * re-encoded.
+   */
+  cache(key: string, object: KubeObject, revision: number, value?: Uint8Array): CachedObject {
     const attributes = this.attributes.read(object);
     const trigger = this.trigger === undefined ? undefined : attributes.fields[this.trigger]!;
-    const addedFrame = this.#addedFrame(object, revision);
+    const addedFrame = (value === undefined ? undefined : spliceResourceVersion(value, revision, ADDED_PREFIX, FRAME_SUFFIX)) ?? this.#addedFrame(object, revision);
     return {
       ...attributes,
       key,
@@ -104,6 +114,6 @@ export class ObjectCodec {
 
   /** The object of a cached entry, re-stamped at another revision (a DELETED carries the deletion RV). */
   restamp(cached: CachedObject, revision: number): Uint8Array {
-    return this.stamp(this.parse(cached.key, cached.bytes), revision);
+    return spliceResourceVersion(cached.bytes, revision) ?? this.stamp(this.parse(cached.key, cached.bytes), revision);
   }
 }

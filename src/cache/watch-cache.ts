@@ -29,7 +29,6 @@ import { MAX_CAPACITY, MAX_SEGMENTS, MIN_SEGMENT_BYTES, RecordKind, distance, is
 import { RingProducer, type RingRecordInput, type SegmentsListener } from '../ring/producer.js';
 import type { KeyValue, StorageWatchEvent } from '../storage/storage.js';
 import type { Clock, Timer } from '../clock.js';
-import type { KubeObject } from '../kube-object.js';
 import type { CachedObject, ObjectCodec } from './object.js';
 import type { ProgressRequester } from './progress-requester.js';
 
@@ -377,14 +376,13 @@ export class WatchCache {
   // ---- internals -----------------------------------------------------------------------------
 
   #decode(key: string, value: Uint8Array, revision: number): CachedObject | null {
-    let object: KubeObject;
     try {
-      object = this.codec.parse(key, value);
-    } catch {
+      return this.codec.decode(key, value, revision);
+    } catch (err) {
+      if ((err as WatchCacheError).code !== ErrorCodes.INVALID) throw err;
       this.stats.decodeErrors++;
       return null;
     }
-    return this.codec.cache(key, object, revision);
   }
 
   #append(record: RingRecordInput): void {

@@ -1,8 +1,10 @@
 /**
  * Objects as the store and the cache hold them: JSON bytes. The one place that turns such bytes
  * back into an object, and the one place that stamps `metadata.resourceVersion` (the store never
- * holds it; every object that leaves the cache or the server carries its revision there).
+ * holds it; every object that leaves the cache or the server carries its revision there), either
+ * on a decoded object or, without re-encoding, on the JSON bytes themselves.
  */
+import { isUtf8 } from 'node:buffer';
 
 /** The JSON value in `bytes` (UTF-8); throws the parser's SyntaxError when they are not JSON. */
 export function parseJson(bytes: Uint8Array): unknown {
@@ -24,6 +26,162 @@ export function stampResourceVersion<T extends { metadata?: unknown }>(object: T
   if (!isPlainObject(metadata)) object.metadata = metadata = {};
   (metadata as Record<string, unknown>).resourceVersion = String(revision);
   return object;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+const METADATA = Buffer.from('metadata');
+const RESOURCE_VERSION = Buffer.from('resourceVersion');
+const EMPTY = new Uint8Array(0);
+
+/**
+ * `bytes`, a JSON object, with `metadata.resourceVersion` set to `revision` by splicing bytes
+ * instead of decoding and re-encoding: the value of an existing top-level
+ * `metadata.resourceVersion` is replaced, otherwise `"resourceVersion":"<revision>"` goes in as
+ * the last member of the top-level `metadata` object (where stampResourceVersion's re-encoding
+ * puts it, so compact input comes out byte for byte as JSON.stringify of the stamped object).
+ * Returned in one allocation between `prefix` and `suffix` (a watch frame's parts, say).
+ *
+ * Undefined when the bytes cannot be spliced: top-level `metadata` missing or not an object,
+ * bytes that do not scan as one JSON object, bytes that are not UTF-8 (JSON.parse would have
+ * read U+FFFD), or bytes spanning lines (a watch frame is one line). The caller then re-encodes
+ * with stampResourceVersion; the result JSON.parses equal to what that gives. Duplicate keys
+ * are read as JSON.parse reads them: the last one wins.
+ */
+export function spliceResourceVersion(bytes: Uint8Array, revision: number, prefix: Uint8Array = EMPTY, suffix: Uint8Array = EMPTY): Buffer | undefined {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b.indexOf(LF) >= 0 || b.indexOf(CR) >= 0 || !isUtf8(b)) return undefined;
+  const end = b.length;
+  // The top-level members: the (last) metadata value is the span [metaStart, metaEnd).
+  let i = skipSpace(b, 0);
+  if (b[i] !== OPEN_BRACE) return undefined;
+  let metaStart = -1;
+  let metaEnd = -1;
+  const members = scanMembers(b, i, (keyStart, keyEnd, valueStart, valueEnd) => {
+    if (keyIs(b, keyStart, keyEnd, METADATA)) {
+      metaStart = valueStart;
+      metaEnd = valueEnd;
+    }
+  });
+  if (members < 0 || skipSpace(b, members) !== end || metaStart < 0 || b[metaStart] !== OPEN_BRACE) return undefined;
+
+  let rvStart = -1;
+  let rvEnd = -1;
+  let empty = true;
+  scanMembers(b, metaStart, (keyStart, keyEnd, valueStart, valueEnd) => {
+    empty = false;
+    if (keyIs(b, keyStart, keyEnd, RESOURCE_VERSION)) {
+      rvStart = valueStart;
+      rvEnd = valueEnd;
+    }
+  });
+  const stamp = `"${String(revision)}"`;
+  let head: number;
+  let tail: number;
+  let insert: string;
+  if (rvStart >= 0) {
+    head = rvStart;
+    tail = rvEnd;
+    insert = stamp;
+  } else {
+    head = tail = metaEnd - 1; // metadata's closing brace
+    insert = `${empty ? '' : ','}"resourceVersion":${stamp}`;
+  }
+  i = prefix.length;
+  const out = Buffer.allocUnsafe(i + head + insert.length + (end - tail) + suffix.length);
+  out.set(prefix, 0);
+  b.copy(out, i, 0, head);
+  i += head;
+  i += out.write(insert, i, 'latin1'); // ASCII only
+  b.copy(out, i, tail, end);
+  out.set(suffix, i + end - tail);
+  return out;
+}
+
+/**
+ * Walk the members of the object whose `{` is at `open`, calling `member` with the spans of each
+ * key (quotes included) and value. Returns the index after the closing `}`, or -1 when the bytes
+ * do not scan as an object.
+ */
+function scanMembers(b: Buffer, open: number, member: (keyStart: number, keyEnd: number, valueStart: number, valueEnd: number) => void): number {
+  let i = skipSpace(b, open + 1);
+  if (b[i] === CLOSE_BRACE) return i + 1;
+  for (;;) {
+    if (b[i] !== QUOTE) return -1;
+    const keyEnd = skipString(b, i);
+    if (keyEnd < 0) return -1;
+    let at = skipSpace(b, keyEnd);
+    if (b[at] !== COLON) return -1;
+    at = skipSpace(b, at + 1);
+    const valueEnd = skipValue(b, at);
+    if (valueEnd < 0) return -1;
+    member(i, keyEnd, at, valueEnd);
+    i = skipSpace(b, valueEnd);
+    if (b[i] === CLOSE_BRACE) return i + 1;
+    if (b[i] !== COMMA) return -1;
+    i = skipSpace(b, i + 1);
+  }
+}
+
+function skipSpace(b: Buffer, i: number): number {
+  for (;;) {
+    const c = b[i];
+    if (c !== 0x20 && c !== 0x09 && c !== LF && c !== CR) return i;
+    i++;
+  }
+}
+
+/** The index after the string whose opening quote is at `i`; -1 when it is not closed. */
+function skipString(b: Buffer, i: number): number {
+  const end = b.length;
+  for (let j = i + 1; j < end; j++) {
+    const c = b[j];
+    if (c === QUOTE) return j + 1;
+    if (c === BACKSLASH) j++;
+  }
+  return -1;
+}
+
+/** The index after the value starting at `i`; -1 when it runs past the end. */
+function skipValue(b: Buffer, i: number): number {
+  const end = b.length;
+  const first = b[i];
+  if (first === QUOTE) return skipString(b, i);
+  if (first === OPEN_BRACE || first === OPEN_BRACKET) {
+    let depth = 0;
+    for (let j = i; j < end; j++) {
+      const c = b[j];
+      if (c === QUOTE) {
+        j = skipString(b, j) - 1;
+        if (j < 0) return -1;
+      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+      else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) return j + 1;
+    }
+    return -1;
+  }
+  // A number, true, false or null: up to the next delimiter.
+  let j = i;
+  while (j < end) {
+    const c = b[j]!;
+    if (c === COMMA || c === CLOSE_BRACE || c === CLOSE_BRACKET || c === 0x20 || c === 0x09) break;
+    j++;
+  }
+  return j > i ? j : -1;
+}
+
+/** Whether the JSON string at [start, end) (quotes included) is `name`; escapes are decoded. */
+function keyIs(b: Buffer, start: number, end: number, name: Buffer): boolean {
+  const raw = b.subarray(start + 1, end - 1);
+  if (raw.indexOf(BACKSLASH) < 0) return raw.equals(name);
+  return JSON.parse(b.toString('utf8', start, end)) === name.toString('latin1');
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
