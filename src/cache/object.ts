@@ -9,6 +9,7 @@ import { AttributeReader, type Attributes } from '../select/predicate.js';
 import { jsonFrameParts } from '../encode/json-frame.js';
 import { parseJson, spliceResourceVersion, stampResourceVersion } from '../encode/json-object.js';
 import type { KubeObject } from '../kube-object.js';
+import { AttributeCodec } from '../ring/attributes.js';
 import { triggerHash } from '../ring/trigger-hash.js';
 
 /** How the cache reads one resource's objects. */
@@ -42,6 +43,8 @@ export interface CachedObject extends Attributes {
   readonly trigger: string | undefined;
   /** triggerHash(trigger), 0 when there is none: what ring records carry. */
   readonly triggerHash: number;
+  /** The attributes as a ring record's attribute section (ring/attributes.ts), encoded once per version. */
+  readonly attributeBytes: Uint8Array;
 }
 
 const { prefix: ADDED_PREFIX, suffix: FRAME_SUFFIX } = jsonFrameParts('ADDED');
@@ -49,11 +52,13 @@ const { prefix: ADDED_PREFIX, suffix: FRAME_SUFFIX } = jsonFrameParts('ADDED');
 export class ObjectCodec {
   readonly attributes: AttributeReader;
   readonly trigger: string | undefined;
+  readonly #sections: AttributeCodec;
 
   constructor(schema: ResourceSchema = {}) {
     const fields = [...(schema.selectableFields ?? [])];
     if (schema.trigger !== undefined) fields.push(schema.trigger);
     this.attributes = new AttributeReader(fields);
+    this.#sections = new AttributeCodec(this.attributes.fields);
     this.trigger = schema.trigger;
   }
 
@@ -94,6 +99,7 @@ export class ObjectCodec {
       addedFrame,
       trigger,
       triggerHash: trigger === undefined ? 0 : triggerHash(trigger),
+      attributeBytes: this.#sections.encode(attributes),
     };
   }
 

@@ -250,8 +250,9 @@ export class WatchCache {
             rv,
             key,
             object: cached.bytes,
+            attributes: cached.attributeBytes,
             triggerHash: cached.triggerHash,
-            ...(prev === undefined ? {} : { prevObject: prev.bytes, prevTriggerHash: prev.triggerHash }),
+            ...(prev === undefined ? {} : { prevObject: prev.bytes, prevAttributes: prev.attributeBytes, prevTriggerHash: prev.triggerHash }),
           });
           if (prev === undefined) this.#sorted = null;
           this.#state.set(key, cached);
@@ -261,7 +262,14 @@ export class WatchCache {
       }
       // A delete, or a put the cache cannot read: either way the object leaves the cache.
       if (prev !== undefined) {
-        this.#append({ kind: RecordKind.DELETED, rv, key, object: this.codec.restamp(prev, rv), triggerHash: prev.triggerHash });
+        this.#append({
+          kind: RecordKind.DELETED,
+          rv,
+          key,
+          object: this.codec.restamp(prev, rv),
+          attributes: prev.attributeBytes,
+          triggerHash: prev.triggerHash,
+        });
         this.#state.delete(key);
         this.#sorted = null;
       }
@@ -393,7 +401,7 @@ export class WatchCache {
       // An update too large to carry its previous object still goes out without it: watchers
       // then judge it by the new object alone, which beats losing the event.
       if (record.prevObject === undefined || (err as WatchCacheError).code !== ErrorCodes.RECORD_TOO_LARGE) throw err;
-      const { prevObject: _prev, prevTriggerHash: _prevTrigger, ...withoutPrev } = record;
+      const { prevObject: _prev, prevAttributes: _prevAttributes, prevTriggerHash: _prevTrigger, ...withoutPrev } = record;
       position = this.ring.append(withoutPrev);
     }
     if (record.kind !== RecordKind.PROGRESS) this.stats.events++;
