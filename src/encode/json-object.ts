@@ -142,13 +142,30 @@ function skipSpace(b: Buffer, i: number): number {
 /** The index after the string whose opening quote is at `i`; -1 when it is not closed. */
 function skipString(b: Buffer, i: number): number {
   const end = b.length;
-  for (let j = i + 1; j < end; j++) {
+  // Most strings are short: a byte loop first, then a native search for the long ones.
+  const near = Math.min(end, i + 33);
+  let j = i + 1;
+  for (; j < near; j++) {
     const c = b[j];
     if (c === QUOTE) return j + 1;
     if (c === BACKSLASH) j++;
   }
-  return -1;
+  if (j >= end) return -1;
+  let from = j;
+  for (;;) {
+    const quote = b.indexOf(QUOTE, from);
+    if (quote < 0) return -1;
+    // Escaped when preceded by an odd run of backslashes.
+    let k = quote - 1;
+    while (k > i && b[k] === BACKSLASH) k--;
+    if (((quote - 1 - k) & 1) === 0) return quote + 1;
+    from = quote + 1;
+  }
 }
+
+/** Bytes that matter when skipping a nested value: quotes and brackets. */
+const STRUCTURAL = new Uint8Array(256);
+for (const c of [QUOTE, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET]) STRUCTURAL[c] = 1;
 
 /** The index after the value starting at `i`; -1 when it runs past the end. */
 function skipValue(b: Buffer, i: number): number {
@@ -157,15 +174,20 @@ function skipValue(b: Buffer, i: number): number {
   if (first === QUOTE) return skipString(b, i);
   if (first === OPEN_BRACE || first === OPEN_BRACKET) {
     let depth = 0;
-    for (let j = i; j < end; j++) {
+    let j = i;
+    for (;;) {
+      while (j < end && STRUCTURAL[b[j]!] === 0) j++;
+      if (j >= end) return -1;
       const c = b[j];
       if (c === QUOTE) {
-        j = skipString(b, j) - 1;
+        j = skipString(b, j);
         if (j < 0) return -1;
-      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
-      else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) return j + 1;
+        continue;
+      }
+      if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+      else if (--depth === 0) return j + 1;
+      j++;
     }
-    return -1;
   }
   // A number, true, false or null: up to the next delimiter.
   let j = i;
@@ -179,9 +201,17 @@ function skipValue(b: Buffer, i: number): number {
 
 /** Whether the JSON string at [start, end) (quotes included) is `name`; escapes are decoded. */
 function keyIs(b: Buffer, start: number, end: number, name: Buffer): boolean {
-  const raw = b.subarray(start + 1, end - 1);
-  if (raw.indexOf(BACKSLASH) < 0) return raw.equals(name);
-  return JSON.parse(b.toString('utf8', start, end)) === name.toString('latin1');
+  const length = end - start - 2;
+  // An escape only makes the raw text longer than what it reads as.
+  if (length < name.length) return false;
+  if (length === name.length) {
+    for (let k = 0; k < length; k++) if (b[start + 1 + k] !== name[k]) return false;
+    return true;
+  }
+  for (let k = start + 1; k < end - 1; k++) {
+    if (b[k] === BACKSLASH) return JSON.parse(b.toString('utf8', start, end)) === name.toString('latin1');
+  }
+  return false;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
