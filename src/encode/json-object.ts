@@ -39,6 +39,8 @@ const COMMA = 0x2c;
 const LF = 0x0a;
 const CR = 0x0d;
 const METADATA = Buffer.from('metadata');
+const METADATA_KEY = Buffer.from('"metadata"');
+const UNICODE_ESCAPE = Buffer.from('\\u');
 const RESOURCE_VERSION = Buffer.from('resourceVersion');
 const EMPTY = new Uint8Array(0);
 
@@ -50,39 +52,70 @@ const EMPTY = new Uint8Array(0);
  * puts it, so compact input comes out byte for byte as JSON.stringify of the stamped object).
  * Returned in one allocation between `prefix` and `suffix` (a watch frame's parts, say).
  *
- * Undefined when the bytes cannot be spliced: top-level `metadata` missing or not an object,
- * bytes that do not scan as one JSON object, bytes that are not UTF-8 (JSON.parse would have
- * read U+FFFD), or bytes spanning lines (a watch frame is one line). The caller then re-encodes
- * with stampResourceVersion; the result JSON.parses equal to what that gives. Duplicate keys
- * are read as JSON.parse reads them: the last one wins.
+ * For bytes that are JSON (every caller parsed or wrote them): undefined when they cannot be
+ * spliced (top-level `metadata` missing or not an object, bytes that are not UTF-8, which
+ * JSON.parse would have read as U+FFFD, or bytes spanning lines: a watch frame is one line), and
+ * the caller then re-encodes with stampResourceVersion; otherwise a result that JSON.parses
+ * equal to what that gives. Duplicate keys are read as JSON.parse reads them: the last one wins.
+ * Other bytes (torn reads) are never read out of bounds and never loop; most are declined.
  */
 export function spliceResourceVersion(bytes: Uint8Array, revision: number, prefix: Uint8Array = EMPTY, suffix: Uint8Array = EMPTY): Buffer | undefined {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (b.indexOf(LF) >= 0 || b.indexOf(CR) >= 0 || !isUtf8(b)) return undefined;
   const end = b.length;
-  // The top-level members: the (last) metadata value is the span [metaStart, metaEnd).
   let i = skipSpace(b, 0);
   if (b[i] !== OPEN_BRACE) return undefined;
-  let metaStart = -1;
+  // The top-level members. The (last) metadata object ends at metaEnd; its (last)
+  // resourceVersion value is [rvStart, rvEnd).
   let metaEnd = -1;
-  const members = scanMembers(b, i, (keyStart, keyEnd, valueStart, valueEnd) => {
-    if (keyIs(b, keyStart, keyEnd, METADATA)) {
-      metaStart = valueStart;
-      metaEnd = valueEnd;
-    }
-  });
-  if (members < 0 || skipSpace(b, members) !== end || metaStart < 0 || b[metaStart] !== OPEN_BRACE) return undefined;
-
   let rvStart = -1;
   let rvEnd = -1;
   let empty = true;
-  scanMembers(b, metaStart, (keyStart, keyEnd, valueStart, valueEnd) => {
+  const metadataMember = (keyStart: number, keyEnd: number, valueStart: number, valueEnd: number): void => {
     empty = false;
     if (keyIs(b, keyStart, keyEnd, RESOURCE_VERSION)) {
       rvStart = valueStart;
       rvEnd = valueEnd;
     }
-  });
+  };
+  i = skipSpace(b, i + 1);
+  if (b[i] === CLOSE_BRACE) return undefined;
+  for (;;) {
+    if (b[i] !== QUOTE) return undefined;
+    const keyEnd = skipString(b, i);
+    if (keyEnd < 0) return undefined;
+    let at = skipSpace(b, keyEnd);
+    if (b[at] !== COLON) return undefined;
+    at = skipSpace(b, at + 1);
+    let valueEnd: number;
+    if (keyIs(b, i, keyEnd, METADATA)) {
+      if (b[at] !== OPEN_BRACE) {
+        metaEnd = -1; // a later metadata that is not an object replaces an earlier one
+        valueEnd = skipValue(b, at);
+      } else {
+        rvStart = rvEnd = -1;
+        empty = true;
+        valueEnd = metaEnd = scanMembers(b, at, metadataMember);
+        // The rest matters only if a later key could read as "metadata": that takes the literal
+        // text or a \u escape. Objects put metadata first, so most of the bytes are skipped.
+        if (valueEnd > 0 && b.indexOf(METADATA_KEY, valueEnd) < 0 && b.indexOf(UNICODE_ESCAPE, valueEnd) < 0) {
+          if (lastNonSpace(b) !== CLOSE_BRACE) return undefined;
+          break;
+        }
+      }
+    } else {
+      valueEnd = skipValue(b, at);
+    }
+    if (valueEnd < 0) return undefined;
+    i = skipSpace(b, valueEnd);
+    if (b[i] === CLOSE_BRACE) {
+      if (skipSpace(b, i + 1) !== end) return undefined;
+      break;
+    }
+    if (b[i] !== COMMA) return undefined;
+    i = skipSpace(b, i + 1);
+  }
+  if (metaEnd < 0) return undefined;
   const stamp = `"${String(revision)}"`;
   let head: number;
   let tail: number;
@@ -129,6 +162,12 @@ function scanMembers(b: Buffer, open: number, member: (keyStart: number, keyEnd:
     if (b[i] !== COMMA) return -1;
     i = skipSpace(b, i + 1);
   }
+}
+
+function lastNonSpace(b: Buffer): number | undefined {
+  let i = b.length - 1;
+  while (i >= 0 && (b[i] === 0x20 || b[i] === 0x09)) i--;
+  return b[i];
 }
 
 function skipSpace(b: Buffer, i: number): number {
@@ -209,7 +248,13 @@ function keyIs(b: Buffer, start: number, end: number, name: Buffer): boolean {
     return true;
   }
   for (let k = start + 1; k < end - 1; k++) {
-    if (b[k] === BACKSLASH) return JSON.parse(b.toString('utf8', start, end)) === name.toString('latin1');
+    if (b[k] === BACKSLASH) {
+      try {
+        return JSON.parse(b.toString('utf8', start, end)) === name.toString('latin1');
+      } catch {
+        return false; // not a JSON string: torn bytes, declined or discarded by the caller
+      }
+    }
   }
   return false;
 }

@@ -48,6 +48,8 @@ describe('stamping the resourceVersion into JSON bytes (spliceResourceVersion)',
     ['a key written with escapes', '{"m\\u0065tadata":{"name":"a"}}'],
     ['numbers, booleans and null', '{"a":-1.5e+3,"b":true,"c":null,"metadata":{"generation":2,"deletionGracePeriodSeconds":null},"d":false}'],
     ['duplicate metadata keys: the last one counts, as for JSON.parse', '{"metadata":{"name":"first"},"metadata":{"name":"second"}}'],
+    ['a later duplicate metadata written with an escape', '{"metadata":{"name":"first"},"spec":{},"m\\u0065tadata":{"name":"second"}}'],
+    ['a later metadata that is not an object', '{"metadata":{"name":"first"},"metadata":{"name":"second"},"x":{"metadata":1}}'],
     ['duplicate resourceVersion keys', '{"metadata":{"resourceVersion":"1","name":"a","resourceVersion":"2"}}'],
   ];
 
@@ -86,13 +88,23 @@ describe('stamping the resourceVersion into JSON bytes (spliceResourceVersion)',
       '[{"metadata":{}}]',
       '{"metadata":{\n"name":"a"}}', // spans lines
       '{"metadata":{}} x',
-      '{"metadata":{"name":"a"}', // cut short
       '{"metadata":{"name":"a}}',
     ]) {
       expect(spliced(text, 1), text).toBeUndefined();
     }
     const invalidUtf8 = Buffer.concat([Buffer.from('{"metadata":{"name":"'), Buffer.from([0xff]), Buffer.from('"}}')]);
     expect(spliceResourceVersion(invalidUtf8, 1)).toBeUndefined();
+  });
+
+  it('bytes that are not JSON (a torn read) never throw, never hang and are never read past their end', () => {
+    const text = Buffer.from('{"kind":"Pod","metadata":{"name":"a\\"b","m\\u0065tadata":{},"labels":{"x":"y"}},"spec":{"a":[1,{"b":"}"}]}}');
+    const inside = Buffer.concat([text, Buffer.from('{"metadata":{}}')]);
+    for (let cut = 0; cut <= text.length; cut++) {
+      // A view that ends early inside a larger buffer: the bytes after it must not be read.
+      expect(() => spliceResourceVersion(inside.subarray(0, cut), 1), `cut at ${cut}`).not.toThrow();
+    }
+    expect(JSON.parse(spliceResourceVersion(inside.subarray(0, text.length), 1)!.toString())).toEqual(reencoded(text.toString(), 1));
+    expect(spliceResourceVersion(Buffer.from('{"metadata":{"\\x":1}}'), 1)?.toString()).toBe('{"metadata":{"\\x":1,"resourceVersion":"1"}}');
   });
 
   it('parses equal to the re-encoded stamp over many generated objects', () => {
