@@ -9,6 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { add, configure, suite } from 'benny';
 import { isNativeAccelerationEnabled, Packr } from 'msgpackr';
 import { jsonEventFrame } from '../src/encode/json-frame.js';
+import { spliceResourceVersion, stampResourceVersion } from '../src/encode/json-object.js';
+import { AttributeCodec } from '../src/ring/attributes.js';
 import { decodeObject, encodeObject } from '../src/encode/protobuf/envelope.js';
 import { protobufWatchFrame } from '../src/encode/protobuf/watch.js';
 import { RecordKind } from '../src/ring/layout.js';
@@ -71,10 +73,15 @@ function storedPod(bytes: number, i = 0): Record<string, unknown> {
 }
 
 function ringSuite(size: MicroSize): Promise<MicroSuite> {
-  const object = Buffer.from(JSON.stringify(storedPod(POD_BYTES)));
+  const pod = storedPod(POD_BYTES);
+  const object = Buffer.from(JSON.stringify(pod));
   const key = '/registry/pods/default/web-0';
   const hash = triggerHash('node-0');
   const SCAN = 1000;
+  // The attribute section the cache writes next to each object (and its previous version).
+  const reader = new AttributeReader([...POD_SCHEMA.selectableFields]);
+  const codec = new AttributeCodec(reader.fields);
+  const attributes = codec.encode(reader.read(pod));
   return runSuite(
     'ring',
     [
@@ -85,7 +92,7 @@ function ringSuite(size: MicroSize): Promise<MicroSuite> {
           const producer = new RingProducer({ segmentBytes: 16 * 1024 * 1024 });
           let rv = 1;
           return () => {
-            producer.append({ kind: RecordKind.MODIFIED, rv: rv++, key, object, triggerHash: hash });
+            producer.append({ kind: RecordKind.MODIFIED, rv: rv++, key, object, attributes, triggerHash: hash });
             producer.publish();
           };
         },
@@ -97,7 +104,7 @@ function ringSuite(size: MicroSize): Promise<MicroSuite> {
           const producer = new RingProducer({ segmentBytes: 16 * 1024 * 1024 });
           let rv = 1;
           return () => {
-            producer.append({ kind: RecordKind.MODIFIED, rv: rv++, key, object, prevObject: object, triggerHash: hash, prevTriggerHash: hash });
+            producer.append({ kind: RecordKind.MODIFIED, rv: rv++, key, object, prevObject: object, attributes, prevAttributes: attributes, triggerHash: hash, prevTriggerHash: hash });
             producer.publish();
           };
         },
@@ -107,7 +114,7 @@ function ringSuite(size: MicroSize): Promise<MicroSuite> {
         itemsPerOp: SCAN,
         fn: () => {
           const producer = new RingProducer({ segmentBytes: 16 * 1024 * 1024 });
-          for (let rv = 1; rv <= SCAN; rv++) producer.append({ kind: RecordKind.MODIFIED, rv, key, object, prevObject: object, triggerHash: hash });
+          for (let rv = 1; rv <= SCAN; rv++) producer.append({ kind: RecordKind.MODIFIED, rv, key, object, prevObject: object, attributes, prevAttributes: attributes, triggerHash: hash });
           producer.publish();
           const reader = new RingReader(producer.buffers);
           const from = reader.oldestPosition();
@@ -122,9 +129,27 @@ function ringSuite(size: MicroSize): Promise<MicroSuite> {
           };
         },
       },
+      {
+        name: 'attribute section: encode (once per object version, main thread)',
+        itemsPerOp: 1,
+        fn: () => {
+          const read = reader.read(pod);
+          return () => consume(codec.encode(read).byteLength);
+        },
+      },
+      {
+        name: 'attribute section: decode (per record, in a dispatcher)',
+        itemsPerOp: 1,
+        fn: () => () => consume(codec.decode(attributes).name.length),
+      },
+      {
+        name: 'what the section replaces: JSON.parse + AttributeReader.read of the object',
+        itemsPerOp: 1,
+        fn: () => () => consume(reader.read(JSON.parse(object.toString('utf8'))).name.length),
+      },
     ],
     size,
-    { objectBytes: object.byteLength, scanRecords: SCAN },
+    { objectBytes: object.byteLength, attributeBytes: attributes.byteLength, scanRecords: SCAN },
   );
 }
 
@@ -196,6 +221,12 @@ function wireFormatSuite(size: MicroSize): Promise<MicroSuite> {
       { name: 'protobuf: watch frame from the encoded object (per event type)', itemsPerOp: 1, fn: () => () => consume(protobufWatchFrame('MODIFIED', envelope).byteLength) },
       { name: 'request body: protobuf decode', itemsPerOp: 1, fn: () => () => consume(Object.keys(decodeObject(envelope)).length) },
       { name: 'request body: JSON.parse', itemsPerOp: 1, fn: () => () => consume(Object.keys(JSON.parse(stored.toString('utf8')) as object).length) },
+      { name: 'stamp metadata.resourceVersion: splice into the stored bytes', itemsPerOp: 1, fn: () => () => consume(spliceResourceVersion(stored, 123456)!.byteLength) },
+      {
+        name: 'stamp metadata.resourceVersion: JSON.parse + stamp + JSON.stringify',
+        itemsPerOp: 1,
+        fn: () => () => consume(Buffer.from(JSON.stringify(stampResourceVersion(JSON.parse(stored.toString('utf8')) as object, 123456))).byteLength),
+      },
     ],
     size,
     {

@@ -1,14 +1,15 @@
 /**
- * What the cache keeps per object: the stored JSON re-encoded once with
- * `metadata.resourceVersion` set to the key's revision (the store never holds it), and the
+ * What the cache keeps per object: the stored JSON with `metadata.resourceVersion` set to the
+ * key's revision (the store never holds it; spliced into the bytes, not re-encoded), and the
  * attributes every filter needs (labels, selectable fields, trigger value), computed once per
  * object version so LIST, initial events and watch filters never parse again.
  */
 import { ErrorCodes, WatchCacheError } from '../errors.js';
 import { AttributeReader, type Attributes } from '../select/predicate.js';
 import { jsonFrameParts } from '../encode/json-frame.js';
-import { parseJson, stampResourceVersion } from '../encode/json-object.js';
+import { parseJson, spliceResourceVersion, stampResourceVersion } from '../encode/json-object.js';
 import type { KubeObject } from '../kube-object.js';
+import { AttributeCodec } from '../ring/attributes.js';
 import { triggerHash } from '../ring/trigger-hash.js';
 
 /** How the cache reads one resource's objects. */
@@ -42,6 +43,8 @@ export interface CachedObject extends Attributes {
   readonly trigger: string | undefined;
   /** triggerHash(trigger), 0 when there is none: what ring records carry. */
   readonly triggerHash: number;
+  /** The attributes as a ring record's attribute section (ring/attributes.ts), encoded once per version. */
+  readonly attributeBytes: Uint8Array;
 }
 
 const { prefix: ADDED_PREFIX, suffix: FRAME_SUFFIX } = jsonFrameParts('ADDED');
@@ -49,11 +52,13 @@ const { prefix: ADDED_PREFIX, suffix: FRAME_SUFFIX } = jsonFrameParts('ADDED');
 export class ObjectCodec {
   readonly attributes: AttributeReader;
   readonly trigger: string | undefined;
+  readonly #sections: AttributeCodec;
 
   constructor(schema: ResourceSchema = {}) {
     const fields = [...(schema.selectableFields ?? [])];
     if (schema.trigger !== undefined) fields.push(schema.trigger);
     this.attributes = new AttributeReader(fields);
+    this.#sections = new AttributeCodec(this.attributes.fields);
     this.trigger = schema.trigger;
   }
 
@@ -71,11 +76,21 @@ export class ObjectCodec {
     return object as KubeObject;
   }
 
-  /** The cache's form of `object` at `revision`. `object.metadata.resourceVersion` is set in place. */
-  cache(key: string, object: KubeObject, revision: number): CachedObject {
+  /** The cache's form of the stored `value` at `revision`: parsed once (WC_ERR_INVALID when it is not a JSON object), never re-encoded. */
+  decode(key: string, value: Uint8Array, revision: number): CachedObject {
+    return this.cache(key, this.parse(key, value), revision, value);
+  }
+
+  /**
+   * The cache's form of `object` at `revision`. Given `value`, the bytes `object` was parsed
+   * from, the resourceVersion is spliced into them (see spliceResourceVersion); otherwise, or
+   * when they cannot be spliced, `object.metadata.resourceVersion` is set in place and it is
+   * re-encoded.
+   */
+  cache(key: string, object: KubeObject, revision: number, value?: Uint8Array): CachedObject {
     const attributes = this.attributes.read(object);
     const trigger = this.trigger === undefined ? undefined : attributes.fields[this.trigger]!;
-    const addedFrame = this.#addedFrame(object, revision);
+    const addedFrame = (value === undefined ? undefined : spliceResourceVersion(value, revision, ADDED_PREFIX, FRAME_SUFFIX)) ?? this.#addedFrame(object, revision);
     return {
       ...attributes,
       key,
@@ -84,6 +99,7 @@ export class ObjectCodec {
       addedFrame,
       trigger,
       triggerHash: trigger === undefined ? 0 : triggerHash(trigger),
+      attributeBytes: this.#sections.encode(attributes),
     };
   }
 
@@ -104,6 +120,6 @@ export class ObjectCodec {
 
   /** The object of a cached entry, re-stamped at another revision (a DELETED carries the deletion RV). */
   restamp(cached: CachedObject, revision: number): Uint8Array {
-    return this.stamp(this.parse(cached.key, cached.bytes), revision);
+    return spliceResourceVersion(cached.bytes, revision) ?? this.stamp(this.parse(cached.key, cached.bytes), revision);
   }
 }

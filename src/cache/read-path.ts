@@ -270,7 +270,7 @@ export class ReadPath {
         for (const kv of page.items) {
           let object: CachedObject;
           try {
-            object = this.#codec.cache(kv.key, this.#codec.parse(kv.key, kv.value), kv.modRevision);
+            object = this.#codec.decode(kv.key, kv.value, kv.modRevision);
           } catch {
             continue;
           }
@@ -316,7 +316,7 @@ export class ReadPath {
   async #getFromStorage(key: string): Promise<Uint8Array> {
     const { item } = await this.#storage.get(key);
     if (item === null) throw keyNotFound(key);
-    return this.#codec.cache(key, this.#codec.parse(key, item.value), item.modRevision).bytes;
+    return this.#codec.decode(key, item.value, item.modRevision).bytes;
   }
 }
 

@@ -29,7 +29,6 @@ import { MAX_CAPACITY, MAX_SEGMENTS, MIN_SEGMENT_BYTES, RecordKind, distance, is
 import { RingProducer, type RingRecordInput, type SegmentsListener } from '../ring/producer.js';
 import type { KeyValue, StorageWatchEvent } from '../storage/storage.js';
 import type { Clock, Timer } from '../clock.js';
-import type { KubeObject } from '../kube-object.js';
 import type { CachedObject, ObjectCodec } from './object.js';
 import type { ProgressRequester } from './progress-requester.js';
 import { KeyIndex, Snapshot } from './snapshot.js';
@@ -258,8 +257,9 @@ export class WatchCache {
             rv,
             key,
             object: cached.bytes,
+            attributes: cached.attributeBytes,
             triggerHash: cached.triggerHash,
-            ...(prev === undefined ? {} : { prevObject: prev.bytes, prevTriggerHash: prev.triggerHash }),
+            ...(prev === undefined ? {} : { prevObject: prev.bytes, prevAttributes: prev.attributeBytes, prevTriggerHash: prev.triggerHash }),
           });
           this.#set(key, cached, prev);
           last = rv;
@@ -268,7 +268,14 @@ export class WatchCache {
       }
       // A delete, or a put the cache cannot read: either way the object leaves the cache.
       if (prev !== undefined) {
-        this.#append({ kind: RecordKind.DELETED, rv, key, object: this.codec.restamp(prev, rv), triggerHash: prev.triggerHash });
+        this.#append({
+          kind: RecordKind.DELETED,
+          rv,
+          key,
+          object: this.codec.restamp(prev, rv),
+          attributes: prev.attributeBytes,
+          triggerHash: prev.triggerHash,
+        });
         this.#delete(key, prev);
       }
       last = rv;
@@ -410,14 +417,13 @@ export class WatchCache {
   }
 
   #decode(key: string, value: Uint8Array, revision: number): CachedObject | null {
-    let object: KubeObject;
     try {
-      object = this.codec.parse(key, value);
-    } catch {
+      return this.codec.decode(key, value, revision);
+    } catch (err) {
+      if ((err as WatchCacheError).code !== ErrorCodes.INVALID) throw err;
       this.stats.decodeErrors++;
       return null;
     }
-    return this.codec.cache(key, object, revision);
   }
 
   #append(record: RingRecordInput): void {
@@ -428,7 +434,7 @@ export class WatchCache {
       // An update too large to carry its previous object still goes out without it: watchers
       // then judge it by the new object alone, which beats losing the event.
       if (record.prevObject === undefined || (err as WatchCacheError).code !== ErrorCodes.RECORD_TOO_LARGE) throw err;
-      const { prevObject: _prev, prevTriggerHash: _prevTrigger, ...withoutPrev } = record;
+      const { prevObject: _prev, prevAttributes: _prevAttributes, prevTriggerHash: _prevTrigger, ...withoutPrev } = record;
       position = this.ring.append(withoutPrev);
     }
     if (record.kind !== RecordKind.PROGRESS) this.stats.events++;

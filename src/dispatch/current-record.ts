@@ -2,16 +2,20 @@
  * The ring record a dispatcher is looking at, in the forms its watchers need: the attributes
  * their predicates read (object and previous object), and one frame per event type and encoding,
  * shared by every watcher that receives it. Each form is computed at most once per record and only
- * when a watcher asks: a record no watcher's trigger wants is never decoded at all.
+ * when a watcher asks. Attributes come from the record's attribute sections, not from its JSON:
+ * the object is parsed only for a codec that takes decoded objects (msgpack, protobuf, table),
+ * and a JSON watcher's frames are made of the record's bytes (a DELETED rewritten from a MODIFIED
+ * gets the previous object's bytes with the record's RV spliced in).
  */
 import type { EventObject, FrameCodec, WatchEventType } from '../encode/codec.js';
-import { decodeJsonObject, stampResourceVersion } from '../encode/json-object.js';
+import { decodeJsonObject, spliceResourceVersion, stampResourceVersion } from '../encode/json-object.js';
+import { AttributeCodec } from '../ring/attributes.js';
 import { RecordKind } from '../ring/layout.js';
 import type { RingRecord } from '../ring/reader.js';
 import type { AttributeReader, Attributes } from '../select/predicate.js';
 
 export class CurrentRecord {
-  readonly #attributes: AttributeReader;
+  readonly #sections: AttributeCodec;
   #record: RingRecord | undefined;
   #object: Record<string, unknown> | undefined;
   #attrs: Attributes | undefined;
@@ -25,24 +29,21 @@ export class CurrentRecord {
   /** The record's object, as a codec takes it. */
   readonly #current: EventObject = {
     json: () => this.#record!.object(),
-    decoded: () => {
-      // A watcher that selects everything did not need the object decoded to match it.
-      this.attrs();
-      return this.#object!;
-    },
+    decoded: () => (this.#object ??= decodeJsonObject(this.#record!.object())),
   };
 
   /** The previous object at the record's RV: a MODIFIED that stopped matching is a DELETED of it. */
   readonly #deleted: EventObject = {
-    json: () => (this.#deletedJson ??= Buffer.from(JSON.stringify(this.#deleted.decoded()))),
-    decoded: () => {
-      this.prevAttrs();
-      return stampResourceVersion(this.#prev!, this.#record!.rv);
+    json: () => {
+      const record = this.#record!;
+      return (this.#deletedJson ??= spliceResourceVersion(record.prevObject(), record.rv) ?? Buffer.from(JSON.stringify(this.#deleted.decoded())));
     },
+    decoded: () => (this.#prev ??= stampResourceVersion(decodeJsonObject(this.#record!.prevObject()), this.#record!.rv)),
   };
 
+  /** `attributes`: the resource's reader, whose fields the cache's attribute sections carry, in its order. */
   constructor(attributes: AttributeReader) {
-    this.#attributes = attributes;
+    this.#sections = new AttributeCodec(attributes.fields);
   }
 
   /** Look at `record` now, forgetting the forms of the last one. */
@@ -58,19 +59,12 @@ export class CurrentRecord {
   }
 
   attrs(): Attributes {
-    if (this.#attrs === undefined) {
-      this.#object = decodeJsonObject(this.#record!.object());
-      this.#attrs = this.#attributes.read(this.#object);
-    }
-    return this.#attrs;
+    return (this.#attrs ??= this.#sections.decode(this.#record!.attributes()));
   }
 
+  /** The previous object's attributes; only for a record that carries the previous object. */
   prevAttrs(): Attributes {
-    if (this.#prevAttrs === undefined) {
-      this.#prev = decodeJsonObject(this.#record!.prevObject());
-      this.#prevAttrs = this.#attributes.read(this.#prev);
-    }
-    return this.#prevAttrs;
+    return (this.#prevAttrs ??= this.#sections.decode(this.#record!.prevAttributes()));
   }
 
   /** The frame of a `type` event in `codec`'s encoding, encoded once per record. */
@@ -79,8 +73,6 @@ export class CurrentRecord {
     if (byType === undefined) this.#frames.set(codec.encoding, (byType = new Map()));
     let frame = byType.get(type);
     if (frame !== undefined) return frame;
-    // A predicate that matched decoded the object (and, for a DELETED from a MODIFIED, the
-    // previous object) already: a codec that takes decoded objects reuses it.
     frame = codec.event(type, type === 'DELETED' && this.#record!.kind === RecordKind.MODIFIED ? this.#deleted : this.#current);
     byType.set(type, frame);
     return frame;

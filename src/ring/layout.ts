@@ -52,20 +52,33 @@
  *
  * Record (little-endian, 8-byte aligned; every record length is a multiple of 8):
  *
- *    0        4     6     8        12       16       20       24       28       32             40
- *   +--------+-----+-----+--------+--------+--------+--------+--------+--------+--------------+
- *   | length |kind |flags|  seq   |trigger |prevTrig| keyLen | objLen |prevLen |  rv (f64)    |
- *   +--------+-----+-----+--------+--------+--------+--------+--------+--------+--------------+
- *   | key (utf8, keyLen) | object (objLen) | previous object (prevLen) | 0..7 slack bytes     |
+ *    0        4     6     8        12       16       20       24       28       32             40       44       48
+ *   +--------+-----+-----+--------+--------+--------+--------+--------+--------+--------------+--------+--------+
+ *   | length |kind |flags|  seq   |trigger |prevTrig| keyLen | objLen |prevLen |  rv (f64)    |attrLen |prvAttrL|
+ *   +--------+-----+-----+--------+--------+--------+--------+--------+--------+--------------+--------+--------+
+ *   | key (utf8, keyLen) | object (objLen) | previous object (prevLen) | attributes (attrLen) |
+ *   | previous attributes (prevAttrLen) | 0..7 slack bytes                                     |
  *   +-----------------------------------------------------------------------------------------+
  *
- *   length   u32  the whole record: header + key + object + prev, rounded up to 8
+ *   length   u32  the whole record: header + key + object + prev + attributes + prev attributes,
+ *                 rounded up to 8
  *   kind     u16  RecordKind (1..4) or PAD_KIND
  *   flags    u16  RecordFlags (payload encoding in the low bits; the rest reserved)
  *   seq      u32  record sequence, +1 per non-PAD record (free-running, wraps); scan() checks gaps
  *   trigger  u32  triggerHash() of the new object's trigger value, 0 = none
  *   prevTrig u32  triggerHash() of the previous object's trigger value, 0 = none
  *   rv       f64  resourceVersion; exact for integers up to 2^53 - 1
+ *   attrLen  u32  bytes of the object's attribute section, 0 = none
+ *   prvAttrL u32  bytes of the previous object's attribute section, 0 = none
+ *
+ * The attribute sections (ring/attributes.ts has their format and codec) carry what predicates
+ * read of the object and of the previous object (namespace, name, labels, selectable field
+ * values, shard hashes), encoded once by the watch cache, so that dispatchers filter without
+ * parsing the JSON. The watch cache writes them for every ADDED, MODIFIED and DELETED record,
+ * the previous one exactly when the record carries the previous object (a MODIFIED too large
+ * to carry it goes without both). A section is only ever written with its object: the producer
+ * refuses attributes without an object and previous attributes without a previous object.
+ * PROGRESS records carry neither.
  *
  * PAD (the tail filler at the end of a segment) is only 8 bytes of meaning: `length` and `kind`.
  * Because every position and length is a multiple of 8, the tail left before the end of a
@@ -146,7 +159,7 @@ export const Ctl = {
 /** 'WCRG' as a little-endian u32: tells a reader it was handed a ring control block. */
 export const RING_MAGIC = 0x47524357;
 /** Bumped whenever anything in this file changes meaning. */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 /** Byte offsets of the record header fields. */
 export const Rec = {
@@ -160,9 +173,11 @@ export const Rec = {
   OBJECT_LENGTH: 24,
   PREV_OBJECT_LENGTH: 28,
   RV: 32,
+  ATTRIBUTES_LENGTH: 40,
+  PREV_ATTRIBUTES_LENGTH: 44,
 } as const;
 
-export const RECORD_HEADER_BYTES = 40;
+export const RECORD_HEADER_BYTES = 48;
 export const RECORD_ALIGN = 8;
 /** The smallest PAD: just `length` and `kind` (+ flags); see the PAD notes above. */
 export const PAD_MIN_BYTES = 8;
@@ -187,7 +202,7 @@ export const RecordFlags = {
   ENCODING_MSGPACK: 0x0001,
 } as const;
 
-/** Smallest segment: its largest record (SEG / 4 = 64 bytes) still holds a header and a payload. */
+/** Smallest segment: its largest record (SEG / 4 = 64 bytes) still holds a header (48) and a payload. */
 export const MIN_SEGMENT_BYTES = 256;
 /** Largest ring (all segments): keeps every in-window distance far below 2^31, where int32 comparisons flip. */
 export const MAX_CAPACITY = 2 ** 30;
@@ -207,8 +222,8 @@ export function align8(n: number): number {
 }
 
 /** Bytes a record with these payload sizes occupies (before any PAD in front of it). */
-export function recordBytes(keyBytes: number, objectBytes: number, prevObjectBytes: number): number {
-  const raw = RECORD_HEADER_BYTES + keyBytes + objectBytes + prevObjectBytes;
+export function recordBytes(keyBytes: number, objectBytes: number, prevObjectBytes: number, attributeBytes = 0, prevAttributeBytes = 0): number {
+  const raw = RECORD_HEADER_BYTES + keyBytes + objectBytes + prevObjectBytes + attributeBytes + prevAttributeBytes;
   // Oversized inputs would overflow align8's int32 arithmetic; they are refused anyway.
   return raw < 2 ** 31 - RECORD_ALIGN ? align8(raw) : raw;
 }

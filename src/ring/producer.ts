@@ -108,6 +108,10 @@ export interface RingRecordInput {
   object?: Uint8Array;
   /** The previous object's bytes (MODIFIED, DELETED), when known. */
   prevObject?: Uint8Array;
+  /** The new object's attribute section (ring/attributes.ts); only with `object`. */
+  attributes?: Uint8Array;
+  /** The previous object's attribute section; only with `prevObject`. */
+  prevAttributes?: Uint8Array;
   /** triggerHash() of the new object's trigger value; 0 (default) = none. */
   triggerHash?: number;
   /** triggerHash() of the previous object's trigger value; 0 (default) = none. */
@@ -311,14 +315,22 @@ export class RingProducer {
     const key = record.key;
     const object = record.object;
     const prev = record.prevObject;
+    const attributes = record.attributes;
+    const prevAttributes = record.prevAttributes;
+    if ((attributes !== undefined && object === undefined) || (prevAttributes !== undefined && prev === undefined)) {
+      throw invalidArgument('ring record attributes need their object (and previous attributes the previous object)');
+    }
     const keyLength = key === undefined || key.length === 0 ? 0 : Buffer.byteLength(key, 'utf8');
     const objectLength = object === undefined ? 0 : object.byteLength;
     const prevLength = prev === undefined ? 0 : prev.byteLength;
-    const need = recordBytes(keyLength, objectLength, prevLength);
+    const attributesLength = attributes === undefined ? 0 : attributes.byteLength;
+    const prevAttributesLength = prevAttributes === undefined ? 0 : prevAttributes.byteLength;
+    const need = recordBytes(keyLength, objectLength, prevLength, attributesLength, prevAttributesLength);
     if (need > this.maxRecordBytes) {
       throw new WatchCacheError(
         ErrorCodes.RECORD_TOO_LARGE,
-        `ring record of ${need} bytes (key ${keyLength}, object ${objectLength}, prev ${prevLength}) ` +
+        `ring record of ${need} bytes (key ${keyLength}, object ${objectLength}, prev ${prevLength}, ` +
+          `attributes ${attributesLength}, prev attributes ${prevAttributesLength}) ` +
           `exceeds the maximum of ${this.maxRecordBytes} bytes`,
       );
     }
@@ -358,12 +370,18 @@ export class RingProducer {
     view.setUint32(off + Rec.OBJECT_LENGTH, objectLength, true);
     view.setUint32(off + Rec.PREV_OBJECT_LENGTH, prevLength, true);
     view.setFloat64(off + Rec.RV, rv, true);
+    view.setUint32(off + Rec.ATTRIBUTES_LENGTH, attributesLength, true);
+    view.setUint32(off + Rec.PREV_ATTRIBUTES_LENGTH, prevAttributesLength, true);
     let at = off + RECORD_HEADER_BYTES;
     if (keyLength !== 0) segment.bytes.write(key as string, at, keyLength, 'utf8');
     at += keyLength;
     if (objectLength !== 0) segment.bytes.set(object as Uint8Array, at);
     at += objectLength;
     if (prevLength !== 0) segment.bytes.set(prev as Uint8Array, at);
+    at += prevLength;
+    if (attributesLength !== 0) segment.bytes.set(attributes as Uint8Array, at);
+    at += attributesLength;
+    if (prevAttributesLength !== 0) segment.bytes.set(prevAttributes as Uint8Array, at);
 
     this.#appended = end;
     this.#nextSeq = (seq + 1) >>> 0;

@@ -62,12 +62,20 @@ export interface RingRecord {
   readonly keyLength: number;
   readonly objectLength: number;
   readonly prevObjectLength: number;
+  /** Bytes of the object's attribute section (ring/attributes.ts); 0 = none. */
+  readonly attributesLength: number;
+  /** Bytes of the previous object's attribute section; 0 = none. */
+  readonly prevAttributesLength: number;
   /** Decodes the key (a new string each call). */
   key(): string;
   /** A view of the object bytes in shared memory; valid only until validation. */
   object(): Uint8Array;
   /** A view of the previous object's bytes in shared memory; valid only until validation. */
   prevObject(): Uint8Array;
+  /** A view of the object's attribute section in shared memory; valid only until validation. */
+  attributes(): Uint8Array;
+  /** A view of the previous object's attribute section in shared memory; valid only until validation. */
+  prevAttributes(): Uint8Array;
 }
 
 /** What scan() returns when the slice was overwritten while it was read: drop it and resync. */
@@ -105,7 +113,9 @@ class RecordView implements RingRecord {
   keyLength = 0;
   objectLength = 0;
   prevObjectLength = 0;
-  /** Offset of the key bytes in the segment; the object and prev bytes follow. */
+  attributesLength = 0;
+  prevAttributesLength = 0;
+  /** Offset of the key bytes in the segment; the object, prev and attribute bytes follow. */
   keyOffset = 0;
   /** The segment the record is in. */
   segment: SegmentView | undefined = undefined;
@@ -122,6 +132,16 @@ class RecordView implements RingRecord {
   prevObject(): Uint8Array {
     const start = this.keyOffset + this.keyLength + this.objectLength;
     return this.segment!.array.subarray(start, start + this.prevObjectLength);
+  }
+
+  attributes(): Uint8Array {
+    const start = this.keyOffset + this.keyLength + this.objectLength + this.prevObjectLength;
+    return this.segment!.array.subarray(start, start + this.attributesLength);
+  }
+
+  prevAttributes(): Uint8Array {
+    const start = this.keyOffset + this.keyLength + this.objectLength + this.prevObjectLength + this.attributesLength;
+    return this.segment!.array.subarray(start, start + this.prevAttributesLength);
   }
 }
 
@@ -384,7 +404,10 @@ export class RingReader {
     const keyLength = bytes.getUint32(off + Rec.KEY_LENGTH, true);
     const objectLength = bytes.getUint32(off + Rec.OBJECT_LENGTH, true);
     const prevObjectLength = bytes.getUint32(off + Rec.PREV_OBJECT_LENGTH, true);
-    const payload = keyLength + objectLength + prevObjectLength;
+    const attributesLength = bytes.getUint32(off + Rec.ATTRIBUTES_LENGTH, true);
+    const prevAttributesLength = bytes.getUint32(off + Rec.PREV_ATTRIBUTES_LENGTH, true);
+    // Five u32s: the sum is exact (far below 2^53) however torn the header is.
+    const payload = keyLength + objectLength + prevObjectLength + attributesLength + prevAttributesLength;
     if (payload > length - RECORD_HEADER_BYTES || align8(RECORD_HEADER_BYTES + payload) !== length) return PARSED_BAD;
     view.segment = segment;
     view.position = p;
@@ -397,6 +420,8 @@ export class RingReader {
     view.keyLength = keyLength;
     view.objectLength = objectLength;
     view.prevObjectLength = prevObjectLength;
+    view.attributesLength = attributesLength;
+    view.prevAttributesLength = prevAttributesLength;
     view.rv = bytes.getFloat64(off + Rec.RV, true);
     view.keyOffset = off + RECORD_HEADER_BYTES;
     return PARSED_RECORD;

@@ -8,9 +8,12 @@ import { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { EVERYTHING_FIELDS, parseFieldSelector } from '../../src/select/field-selector.js';
 import { POD_SELECTABLE_FIELDS } from '../../src/server/registry.js';
 import { EVERYTHING_LABELS, parseLabelSelector } from '../../src/select/label-selector.js';
-import type { Predicate } from '../../src/select/predicate.js';
+import { AttributeReader, type Predicate } from '../../src/select/predicate.js';
+import { AttributeCodec } from '../../src/ring/attributes.js';
 import type { DeliveryBatch, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from '../../src/dispatch/protocol.js';
 import { jsonEventFrame } from '../../src/encode/json-frame.js';
+import type { WatchFormat } from '../../src/encode/codecs.js';
+import { unpack } from 'msgpackr';
 import { ErrorCodes, type WireError } from '../../src/errors.js';
 import { RecordKind } from '../../src/ring/layout.js';
 import { RingProducer, type RingRecordInput } from '../../src/ring/producer.js';
@@ -32,6 +35,16 @@ function podJson(pod: Pod, rv: number): Uint8Array {
   const object: Record<string, unknown> = { metadata };
   if (pod.node !== undefined) object.spec = { nodeName: pod.node };
   return Buffer.from(JSON.stringify(object));
+}
+
+/** The dispatcher's selectable fields (its config below), and the cache's encoder of attribute sections for them. */
+const SELECTABLE = ['spec.nodeName', 'status.phase'];
+const attributeReader = new AttributeReader(SELECTABLE);
+const sections = new AttributeCodec(attributeReader.fields);
+
+/** A pod's attribute section, as the watch cache puts it in the record next to the pod's bytes. */
+function podAttributes(pod: Pod): Uint8Array {
+  return sections.encode(attributeReader.read(JSON.parse(Buffer.from(podJson(pod, 0)).toString())));
 }
 
 function keyOf(pod: { name: string; namespace?: string }): string {
@@ -94,6 +107,7 @@ interface RegisterOptions {
   bookmarks?: boolean;
   deadline?: number;
   now?: number;
+  encoding?: WatchFormat;
 }
 
 /**
@@ -120,7 +134,7 @@ class Harness {
     this.dispatcher = new Dispatcher(
       {
         ring: this.ring.buffers,
-        selectableFields: ['spec.nodeName', 'status.phase'],
+        selectableFields: SELECTABLE,
         kind: 'Pod',
         apiVersion: 'v1',
         limits: options.limits ?? ROOMY,
@@ -145,9 +159,17 @@ class Harness {
     const rv = ++this.revision;
     const key = keyOf(pod);
     const prev = this.#state.get(key);
-    const record: RingRecordInput = { kind: prev === undefined ? RecordKind.ADDED : RecordKind.MODIFIED, rv, key, object: podJson(pod, rv), triggerHash: hashOf(pod) };
+    const record: RingRecordInput = {
+      kind: prev === undefined ? RecordKind.ADDED : RecordKind.MODIFIED,
+      rv,
+      key,
+      object: podJson(pod, rv),
+      attributes: podAttributes(pod),
+      triggerHash: hashOf(pod),
+    };
     if (prev !== undefined && options.withoutPrev !== true) {
       record.prevObject = podJson(prev.pod, prev.rv);
+      record.prevAttributes = podAttributes(prev.pod);
       record.prevTriggerHash = hashOf(prev.pod);
     }
     this.append(record);
@@ -161,7 +183,7 @@ class Harness {
     const key = keyOf({ name, namespace });
     const prev = this.#state.get(key);
     if (prev === undefined) throw new Error(`no pod ${key}`);
-    this.append({ kind: RecordKind.DELETED, rv, key, object: podJson(prev.pod, rv), triggerHash: hashOf(prev.pod) });
+    this.append({ kind: RecordKind.DELETED, rv, key, object: podJson(prev.pod, rv), attributes: podAttributes(prev.pod), triggerHash: hashOf(prev.pod) });
     this.#state.delete(key);
     return rv;
   }
@@ -197,6 +219,7 @@ class Harness {
       now: options.now ?? 0,
     };
     if (options.deadline !== undefined) spec.deadline = options.deadline;
+    if (options.encoding !== undefined) spec.encoding = options.encoding;
     this.received.set(id, []);
     this.send({ type: 'register', watcher: spec });
   }
@@ -332,34 +355,38 @@ describe('dispatcher: trigger routing', () => {
     h.append({ kind: RecordKind.ADDED, rv: 11, key: keyOf({ name: 'y' }), object: Buffer.from('not json {') }); // no trigger value
     h.revision = 11;
     h.put({ name: 'p', node: 'node-1' });
-    const parse = vi.spyOn(JSON, 'parse');
+    const decode = vi.spyOn(AttributeCodec.prototype, 'decode');
     try {
       h.flush();
-      expect(parse).toHaveBeenCalledTimes(1); // node-1's record only
+      expect(decode).toHaveBeenCalledTimes(1); // node-1's record only
     } finally {
-      parse.mockRestore();
+      decode.mockRestore();
     }
     expect(h.summary(1)).toEqual(['ADDED p@12']);
   });
 
-  it('a record is decoded once however many watchers look at it (its previous object only when needed)', () => {
+  it('the attributes of a record are decoded once however many watchers look at it (the previous ones only when needed), and its JSON never', () => {
     const h = new Harness();
     h.put({ name: 'p', node: 'node-1' });
     h.flush();
     for (let id = 1; id <= 5; id++) h.register(id);
     h.register(6, { node: 'node-1' });
-    const parse = vi.spyOn(JSON, 'parse');
-    try {
-      h.put({ name: 'q', node: 'node-1' }); // ADDED: the object only
-      h.flush();
-      expect(parse).toHaveBeenCalledTimes(1);
-      parse.mockClear();
-      h.put({ name: 'p', node: 'node-1', labels: { v: '2' } }); // MODIFIED: object and previous object
-      h.flush();
-      expect(parse).toHaveBeenCalledTimes(2);
-    } finally {
-      parse.mockRestore();
-    }
+    // The harness parses JSON to write the records as the cache does; only flush() is the dispatcher.
+    const flush = (): { decodes: number; parses: number } => {
+      const decode = vi.spyOn(AttributeCodec.prototype, 'decode');
+      const parse = vi.spyOn(JSON, 'parse');
+      try {
+        h.flush();
+        return { decodes: decode.mock.calls.length, parses: parse.mock.calls.length };
+      } finally {
+        decode.mockRestore();
+        parse.mockRestore();
+      }
+    };
+    h.put({ name: 'q', node: 'node-1' }); // ADDED: the object only
+    expect(flush()).toEqual({ decodes: 1, parses: 0 });
+    h.put({ name: 'p', node: 'node-1', labels: { v: '2' } }); // MODIFIED: object and previous object
+    expect(flush()).toEqual({ decodes: 2, parses: 0 });
     expect(h.summary(1)).toEqual(['ADDED q@11', 'MODIFIED p@12']);
     expect(h.summary(6)).toEqual(['ADDED q@11', 'MODIFIED p@12']);
   });
@@ -368,7 +395,8 @@ describe('dispatcher: trigger routing', () => {
     const h = new Harness();
     h.register(1, { node: 'node-1' });
     // A record claiming node-1's hash whose object is on node-9, as a colliding value would.
-    h.append({ kind: RecordKind.ADDED, rv: 10, key: keyOf({ name: 'q' }), object: podJson({ name: 'q', node: 'node-9' }, 10), triggerHash: triggerHash('node-1') });
+    const q = { name: 'q', node: 'node-9' };
+    h.append({ kind: RecordKind.ADDED, rv: 10, key: keyOf(q), object: podJson(q, 10), attributes: podAttributes(q), triggerHash: triggerHash('node-1') });
     h.revision = 10;
     h.put({ name: 'p', node: 'node-1' });
     h.flush();
@@ -419,6 +447,26 @@ describe('dispatcher: ADDED/DELETED rewrite on match flips', () => {
     h.flush();
     expect(h.summary(1)).toEqual(['ADDED a@10', 'DELETED a@11']);
     expect(h.events(1)[1]!.object).toEqual({ metadata: { name: 'a', namespace: 'default', resourceVersion: '11', labels: { app: 'web' } } });
+  });
+
+  it('the DELETED of a MODIFIED that stops matching is spliced from the previous bytes for JSON (nothing parsed), decoded for msgpack, the same object both ways', () => {
+    const h = webWatcher();
+    h.register(2, { predicate: predicate({ label: 'app=web' }), encoding: 'msgpack' });
+    h.put({ name: 'a', node: 'node-1', labels: { app: 'web' } });
+    h.flush();
+    h.put({ name: 'a', node: 'node-1', labels: { app: 'db' } });
+    h.publish();
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      h.settle();
+      // One parse of the previous object, for the msgpack watcher's frame; none for the JSON one.
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
+    const expected = { metadata: { name: 'a', namespace: 'default', resourceVersion: '11', labels: { app: 'web' } }, spec: { nodeName: 'node-1' } };
+    expect(h.events(1)[1]).toMatchObject({ type: 'DELETED', object: expected });
+    expect(unpack(h.frames(2)[1]!)).toEqual({ type: 'DELETED', object: expected });
   });
 
   it('MODIFIED that keeps matching is MODIFIED; one that never matches is nothing', () => {
@@ -655,7 +703,7 @@ describe('dispatcher: frames are encoded once per event per type and shared', ()
   });
 
   it('frames are copies: they stay intact after the ring overwrote their records', () => {
-    const h = new Harness({ capacity: 1024 });
+    const h = new Harness({ capacity: 2048 });
     h.register(1, { predicate: predicate({ label: 'app=web' }) });
     h.put({ name: 'a', labels: { app: 'web' } }); // 10: ADDED
     h.put({ name: 'a', labels: { app: 'db' } }); // 11: DELETED (rewritten from the previous object)
@@ -907,13 +955,13 @@ describe('dispatcher: falling out of the window', () => {
     return { h, written };
   }
 
-  it('the records are about 100 bytes, so the 1 KiB ring holds a handful', () => {
+  it('the records are about 150 bytes (header, key, object, attributes), so the 1 KiB ring holds a handful', () => {
     const h = new Harness({ capacity: 1024 });
     h.put({ name: 'p0' });
     h.put({ name: 'p1' });
     const size = h.positions.get(11)! - h.positions.get(10)!;
-    expect(size).toBeGreaterThanOrEqual(80);
-    expect(size).toBeLessThanOrEqual(160);
+    expect(size).toBeGreaterThanOrEqual(120);
+    expect(size).toBeLessThanOrEqual(200);
   });
 
   it('a stalled watcher whose cursor was overwritten is closed with 410 reason "lapped" on the next tick; the live one goes on', () => {

@@ -5,6 +5,8 @@ import { RingProducer } from '../../src/ring/producer.js';
 import type { RingRecordInput } from '../../src/ring/producer.js';
 import { RingReader } from '../../src/ring/reader.js';
 import { triggerHash } from '../../src/ring/trigger-hash.js';
+import { AttributeCodec } from '../../src/ring/attributes.js';
+import { AttributeReader } from '../../src/select/predicate.js';
 import { bytes, drain } from './ring-helpers.js';
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -51,6 +53,38 @@ describe('ring records', () => {
     expect(record!.next).toBe(pos + recordBytes(Buffer.byteLength(key), object.length, prevObject.length));
     expect(record!.next).toBe(producer.writePosition);
     expect(reader.isLapped(pos)).toBe(false);
+  });
+
+  it('round-trip the attribute sections of the object and the previous object, after the payloads', () => {
+    const producer = new RingProducer({ segmentBytes: 4096 });
+    const reader = new RingReader(producer.buffers);
+    const attributeReader = new AttributeReader(['spec.nodeName']);
+    const codec = new AttributeCodec(attributeReader.fields);
+    const objectJson = { metadata: { name: 'p', namespace: 'ns', uid: 'u-1', labels: { app: 'web' } }, spec: { nodeName: 'node-1' } };
+    const prevJson = { metadata: { name: 'p', namespace: 'ns', uid: 'u-1' }, spec: { nodeName: 'node-0' } };
+    const object = bytes(JSON.stringify(objectJson));
+    const prevObject = bytes(JSON.stringify(prevJson));
+    const attributes = codec.encode(attributeReader.read(objectJson));
+    const prevAttributes = codec.encode(attributeReader.read(prevJson));
+    const pos = producer.append({ kind: RecordKind.MODIFIED, rv: 7, key: 'k', object, prevObject, attributes, prevAttributes });
+    const added = producer.append({ kind: RecordKind.ADDED, rv: 8, key: 'k2', object, attributes });
+    producer.publish();
+
+    const record = reader.read(pos)!;
+    expect(record.attributesLength).toBe(attributes.length);
+    expect(record.prevAttributesLength).toBe(prevAttributes.length);
+    expect(record.object()).toEqual(object);
+    expect(record.prevObject()).toEqual(prevObject);
+    expect(codec.decode(record.attributes())).toEqual(attributeReader.read(objectJson));
+    expect(codec.decode(record.prevAttributes())).toEqual(attributeReader.read(prevJson));
+    expect(record.next).toBe(pos + recordBytes(1, object.length, prevObject.length, attributes.length, prevAttributes.length));
+    expect(record.next).toBe(added);
+
+    const second = reader.read(added)!;
+    expect(second.prevAttributesLength).toBe(0);
+    expect(second.prevAttributes()).toHaveLength(0);
+    expect(codec.decode(second.attributes())).toEqual(attributeReader.read(objectJson));
+    expect(second.next).toBe(producer.writePosition);
   });
 
   it('round-trip every kind, including PROGRESS records that carry only an rv, with consecutive seqs', () => {
@@ -108,6 +142,24 @@ describe('ring records', () => {
     expect(record?.objectLength).toBe(fits.length);
   });
 
+  it('counts the attribute sections toward the maximum record size', () => {
+    const producer = new RingProducer({ segmentBytes: 1024 });
+    const attributes = new Uint8Array(40).fill(1);
+    const prevAttributes = new Uint8Array(24).fill(2);
+    const object = new Uint8Array(64).fill(3);
+    // 48 header + 1 key + 64 + 64 + 40 + 24 = 241, and 15 more bytes of previous object make 256.
+    const prevObject = new Uint8Array(15).fill(4);
+    const input: RingRecordInput = { kind: RecordKind.MODIFIED, rv: 1, key: 'k', object: Buffer.concat([object, object]), prevObject, attributes, prevAttributes };
+    expect(codeOf(() => producer.append({ ...input, prevObject: new Uint8Array(16) }))).toBe(ErrorCodes.RECORD_TOO_LARGE);
+    const pos = producer.append(input);
+    producer.publish();
+    const record = new RingReader(producer.buffers).read(pos)!;
+    expect(record.next - record.position).toBe(256);
+    expect(record.attributes()).toEqual(attributes);
+    expect(record.prevAttributes()).toEqual(prevAttributes);
+    expect(record.prevObject()).toEqual(prevObject);
+  });
+
   it('refuses malformed records and options with WC_ERR_INVALID', () => {
     const producer = new RingProducer({ segmentBytes: 1024 });
     const bad: unknown[] = [
@@ -118,6 +170,8 @@ describe('ring records', () => {
       { kind: RecordKind.ADDED, rv: 2 ** 53 },
       { kind: RecordKind.ADDED, rv: 1, flags: 0x1_0000 },
       { kind: RecordKind.ADDED, rv: 1, triggerHash: -1 },
+      { kind: RecordKind.ADDED, rv: 1, key: 'k', attributes: new Uint8Array(16) }, // attributes without the object
+      { kind: RecordKind.MODIFIED, rv: 1, key: 'k', object: bytes('{}'), prevAttributes: new Uint8Array(16) },
     ];
     for (const input of bad) {
       expect(codeOf(() => producer.append(input as RingRecordInput))).toBe(ErrorCodes.INVALID);

@@ -167,7 +167,7 @@ describe('ring segments', () => {
     for (let round = 0; round < 400; round++) {
       grow.answer = random() < 0.3;
       const n = 1 + Math.floor(random() * 6);
-      for (let i = 0; i < n; i++) producer.append(rec(++rv, 8 * (6 + Math.floor(random() * 25))));
+      for (let i = 0; i < n; i++) producer.append(rec(++rv, 8 * (7 + Math.floor(random() * 24))));
       producer.publish();
       if (random() < 0.15) producer.dropOldestSegment();
       reader.attach(producer.buffers.segments);

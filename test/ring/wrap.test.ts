@@ -4,6 +4,10 @@ import { RingProducer } from '../../src/ring/producer.js';
 import type { RingRecordInput } from '../../src/ring/producer.js';
 import { RingReader } from '../../src/ring/reader.js';
 import { drain, sized } from './ring-helpers.js';
+import { AttributeCodec } from '../../src/ring/attributes.js';
+import { RecordKind } from '../../src/ring/layout.js';
+import { SCAN_LAPPED } from '../../src/ring/reader.js';
+import { AttributeReader } from '../../src/select/predicate.js';
 
 /** A record with key 'k' that takes exactly `total` bytes of the ring. */
 function rec(rv: number, total: number): RingRecordInput {
@@ -92,7 +96,7 @@ describe('ring wrap-around', () => {
     expect(reader.isLapped(0)).toBe(false);
 
     // The smallest further record evicts whole records, just enough of them: only the oldest.
-    producer.append(rec(6, 48));
+    producer.append(rec(6, 56));
     producer.publish();
     expect(evicted).toEqual([1]);
     expect(producer.oldestPosition).toBe(256);
@@ -136,5 +140,44 @@ describe('ring wrap-around', () => {
     const { records } = drain(reader, oldest);
     expect(records.at(-1)?.rv).toBe(80);
     expect(records[0]?.rv).toBe(evicted.at(-1)! + 1);
+  });
+
+  it('carries attribute sections intact through padded tails and the uint32 wrap', () => {
+    const start = 0xffff_f000;
+    const producer = new RingProducer({ segmentBytes: 2048, initialPosition: start });
+    const reader = new RingReader(producer.buffers);
+    const attributeReader = new AttributeReader(['spec.nodeName']);
+    const codec = new AttributeCodec(attributeReader.fields);
+    const pod = (i: number): Record<string, unknown> => ({ metadata: { name: `p${i}`, namespace: 'ns', labels: { n: 'x'.repeat(i % 40) } }, spec: { nodeName: `node-${i}` } });
+    let cursor = start;
+    let padded = 0;
+    for (let rv = 1; rv <= 120; rv++) {
+      // Varied sizes (so tails get padded), each a MODIFIED carrying both objects and both sections.
+      const object = Buffer.from(JSON.stringify(pod(rv)));
+      const prevObject = Buffer.from(JSON.stringify(pod(rv - 1)));
+      producer.append({
+        kind: RecordKind.MODIFIED,
+        rv,
+        key: `k${rv}`,
+        object,
+        prevObject,
+        attributes: codec.encode(attributeReader.read(pod(rv))),
+        prevAttributes: codec.encode(attributeReader.read(pod(rv - 1))),
+      });
+      producer.publish();
+      let visited = 0;
+      const end = reader.scan(cursor, 10, (record) => {
+        visited++;
+        if (record.position !== cursor) padded++;
+        expect(codec.decode(record.attributes())).toEqual(attributeReader.read(pod(record.rv)));
+        expect(codec.decode(record.prevAttributes())).toEqual(attributeReader.read(pod(record.rv - 1)));
+        expect(JSON.parse(Buffer.from(record.prevObject()).toString())).toEqual(pod(record.rv - 1));
+      });
+      expect(end).not.toBe(SCAN_LAPPED);
+      expect(visited).toBe(1);
+      cursor = end;
+    }
+    expect(padded).toBeGreaterThan(0);
+    expect(producer.writePosition).toBeLessThan(start); // wrapped past 2^32
   });
 });
