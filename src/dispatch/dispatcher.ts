@@ -27,7 +27,7 @@ import type { PrinterSpec } from '../encode/table/views.js';
 import { BookmarkBuckets, nextBookmarkTime } from './bookmarks.js';
 import { AttributeReader, matches, rewrite } from '../select/predicate.js';
 import { CurrentRecord } from './current-record.js';
-import type { DispatcherConfig, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from './protocol.js';
+import type { DeliveryBatch, DispatcherConfig, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from './protocol.js';
 import { Watcher, type CloseReason } from './watcher.js';
 
 /**
@@ -73,9 +73,8 @@ export class Dispatcher {
   #view: RingRecord;
   readonly #current: CurrentRecord;
 
-  // The outbox: flushed once per turn.
-  #outIds: number[] = [];
-  #outFrames: Uint8Array[] = [];
+  // The outbox: flushed once per turn. Each watcher holds its frames of the turn (Watcher.out).
+  #outWatchers: Watcher[] = [];
   #outClosed: Array<{ id: number; error?: WireError }> = [];
   #outRV = 0;
 
@@ -112,6 +111,9 @@ export class Dispatcher {
         break;
       case 'acks':
         for (let i = 0; i < message.ids.length; i++) this.#ack(message.ids[i]!, message.events[i]!, message.bytes[i]!);
+        return;
+      case 'blocked':
+        for (let i = 0; i < message.ids.length; i++) this.#watchers.get(message.ids[i]!)?.block(message.events[i]!, message.bytes[i]!);
         return;
       case 'tick':
         this.#tick(message.now);
@@ -211,12 +213,7 @@ export class Dispatcher {
         let frame = frames.get(key);
         if (frame === undefined) frames.set(key, (frame = codec.bookmark(this.#bookmarkShape, rv)));
         // Bookmarks never block: one that does not fit is skipped; the next one is scheduled.
-        if (w.hasRoom(this.#limits, frame.byteLength)) {
-          this.#outIds.push(w.id);
-          this.#outFrames.push(frame);
-          w.sentEvents++;
-          w.sentBytes += frame.byteLength;
-        }
+        if (w.hasRoom(this.#limits, frame.byteLength)) this.#send(w, frame);
       }
       this.#scheduleBookmark(w);
     }
@@ -355,11 +352,7 @@ export class Dispatcher {
     const rvs = this.#stagedRVs;
     for (let i = 0; i < watchers.length; i++) {
       const w = watchers[i]!;
-      const frame = frames[i]!;
-      this.#outIds.push(w.id);
-      this.#outFrames.push(frame);
-      w.sentEvents++;
-      w.sentBytes += frame.byteLength;
+      this.#send(w, frames[i]!);
       w.lastRV = rvs[i]!;
       if (rvs[i]! > this.#outRV) this.#outRV = rvs[i]!;
     }
@@ -457,11 +450,16 @@ export class Dispatcher {
     this.#schedule(() => this.pump());
   }
 
+  #send(w: Watcher, frame: Uint8Array): void {
+    if (w.out.length === 0) this.#outWatchers.push(w);
+    w.sent(frame);
+  }
+
   #flush(): void {
-    if (this.#outIds.length > 0) {
-      const batch = { ids: this.#outIds, frames: this.#outFrames, rv: this.#outRV };
-      this.#outIds = [];
-      this.#outFrames = [];
+    if (this.#outWatchers.length > 0) {
+      const watchers = this.#outWatchers;
+      this.#outWatchers = [];
+      const batch = groupBatch(watchers, this.#outRV);
       this.#outRV = 0;
       this.#post({ type: 'deliver', batch });
     }
@@ -471,4 +469,93 @@ export class Dispatcher {
       for (const c of closed) this.#post(c.error === undefined ? { type: 'closed', id: c.id } : { type: 'closed', id: c.id, error: c.error });
     }
   }
+}
+
+/**
+ * The turn's batch from each watcher's frames of the turn (emptied here). A `frames` watcher gets
+ * its frames one by one; a `chunked` watcher one chunk of them, shared with every watcher whose
+ * frames of the turn are the same frame objects in the same order (each in the live group of the
+ * "everything" watchers, or the watchers of one node), so a chunk is built once per distinct
+ * sequence, not per watcher.
+ */
+export function groupBatch(watchers: readonly Watcher[], rv: number): DeliveryBatch {
+  const ids: number[] = [];
+  const refs: number[] = [];
+  const buffers: Uint8Array[] = [];
+  const counts: number[] = [];
+  /** A frame's index in `buffers` (frames watchers), or its identity for sequence hashing. */
+  const frameRef = new Map<Uint8Array, number>();
+  const frameIdentity = new Map<Uint8Array, number>();
+  /** Chunks by the hash of their frame sequence: candidates, confirmed by comparing the frames. */
+  const chunksByHash = new Map<number, number[]>();
+  const chunkFrames = new Map<number, Uint8Array[]>();
+  let frames = 0;
+  for (const w of watchers) {
+    const out = w.out;
+    frames += out.length;
+    if (w.framing === 'frames') {
+      for (const frame of out) {
+        let k = frameRef.get(frame);
+        if (k === undefined) {
+          k = buffers.length;
+          frameRef.set(frame, k);
+          buffers.push(frame);
+          counts.push(1, frame.byteLength);
+        }
+        ids.push(w.id);
+        refs.push(k);
+      }
+      continue;
+    }
+    let hash = out.length;
+    for (const frame of out) {
+      let identity = frameIdentity.get(frame);
+      if (identity === undefined) frameIdentity.set(frame, (identity = frameIdentity.size + 1));
+      hash = Math.imul(hash ^ identity, 0x9e3779b1) >>> 0;
+    }
+    let candidates = chunksByHash.get(hash);
+    if (candidates === undefined) chunksByHash.set(hash, (candidates = []));
+    let k = candidates.find((c) => sameFrames(chunkFrames.get(c)!, out));
+    if (k === undefined) {
+      k = buffers.length;
+      candidates.push(k);
+      // The watcher's array is reused next turn: keep a copy as the sequence's representative.
+      chunkFrames.set(k, out.slice());
+      const chunk = chunkOf(out);
+      buffers.push(chunk.buffer);
+      counts.push(out.length, chunk.payload);
+    }
+    ids.push(w.id);
+    refs.push(k);
+  }
+  for (const w of watchers) w.out.length = 0;
+  return { ids, refs, buffers, counts, frames, rv };
+}
+
+function sameFrames(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** One HTTP/1.1 chunk of `frames`: `hex(len)\r\n<frames>\r\n` (RFC 9112 §7.1). */
+export function chunkOf(frames: readonly Uint8Array[]): { buffer: Uint8Array; payload: number } {
+  let payload = 0;
+  for (const frame of frames) payload += frame.byteLength;
+  const size = payload.toString(16);
+  const buffer = new Uint8Array(size.length + 2 + payload + 2);
+  let at = 0;
+  for (; at < size.length; at++) buffer[at] = size.charCodeAt(at);
+  buffer[at++] = CR;
+  buffer[at++] = LF;
+  for (const frame of frames) {
+    buffer.set(frame, at);
+    at += frame.byteLength;
+  }
+  buffer[at++] = CR;
+  buffer[at] = LF;
+  return { buffer, payload };
 }

@@ -5,7 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { RingReader } from '../ring/reader.js';
-import { packFrames } from '../encode/packed-frames.js';
+import { packIndexed } from '../encode/packed-frames.js';
 import { Dispatcher } from './dispatcher.js';
 import type { DeliveryBatch, DispatcherConfig, DispatcherInput, DispatcherOutput, PackedDelivery } from './protocol.js';
 
@@ -18,7 +18,7 @@ export function runDispatcherWorker(port: MessagePort, config: DispatcherConfig)
     if (message.type === 'stopped') stopped = true;
     if (message.type === 'deliver') {
       const packed = pack(message.batch);
-      port.postMessage(packed, [packed.frames, packed.ids.buffer]);
+      port.postMessage(packed, [packed.packed, packed.ids.buffer, packed.counts.buffer]);
     } else {
       port.postMessage(message);
     }
@@ -38,7 +38,14 @@ export function runDispatcherWorker(port: MessagePort, config: DispatcherConfig)
   })();
 }
 
-/** A delivery batch as it crosses the thread boundary: its frames packed in one transferred buffer. */
+/** A delivery batch as it crosses the thread boundary: its buffers packed in one transferred buffer, ids and counts as typed arrays. */
 function pack(batch: DeliveryBatch): PackedDelivery {
-  return { type: 'deliverPacked', ids: Int32Array.from(batch.ids), frames: packFrames(batch.frames), rv: batch.rv ?? 0 };
+  return {
+    type: 'deliverPacked',
+    ids: Int32Array.from(batch.ids),
+    packed: packIndexed(batch.refs, batch.buffers),
+    counts: Int32Array.from(batch.counts),
+    frames: batch.frames,
+    rv: batch.rv ?? 0,
+  };
 }

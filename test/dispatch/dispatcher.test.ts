@@ -252,13 +252,17 @@ class Harness {
   #record(message: DispatcherOutput): void {
     this.outputs.push(message);
     if (message.type === 'deliver') {
-      const { ids, frames } = message.batch;
-      expect(ids.length).toBe(frames.length);
+      const { ids, refs, buffers, counts } = message.batch;
+      expect(ids.length).toBe(refs.length);
+      expect(counts.length).toBe(2 * buffers.length);
       for (let i = 0; i < ids.length; i++) {
         const list = this.received.get(ids[i]!);
         if (list === undefined) throw new Error(`frame for unknown watcher ${ids[i]}`);
         if (this.closed.has(ids[i]!)) throw new Error(`frame for closed watcher ${ids[i]}`);
-        list.push(frames[i]!);
+        const k = refs[i]!;
+        // A frames watcher's buffer is one frame: its counts say so.
+        expect([counts[2 * k], counts[2 * k + 1]]).toEqual([1, buffers[k]!.byteLength]);
+        list.push(buffers[k]!);
       }
     } else if (message.type === 'closed') {
       if (this.closed.has(message.id)) throw new Error(`watcher ${message.id} closed twice`);
@@ -619,8 +623,10 @@ describe('dispatcher: frames are encoded once per event per type and shared', ()
     h.flush();
     const [batch] = h.batches();
     expect(batch!.ids).toEqual([1, 2, 3]);
-    expect(batch!.frames[1]).toBe(batch!.frames[0]);
-    expect(batch!.frames[2]).toBe(batch!.frames[0]);
+    expect(batch!.refs).toEqual([0, 0, 0]);
+    expect(batch!.buffers).toHaveLength(1);
+    expect(h.frames(2)[0]).toBe(h.frames(1)[0]);
+    expect(h.frames(3)[0]).toBe(h.frames(1)[0]);
   });
 
   it('watchers that see an event as different types get one frame per type', () => {
@@ -667,7 +673,7 @@ describe('dispatcher: frames are encoded once per event per type and shared', ()
     for (const frame of h.frames(1)) expect(frame.buffer).not.toBeInstanceOf(SharedArrayBuffer);
   });
 
-  it('the frames of one pump go out as one batch, in record order', () => {
+  it('the frames of one pump go out as one batch, each watcher’s in record order', () => {
     const h = new Harness();
     h.register(1);
     h.register(2, { predicate: predicate({ label: 'app=web' }) });
@@ -677,8 +683,12 @@ describe('dispatcher: frames are encoded once per event per type and shared', ()
     h.flush();
     const batches = h.batches();
     expect(batches).toHaveLength(1);
-    expect(batches[0]!.ids).toEqual([1, 1, 2, 1]);
-    expect(batches[0]!.frames.map((f) => decodeFrame(f).name)).toEqual(['a', 'b', 'b', 'c']);
+    expect(Array.from(batches[0]!.ids)).toEqual([1, 1, 1, 2]);
+    expect(batches[0]!.frames).toBe(4);
+    expect(h.events(1).map((e) => e.name)).toEqual(['a', 'b', 'c']);
+    expect(h.events(2).map((e) => e.name)).toEqual(['b']);
+    // Frame b went to both as one buffer.
+    expect(batches[0]!.buffers).toHaveLength(3);
   });
 });
 
