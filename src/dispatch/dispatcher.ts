@@ -295,7 +295,7 @@ export class Dispatcher {
     }
     const stalled = w.stallAt !== undefined;
     this.#commit();
-    if (stalled) return true; // waits for its consumer; an ack brings it back here
+    if (stalled) return !w.takesAll; // waits for its consumer (an ack brings it back here), unless it takes everything
     w.cursor = pos;
     if (distance(pos, this.#livePos) <= 0) {
       this.#behind.delete(w);
@@ -364,7 +364,8 @@ export class Dispatcher {
         w.stallAt = undefined;
         if (w.live) this.#leaveLive(w);
         w.cursor = at;
-        w.stalledSince ??= this.#now;
+        // One that takes everything filled its buffer within the slice only: it reads on next turn.
+        if (!w.takesAll) w.stalledSince ??= this.#now;
       }
     }
     this.#clearStage();

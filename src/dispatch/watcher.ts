@@ -75,6 +75,11 @@ export class Watcher {
     this.byException = spec.acks === 'exception';
   }
 
+  /** Everything delivered counts as taken (an `exception` watcher, not blocked): a full slice is no stall. */
+  get takesAll(): boolean {
+    return this.byException && !this.blocked;
+  }
+
   /** A frame went out (it is in the turn's batch). */
   sent(frame: Uint8Array): void {
     this.out.push(frame);
