@@ -484,8 +484,7 @@ export function groupBatch(watchers: readonly Watcher[], rv: number): DeliveryBa
   const refs: number[] = [];
   const buffers: Uint8Array[] = [];
   const counts: number[] = [];
-  /** A frame's index in `buffers` (frames watchers), or its identity for sequence hashing. */
-  const frameRef = new Map<Uint8Array, number>();
+  /** A frame's identity, for hashing sequences. */
   const frameIdentity = new Map<Uint8Array, number>();
   /** Chunks by the hash of their frame sequence: candidates, confirmed by comparing the frames. */
   const chunksByHash = new Map<number, number[]>();
@@ -495,16 +494,13 @@ export function groupBatch(watchers: readonly Watcher[], rv: number): DeliveryBa
     const out = w.out;
     frames += out.length;
     if (w.framing === 'frames') {
+      // Frames are shared objects already; looking them up per delivery would cost the inline
+      // path more than an array slot (a thread boundary stores each once: worker-main.ts).
       for (const frame of out) {
-        let k = frameRef.get(frame);
-        if (k === undefined) {
-          k = buffers.length;
-          frameRef.set(frame, k);
-          buffers.push(frame);
-          counts.push(1, frame.byteLength);
-        }
         ids.push(w.id);
-        refs.push(k);
+        refs.push(buffers.length);
+        buffers.push(frame);
+        counts.push(1, frame.byteLength);
       }
       continue;
     }

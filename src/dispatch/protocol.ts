@@ -94,8 +94,9 @@ export type DispatcherInput =
 /**
  * What one dispatch turn delivers: `buffers[refs[i]]` goes to watcher `ids[i]`, each watcher's
  * entries in order. A `frames` watcher gets one entry per frame; a `chunked` watcher one entry, a
- * chunk of all its frames. A buffer (a frame, or a chunk shared by watchers that receive the same
- * frames) appears once in `buffers`, however many watchers it goes to.
+ * chunk of all its frames, shared (one entry in `buffers`) by the watchers that receive the same
+ * frames. A frame shared by `frames` watchers may be named by several entries of `buffers`; across
+ * a thread boundary (PackedDelivery) every distinct buffer is stored once.
  */
 export interface DeliveryBatch {
   ids: ArrayLike<number>;

@@ -38,13 +38,33 @@ export function runDispatcherWorker(port: MessagePort, config: DispatcherConfig)
   })();
 }
 
-/** A delivery batch as it crosses the thread boundary: its buffers packed in one transferred buffer, ids and counts as typed arrays. */
+/**
+ * A delivery batch as it crosses the thread boundary: each distinct buffer (a frame named by many
+ * entries, or a shared chunk) packed once into one transferred buffer, ids and counts as typed arrays.
+ */
 function pack(batch: DeliveryBatch): PackedDelivery {
+  const count = batch.ids.length;
+  const index = new Map<Uint8Array, number>();
+  const distinct: Uint8Array[] = [];
+  const counts: number[] = [];
+  const refs = new Uint32Array(count);
+  for (let i = 0; i < count; i++) {
+    const ref = batch.refs[i]!;
+    const buffer = batch.buffers[ref]!;
+    let k = index.get(buffer);
+    if (k === undefined) {
+      k = distinct.length;
+      index.set(buffer, k);
+      distinct.push(buffer);
+      counts.push(batch.counts[2 * ref]!, batch.counts[2 * ref + 1]!);
+    }
+    refs[i] = k;
+  }
   return {
     type: 'deliverPacked',
     ids: Int32Array.from(batch.ids),
-    packed: packIndexed(batch.refs, batch.buffers),
-    counts: Int32Array.from(batch.counts),
+    packed: packIndexed(refs, distinct),
+    counts: Int32Array.from(counts),
     frames: batch.frames,
     rv: batch.rv ?? 0,
   };
