@@ -130,7 +130,7 @@ export class WatchRouter {
   #onOutput(message: DispatcherOutput, dispatcher: number): void {
     switch (message.type) {
       case 'deliver': {
-        const { ids, refs, buffers, counts } = message.batch;
+        const { ids, refs, buffers, chunkStart, chunkCounts } = message.batch;
         this.framesDelivered += message.batch.frames;
         this.deliveryBatches++;
         if (this.#onDeliveryLatency !== undefined && message.batch.rv !== undefined && message.batch.rv > 0) {
@@ -141,7 +141,9 @@ export class WatchRouter {
         const streams = this.#streams;
         for (let i = 0; i < ids.length; i++) {
           const k = refs[i]!;
-          streams.get(ids[i]!)?.push(buffers[k]!, counts[2 * k]!, counts[2 * k + 1]!);
+          const buffer = buffers[k]!;
+          if (k < chunkStart) streams.get(ids[i]!)?.push(buffer, 1, buffer.byteLength);
+          else streams.get(ids[i]!)?.push(buffer, chunkCounts[2 * (k - chunkStart)]!, chunkCounts[2 * (k - chunkStart) + 1]!);
         }
         return;
       }

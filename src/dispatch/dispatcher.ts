@@ -73,8 +73,13 @@ export class Dispatcher {
   #view: RingRecord;
   readonly #current: CurrentRecord;
 
-  // The outbox: flushed once per turn. Each watcher holds its frames of the turn (Watcher.out).
-  #outWatchers: Watcher[] = [];
+  // The outbox: flushed once per turn. Frames for `frames` watchers go in as they come; a
+  // `chunked` watcher holds its frames of the turn (Watcher.out) until the flush chunks them.
+  #outIds: number[] = [];
+  #outRefs: number[] = [];
+  #outBuffers: Uint8Array[] = [];
+  #outFrames = 0;
+  #outChunked: Watcher[] = [];
   #outClosed: Array<{ id: number; error?: WireError }> = [];
   #outRV = 0;
 
@@ -452,15 +457,34 @@ export class Dispatcher {
   }
 
   #send(w: Watcher, frame: Uint8Array): void {
-    if (w.out.length === 0) this.#outWatchers.push(w);
     w.sent(frame);
+    this.#outFrames++;
+    if (w.framing === 'frames') {
+      this.#outIds.push(w.id);
+      this.#outRefs.push(this.#outBuffers.length);
+      this.#outBuffers.push(frame);
+      return;
+    }
+    if (w.out.length === 0) this.#outChunked.push(w);
+    w.out.push(frame);
   }
 
   #flush(): void {
-    if (this.#outWatchers.length > 0) {
-      const watchers = this.#outWatchers;
-      this.#outWatchers = [];
-      const batch = groupBatch(watchers, this.#outRV);
+    if (this.#outFrames > 0) {
+      const batch: DeliveryBatch = {
+        ids: this.#outIds,
+        refs: this.#outRefs,
+        buffers: this.#outBuffers,
+        chunkStart: this.#outBuffers.length,
+        chunkCounts: this.#outChunked.length > 0 ? addChunks(this.#outIds, this.#outRefs, this.#outBuffers, this.#outChunked) : [],
+        frames: this.#outFrames,
+        rv: this.#outRV,
+      };
+      this.#outIds = [];
+      this.#outRefs = [];
+      this.#outBuffers = [];
+      this.#outFrames = 0;
+      this.#outChunked = [];
       this.#outRV = 0;
       this.#post({ type: 'deliver', batch });
     }
@@ -473,37 +497,20 @@ export class Dispatcher {
 }
 
 /**
- * The turn's batch from each watcher's frames of the turn (emptied here). A `frames` watcher gets
- * its frames one by one; a `chunked` watcher one chunk of them, shared with every watcher whose
- * frames of the turn are the same frame objects in the same order (each in the live group of the
- * "everything" watchers, or the watchers of one node), so a chunk is built once per distinct
- * sequence, not per watcher.
+ * One entry per `chunked` watcher, a chunk of its frames of the turn (emptied here), appended to
+ * the batch's buffers (returns the chunks' counts): a watcher whose frames are the same frame objects in the same order as
+ * another's (the live group of the "everything" watchers, the watchers of one node) gets the very
+ * same chunk, so a chunk is built once per distinct sequence, not per watcher.
  */
-export function groupBatch(watchers: readonly Watcher[], rv: number): DeliveryBatch {
-  const ids: number[] = [];
-  const refs: number[] = [];
-  const buffers: Uint8Array[] = [];
-  const counts: number[] = [];
+function addChunks(ids: number[], refs: number[], buffers: Uint8Array[], watchers: readonly Watcher[]): number[] {
+  const chunkCounts: number[] = [];
   /** A frame's identity, for hashing sequences. */
   const frameIdentity = new Map<Uint8Array, number>();
   /** Chunks by the hash of their frame sequence: candidates, confirmed by comparing the frames. */
   const chunksByHash = new Map<number, number[]>();
   const chunkFrames = new Map<number, Uint8Array[]>();
-  let frames = 0;
   for (const w of watchers) {
     const out = w.out;
-    frames += out.length;
-    if (w.framing === 'frames') {
-      // Frames are shared objects already; looking them up per delivery would cost the inline
-      // path more than an array slot (a thread boundary stores each once: worker-main.ts).
-      for (const frame of out) {
-        ids.push(w.id);
-        refs.push(buffers.length);
-        buffers.push(frame);
-        counts.push(1, frame.byteLength);
-      }
-      continue;
-    }
     let hash = out.length;
     for (const frame of out) {
       let identity = frameIdentity.get(frame);
@@ -520,13 +527,13 @@ export function groupBatch(watchers: readonly Watcher[], rv: number): DeliveryBa
       chunkFrames.set(k, out.slice());
       const chunk = chunkOf(out);
       buffers.push(chunk.buffer);
-      counts.push(out.length, chunk.payload);
+      chunkCounts.push(out.length, chunk.payload);
     }
     ids.push(w.id);
     refs.push(k);
   }
   for (const w of watchers) w.out.length = 0;
-  return { ids, refs, buffers, counts, frames, rv };
+  return chunkCounts;
 }
 
 function sameFrames(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {

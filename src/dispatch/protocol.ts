@@ -93,17 +93,22 @@ export type DispatcherInput =
 
 /**
  * What one dispatch turn delivers: `buffers[refs[i]]` goes to watcher `ids[i]`, each watcher's
- * entries in order. A `frames` watcher gets one entry per frame; a `chunked` watcher one entry, a
- * chunk of all its frames, shared (one entry in `buffers`) by the watchers that receive the same
- * frames. A frame shared by `frames` watchers may be named by several entries of `buffers`; across
- * a thread boundary (PackedDelivery) every distinct buffer is stored once.
+ * entries in order. A `frames` watcher gets one entry per frame (the frame objects are shared by
+ * the watchers that receive them); a `chunked` watcher one entry, a chunk of all its frames of the
+ * turn, shared by the watchers that receive the same frames. Buffers below `chunkStart` are single
+ * frames, those from it on chunks. Across a thread boundary (PackedDelivery) every distinct buffer
+ * is stored once.
  */
 export interface DeliveryBatch {
   ids: ArrayLike<number>;
   refs: ArrayLike<number>;
   buffers: readonly Uint8Array[];
-  /** Per buffer k: the frames in it (`counts[2k]`) and their bytes without chunk framing (`counts[2k + 1]`), what acks count. */
-  counts: ArrayLike<number>;
+  chunkStart: number;
+  /**
+   * Per chunk c (buffer chunkStart + c): the frames in it (`chunkCounts[2c]`) and their bytes
+   * without the chunk's framing (`chunkCounts[2c + 1]`), what acks count.
+   */
+  chunkCounts: ArrayLike<number>;
   /** Frames delivered in all (one per frame per receiving watcher): for metrics. */
   frames: number;
   /** The highest resourceVersion among the events delivered (0 for bookmarks only): for latency. */
@@ -137,8 +142,8 @@ export interface PackedDelivery {
   ids: Int32Array<ArrayBuffer>;
   /** The distinct buffers and, per delivery, which one (encode/packed-frames.ts). */
   packed: ArrayBuffer;
-  /** DeliveryBatch.counts. */
-  counts: Int32Array<ArrayBuffer>;
+  chunkStart: number;
+  chunkCounts: Int32Array<ArrayBuffer>;
   frames: number;
   rv: number;
 }

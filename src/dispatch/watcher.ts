@@ -39,7 +39,7 @@ export class Watcher {
   readonly byException: boolean;
   /** An `exception` watcher's consumer stopped taking deliveries (until it acks). */
   blocked = false;
-  /** The frames of the current dispatch turn, until the flush hands them out. */
+  /** A `chunked` watcher's frames of the current dispatch turn, until the flush chunks them. */
   readonly out: Uint8Array[] = [];
   /** RV of the last event delivered; bookmarks never go below it. */
   lastRV: number;
@@ -82,7 +82,6 @@ export class Watcher {
 
   /** A frame went out (it is in the turn's batch). */
   sent(frame: Uint8Array): void {
-    this.out.push(frame);
     this.sentEvents++;
     this.sentBytes += frame.byteLength;
     if (this.byException && !this.blocked) {

@@ -18,7 +18,7 @@ export function runDispatcherWorker(port: MessagePort, config: DispatcherConfig)
     if (message.type === 'stopped') stopped = true;
     if (message.type === 'deliver') {
       const packed = pack(message.batch);
-      port.postMessage(packed, [packed.packed, packed.ids.buffer, packed.counts.buffer]);
+      port.postMessage(packed, [packed.packed, packed.ids.buffer, packed.chunkCounts.buffer]);
     } else {
       port.postMessage(message);
     }
@@ -40,31 +40,39 @@ export function runDispatcherWorker(port: MessagePort, config: DispatcherConfig)
 
 /**
  * A delivery batch as it crosses the thread boundary: each distinct buffer (a frame named by many
- * entries, or a shared chunk) packed once into one transferred buffer, ids and counts as typed arrays.
+ * entries, a shared chunk) packed once into one transferred buffer, ids and counts as typed arrays.
  */
 function pack(batch: DeliveryBatch): PackedDelivery {
   const count = batch.ids.length;
+  const oldStart = batch.chunkStart;
   const index = new Map<Uint8Array, number>();
   const distinct: Uint8Array[] = [];
-  const counts: number[] = [];
   const refs = new Uint32Array(count);
   for (let i = 0; i < count; i++) {
     const ref = batch.refs[i]!;
-    const buffer = batch.buffers[ref]!;
-    let k = index.get(buffer);
+    if (ref >= oldStart) continue;
+    const frame = batch.buffers[ref]!;
+    let k = index.get(frame);
     if (k === undefined) {
       k = distinct.length;
-      index.set(buffer, k);
-      distinct.push(buffer);
-      counts.push(batch.counts[2 * ref]!, batch.counts[2 * ref + 1]!);
+      index.set(frame, k);
+      distinct.push(frame);
     }
     refs[i] = k;
+  }
+  // Chunks are distinct already: they follow the frames.
+  const chunkStart = distinct.length;
+  for (let c = oldStart; c < batch.buffers.length; c++) distinct.push(batch.buffers[c]!);
+  for (let i = 0; i < count; i++) {
+    const ref = batch.refs[i]!;
+    if (ref >= oldStart) refs[i] = chunkStart + ref - oldStart;
   }
   return {
     type: 'deliverPacked',
     ids: Int32Array.from(batch.ids),
     packed: packIndexed(refs, distinct),
-    counts: Int32Array.from(counts),
+    chunkStart,
+    chunkCounts: Int32Array.from(batch.chunkCounts),
     frames: batch.frames,
     rv: batch.rv ?? 0,
   };

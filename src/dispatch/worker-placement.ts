@@ -95,7 +95,8 @@ export class WorkerPlacement implements Placement {
       if (message.type === 'deliverPacked') {
         // Read in place: the ids and refs are the transferred arrays, a buffer a view per distinct buffer.
         const { refs, distinct } = readPacked(message.packed);
-        const batch = { ids: message.ids, refs, buffers: distinct, counts: message.counts, frames: message.frames, rv: message.rv };
+        const { ids, chunkStart, chunkCounts, frames, rv } = message;
+        const batch = { ids, refs, buffers: distinct, chunkStart, chunkCounts, frames, rv };
         this.#onOutput({ type: 'deliver', batch }, index);
         return;
       }
