@@ -5,7 +5,7 @@
  * and the router to the dispatchers (ring → watchers).
  */
 import { availableParallelism } from 'node:os';
-import { ErrorCodes, positiveOption, WatchCacheError } from '../errors.js';
+import { ErrorCodes, invalidArgument, positiveOption, WatchCacheError } from '../errors.js';
 import { statusFromError, watchStatusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
 import type { BookmarkShape } from '../encode/codec.js';
@@ -306,6 +306,7 @@ class CacherImpl implements Cacher {
     if (!codec.supports(this.#shape)) {
       throw new WatchCacheError(ErrorCodes.NOT_ACCEPTABLE, `the ${encoding} watch encoding cannot encode ${this.#shape.kind ?? 'this resource'}`);
     }
+    if (options.framing === 'chunked' && sink.pushChunk === undefined) throw invalidArgument('a chunked frame watch needs a sink that takes chunks (pushChunk)');
     const delivery = { framing: options.framing ?? 'frames', acks: options.acks ?? 'explicit' } as const;
     return this.#watch(options, encoding, (id, hooks) => new FrameStream(id, hooks, sink, codec, delivery), delivery);
   }

@@ -68,7 +68,6 @@ export class FrameStream implements Subscriber, FrameWatch {
     this.#codec = codec;
     this.#chunked = delivery.framing === 'chunked';
     this.#byException = delivery.acks === 'exception';
-    if (this.#chunked && sink.pushChunk === undefined) throw new TypeError('a chunked frame watch needs a sink that takes chunks (pushChunk)');
   }
 
   get ended(): boolean {
