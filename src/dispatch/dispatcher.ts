@@ -118,7 +118,7 @@ export class Dispatcher {
         for (let i = 0; i < message.ids.length; i++) this.#ack(message.ids[i]!, message.events[i]!, message.bytes[i]!);
         return;
       case 'blocked':
-        for (let i = 0; i < message.ids.length; i++) this.#watchers.get(message.ids[i]!)?.block(message.events[i]!, message.bytes[i]!);
+        for (let i = 0; i < message.ids.length; i++) this.#block(message.ids[i]!, message.events[i]!, message.bytes[i]!);
         return;
       case 'tick':
         this.#tick(message.now);
@@ -194,6 +194,14 @@ export class Dispatcher {
     const w = this.#watchers.get(id);
     if (w === undefined) return;
     w.ack(events, bytes, this.#now);
+    if (!w.live) this.#requestPump();
+  }
+
+  #block(id: number, events: number, bytes: number): void {
+    const w = this.#watchers.get(id);
+    if (w === undefined) return;
+    w.block(events, bytes, this.#now);
+    // It may have taken more than when it last blocked: a stalled one may have room again.
     if (!w.live) this.#requestPump();
   }
 

@@ -91,8 +91,10 @@ export class Watcher {
   }
 
   /** The consumer stopped taking deliveries after these cumulative counts: the rest is outstanding. */
-  block(events: number, bytes: number): void {
+  block(events: number, bytes: number, now: number): void {
     if (!this.byException) return;
+    // Blocked again after taking more (a drain and a new block in one turn): slow, not unresponsive.
+    if (this.blocked && events > this.ackEvents && this.stalledSince !== undefined) this.stalledSince = now;
     this.blocked = true;
     this.ackEvents = events;
     this.ackBytes = bytes;

@@ -880,6 +880,25 @@ describe('dispatcher: acknowledgement by exception', () => {
     expect(h.closed.get(1)).toMatchObject({ code: ErrorCodes.EXPIRED, reason: 'stalled' });
   });
 
+  it('a blocked watcher that took more before blocking again (drain and block in one turn) restarts the stall budget', () => {
+    const h = new Harness({ limits: TIGHT });
+    h.register(1, { acks: 'exception', now: 0 });
+    h.put({ name: 'a' });
+    h.flush();
+    blocked(h, 1, 0);
+    for (let i = 0; i < 5; i++) h.put({ name: `p${i}` });
+    h.flush();
+    expect(h.rvs(1)).toEqual([10, 11, 12]);
+    h.tick(800);
+    blocked(h, 1, 2); // it took two frames, then blocked again
+    h.settle();
+    expect(h.rvs(1)).toEqual([10, 11, 12, 13, 14]);
+    h.tick(1_500);
+    expect(h.closed.has(1)).toBe(false);
+    h.tick(1_801);
+    expect(h.closed.get(1)).toMatchObject({ code: ErrorCodes.EXPIRED, reason: 'stalled' });
+  });
+
   it('blocked is ignored for a watcher with explicit acks', () => {
     const h = new Harness({ limits: TIGHT });
     h.register(1);
