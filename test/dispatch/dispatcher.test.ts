@@ -818,6 +818,19 @@ describe('dispatcher: acknowledgement by exception', () => {
     h.send({ type: 'blocked', ids: [id], events: [events], bytes: [bytes] });
   }
 
+  /** Blocked before taking anything; then three frames out (its buffer), and it stalls. */
+  function blockedWithThreeOut(): Harness {
+    const h = new Harness({ limits: TIGHT });
+    h.register(1, { acks: 'exception', now: 0 });
+    h.put({ name: 'a' });
+    h.flush();
+    blocked(h, 1, 0);
+    for (let i = 0; i < 5; i++) h.put({ name: `p${i}` });
+    h.flush();
+    expect(h.rvs(1)).toEqual([10, 11, 12]);
+    return h;
+  }
+
   it('a watcher acknowledging by exception takes every delivery while it is not blocked: it never stalls', () => {
     const h = new Harness({ limits: TIGHT });
     h.register(1, { acks: 'exception', framing: 'chunked' });
@@ -866,14 +879,7 @@ describe('dispatcher: acknowledgement by exception', () => {
   });
 
   it('a blocked watcher that never drains is closed by the stall budget with 410 "stalled"', () => {
-    const h = new Harness({ limits: TIGHT });
-    h.register(1, { acks: 'exception', now: 0 });
-    h.put({ name: 'a' });
-    h.flush();
-    blocked(h, 1, 0);
-    for (let i = 0; i < 5; i++) h.put({ name: `p${i}` });
-    h.flush();
-    expect(h.rvs(1)).toEqual([10, 11, 12]);
+    const h = blockedWithThreeOut();
     h.tick(999);
     expect(h.closed.has(1)).toBe(false);
     h.tick(1_001);
@@ -881,14 +887,7 @@ describe('dispatcher: acknowledgement by exception', () => {
   });
 
   it('a blocked watcher that took more before blocking again (drain and block in one turn) restarts the stall budget', () => {
-    const h = new Harness({ limits: TIGHT });
-    h.register(1, { acks: 'exception', now: 0 });
-    h.put({ name: 'a' });
-    h.flush();
-    blocked(h, 1, 0);
-    for (let i = 0; i < 5; i++) h.put({ name: `p${i}` });
-    h.flush();
-    expect(h.rvs(1)).toEqual([10, 11, 12]);
+    const h = blockedWithThreeOut();
     h.tick(800);
     blocked(h, 1, 2); // it took two frames, then blocked again
     h.settle();
