@@ -5,7 +5,7 @@
  * and the router to the dispatchers (ring → watchers).
  */
 import { availableParallelism } from 'node:os';
-import { ErrorCodes, positiveOption, WatchCacheError } from '../errors.js';
+import { ErrorCodes, invalidArgument, positiveOption, WatchCacheError } from '../errors.js';
 import { statusFromError, watchStatusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
 import type { BookmarkShape } from '../encode/codec.js';
@@ -14,7 +14,7 @@ import type { PrinterSpec } from '../encode/table/views.js';
 import { viewFormat, type WatchView } from '../encode/view-codec.js';
 import { inlinePlacement, type PlacementFactory } from '../dispatch/placement.js';
 import { WorkerPlacement } from '../dispatch/worker-placement.js';
-import type { DispatcherConfig, DispatchLimits } from '../dispatch/protocol.js';
+import type { DispatcherConfig, DispatchLimits, WatcherAcks, WatcherFraming } from '../dispatch/protocol.js';
 import { triggerHash } from '../ring/trigger-hash.js';
 import { FrameStream, type FrameSink, type FrameWatch } from '../delivery/frame-stream.js';
 import type { Subscriber, SubscriberHooks } from '../delivery/subscriber.js';
@@ -107,6 +107,14 @@ export interface FrameWatchOptions extends WatchOptions {
    * meta.k8s.io Table (columnDefinitions in the first event only) or a PartialObjectMetadata.
    */
   view?: WatchView;
+  /**
+   * `chunked`: the dispatcher's frames of a turn reach the sink as one ready HTTP/1.1 chunk
+   * (FrameSink.pushChunk), built once for every watcher that receives the same frames. Default
+   * `frames`: one push per frame.
+   */
+  framing?: WatcherFraming;
+  /** `exception`: everything pushed counts as taken until the sink's owner calls blocked(); default `explicit` acks. */
+  acks?: WatcherAcks;
 }
 
 export interface CacherStats {
@@ -303,7 +311,9 @@ class CacherImpl implements Cacher {
     if (!codec.supports(this.#shape)) {
       throw new WatchCacheError(ErrorCodes.NOT_ACCEPTABLE, `the ${encoding} watch encoding cannot encode ${this.#shape.kind ?? 'this resource'}`);
     }
-    return this.#watch(options, encoding, (id, hooks) => new FrameStream(id, hooks, sink, codec));
+    if (options.framing === 'chunked' && sink.pushChunk === undefined) throw invalidArgument('a chunked frame watch needs a sink that takes chunks (pushChunk)');
+    const delivery = { framing: options.framing ?? 'frames', acks: options.acks ?? 'explicit' } as const;
+    return this.#watch(options, encoding, (id, hooks) => new FrameStream(id, hooks, sink, codec, delivery), delivery);
   }
 
   /** `S` is also what the consumer holds: its `stop()` is what the consumer's abort signal calls. */
@@ -311,6 +321,7 @@ class CacherImpl implements Cacher {
     options: WatchOptions,
     encoding: WatchFormat,
     subscribe: (id: number, hooks: SubscriberHooks) => S,
+    delivery: { framing: WatcherFraming; acks: WatcherAcks } = { framing: 'frames', acks: 'explicit' },
   ): Promise<S> {
     const generation = this.#ready.check();
     const rv = parseResourceVersion(options.resourceVersion);
@@ -380,6 +391,7 @@ class CacherImpl implements Cacher {
       floor,
       bookmarks: request.bookmarks,
       encoding,
+      ...delivery,
       headed: snapshot !== undefined && this.#initial.headed(snapshot, encoding, plan.kind === 'snapshot' && plan.endBookmark ? floor : undefined),
       ...(deadline === undefined ? {} : { deadline }),
       now,

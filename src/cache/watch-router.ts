@@ -1,8 +1,8 @@
 /**
  * The cacher's side of the dispatchers: where each watcher's frames go. It owns the placement
  * (the dispatchers, inline or on threads), the map from watcher id to its subscriber, the mirror
- * of which logical partition each watcher is in, the consumers' acks (batched once per turn per
- * dispatcher), and the fan-out when a dispatcher dies or closes a watcher.
+ * of which logical partition each watcher is in, the consumers' acks and blocks (batched once per
+ * turn per dispatcher), and the fan-out when a dispatcher dies or closes a watcher.
  */
 import { fromWire, type WireError } from '../errors.js';
 import { statusFromError } from '../status.js';
@@ -39,8 +39,11 @@ export class WatchRouter {
   readonly #streams = new Map<number, Subscriber>();
   /** The logical partition of each registered watcher (its dispatcher is partition % size). */
   readonly #partitionOf = new Map<number, number>();
-  /** Acks gathered this turn, per dispatcher: id → [events, bytes] (the latest totals win). */
-  #acks = new Map<number, Map<number, [number, number]>>();
+  /**
+   * Acks and blocks gathered this turn, per dispatcher: id → [events, bytes, blocked] (the latest
+   * report wins: a socket that blocked and drained in one turn is simply acked).
+   */
+  #acks = new Map<number, Map<number, [number, number, boolean]>>();
   #acksScheduled = false;
   #nextId = 0;
   /** Watchers closed with an error, by reason ('lapped', 'stalled', 'dispatcherCrash'). */
@@ -82,7 +85,8 @@ export class WatchRouter {
     const partition = partitionOf(triggerValue, id, shard);
     const dispatcher = partition % this.#placement.size;
     const stream = subscribe(id, {
-      ack: (events, bytes) => this.#ack(dispatcher, id, events, bytes),
+      ack: (events, bytes) => this.#report(dispatcher, id, events, bytes, false),
+      blocked: (events, bytes) => this.#report(dispatcher, id, events, bytes, true),
       cancel: () => {
         this.#partitionOf.delete(id);
         if (this.#streams.delete(id)) this.#placement.post(dispatcher, { type: 'cancel', id });
@@ -126,14 +130,21 @@ export class WatchRouter {
   #onOutput(message: DispatcherOutput, dispatcher: number): void {
     switch (message.type) {
       case 'deliver': {
-        const { ids, frames } = message.batch;
-        this.framesDelivered += ids.length;
+        const { ids, refs, buffers, chunkStart, chunkCounts } = message.batch;
+        this.framesDelivered += message.batch.frames;
         this.deliveryBatches++;
         if (this.#onDeliveryLatency !== undefined && message.batch.rv !== undefined && message.batch.rv > 0) {
           const appended = this.#appendedAt(message.batch.rv);
           if (appended !== undefined) this.#onDeliveryLatency(Math.max(0, this.#clock.now() - appended) / 1000);
         }
-        for (let i = 0; i < ids.length; i++) this.#streams.get(ids[i]!)?.push(frames[i]!);
+        // Per delivery a lookup and a push of a buffer built by the dispatcher: nothing per frame.
+        const streams = this.#streams;
+        for (let i = 0; i < ids.length; i++) {
+          const k = refs[i]!;
+          const buffer = buffers[k]!;
+          if (k < chunkStart) streams.get(ids[i]!)?.push(buffer, 1, buffer.byteLength);
+          else streams.get(ids[i]!)?.push(buffer, chunkCounts[2 * (k - chunkStart)]!, chunkCounts[2 * (k - chunkStart) + 1]!);
+        }
         return;
       }
       case 'closed': {
@@ -159,10 +170,10 @@ export class WatchRouter {
    * Consumers' acks go out once per turn, one message per dispatcher: with thousands of watchers
    * on worker threads, one message per watcher per turn would cost more than the frames.
    */
-  #ack(dispatcher: number, id: number, events: number, bytes: number): void {
+  #report(dispatcher: number, id: number, events: number, bytes: number, blocked: boolean): void {
     let acks = this.#acks.get(dispatcher);
     if (acks === undefined) this.#acks.set(dispatcher, (acks = new Map()));
-    acks.set(id, [events, bytes]);
+    acks.set(id, [events, bytes, blocked]);
     if (this.#acksScheduled) return;
     this.#acksScheduled = true;
     setImmediate(() => {
@@ -170,15 +181,16 @@ export class WatchRouter {
       const all = this.#acks;
       this.#acks = new Map();
       for (const [index, acks] of all) {
-        const ids: number[] = [];
-        const events: number[] = [];
-        const bytes: number[] = [];
-        for (const [id, [e, b]] of acks) {
-          ids.push(id);
-          events.push(e);
-          bytes.push(b);
+        const acked = { type: 'acks' as const, ids: [] as number[], events: [] as number[], bytes: [] as number[] };
+        const blocked = { type: 'blocked' as const, ids: [] as number[], events: [] as number[], bytes: [] as number[] };
+        for (const [id, [e, b, isBlocked]] of acks) {
+          const to = isBlocked ? blocked : acked;
+          to.ids.push(id);
+          to.events.push(e);
+          to.bytes.push(b);
         }
-        this.#placement.post(index, { type: 'acks', ids, events, bytes });
+        if (blocked.ids.length > 0) this.#placement.post(index, blocked);
+        if (acked.ids.length > 0) this.#placement.post(index, acked);
       }
     });
   }

@@ -2,16 +2,23 @@
  * A watch whose frames go to a sink as they are (the Kubernetes watch wire format), for the HTTP
  * front and for embedders who forward bytes. The sink's owner says when its consumer has taken
  * the frames (`ack()`), e.g. when a socket has drained; until then the dispatcher counts them
- * against the watcher's buffer.
+ * against the watcher's buffer. A watch acknowledged by exception (`acks: 'exception'`) instead
+ * counts everything as taken until its owner says `blocked()`, and acks only when it drains.
+ * With `chunked` framing the dispatcher's frames of a turn arrive as one HTTP/1.1 chunk
+ * (`pushChunk`), while the stream's own frames (initial events, the final ERROR) still come one
+ * by one (`push`) for the sink to frame.
  */
 import type { FrameCodec } from '../encode/codec.js';
 import { codecFor } from '../encode/codecs.js';
 import type { Status } from '../status.js';
+import type { WatcherAcks, WatcherFraming } from '../dispatch/protocol.js';
 import type { Subscriber, SubscriberHooks } from './subscriber.js';
 
 export interface FrameSink {
   /** One frame, in order. Called synchronously from dispatch: only buffer or write here. */
   push(frame: Uint8Array): void;
+  /** A ready HTTP/1.1 chunk of frames, in order with push() (`chunked` framing only). */
+  pushChunk?(chunk: Uint8Array): void;
   /**
    * Optional pacing for large initial-event snapshots: resolves when the consumer can take more
    * (e.g. the socket drained). Without it, the snapshot is pushed as fast as it is encoded.
@@ -26,6 +33,8 @@ export interface FrameWatch {
   readonly id: number;
   /** Everything pushed so far has been taken by the consumer. */
   ack(): void;
+  /** The consumer stopped taking what is pushed (`exception` acks; a no-op otherwise). */
+  blocked(): void;
   /** End the watch from the consumer's side (the client went away). */
   stop(): void;
 }
@@ -35,18 +44,30 @@ export class FrameStream implements Subscriber, FrameWatch {
   readonly #hooks: SubscriberHooks;
   readonly #sink: FrameSink;
   readonly #codec: FrameCodec;
+  readonly #chunked: boolean;
+  readonly #byException: boolean;
   #pushedEvents = 0;
   #pushedBytes = 0;
   #ackedEvents = 0;
+  #ackedBytes = 0;
+  #blocked = false;
   #ended = false;
-  /** Dispatcher frames held back while initial events are still coming. */
-  #held: Uint8Array[] | undefined;
+  /** Dispatcher buffers (and their counts) held back while initial events are still coming. */
+  #held: Array<{ buffer: Uint8Array; events: number; bytes: number }> | undefined;
 
-  constructor(id: number, hooks: SubscriberHooks, sink: FrameSink, codec: FrameCodec = codecFor('json')) {
+  constructor(
+    id: number,
+    hooks: SubscriberHooks,
+    sink: FrameSink,
+    codec: FrameCodec = codecFor('json'),
+    delivery: { framing?: WatcherFraming; acks?: WatcherAcks } = {},
+  ) {
     this.id = id;
     this.#hooks = hooks;
     this.#sink = sink;
     this.#codec = codec;
+    this.#chunked = delivery.framing === 'chunked';
+    this.#byException = delivery.acks === 'exception';
   }
 
   get ended(): boolean {
@@ -64,28 +85,39 @@ export class FrameStream implements Subscriber, FrameWatch {
   endInitial(): void {
     const held = this.#held;
     this.#held = undefined;
-    if (held !== undefined) for (const frame of held) this.push(frame);
+    if (held !== undefined) for (const h of held) this.push(h.buffer, h.events, h.bytes);
   }
 
   whenWritable(): Promise<void> {
     return this.#ended || this.#sink.whenWritable === undefined ? Promise.resolve() : this.#sink.whenWritable();
   }
 
-  push(frame: Uint8Array): void {
+  push(buffer: Uint8Array, events: number, bytes: number): void {
     if (this.#ended) return;
     if (this.#held !== undefined) {
-      this.#held.push(frame);
+      this.#held.push({ buffer, events, bytes });
       return;
     }
-    this.#pushedEvents++;
-    this.#pushedBytes += frame.byteLength;
-    this.#sink.push(frame);
+    this.#pushedEvents += events;
+    this.#pushedBytes += bytes;
+    if (this.#chunked) this.#sink.pushChunk!(buffer);
+    else this.#sink.push(buffer);
   }
 
   ack(): void {
-    if (this.#ended || this.#ackedEvents === this.#pushedEvents) return;
+    if (this.#ended || (!this.#blocked && this.#ackedEvents === this.#pushedEvents)) return;
     this.#ackedEvents = this.#pushedEvents;
+    this.#ackedBytes = this.#pushedBytes;
+    // By exception, the dispatcher hears only that a blocked consumer drained.
+    if (this.#byException && !this.#blocked) return;
+    this.#blocked = false;
     this.#hooks.ack(this.#pushedEvents, this.#pushedBytes);
+  }
+
+  blocked(): void {
+    if (this.#ended || !this.#byException || this.#blocked) return;
+    this.#blocked = true;
+    this.#hooks.blocked(this.#ackedEvents, this.#ackedBytes);
   }
 
   done(): void {

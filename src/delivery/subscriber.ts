@@ -21,8 +21,11 @@ export interface Subscriber {
   endInitial(): void;
   /** Resolves when the consumer can take more initial events (pacing a large snapshot). */
   whenWritable(): Promise<void>;
-  /** A frame from the dispatcher. */
-  push(frame: Uint8Array): void;
+  /**
+   * A buffer from the dispatcher: one frame (`frames` framing), or a chunk of `events` frames
+   * (`chunked` framing) whose frames are `bytes` long without the chunk's framing.
+   */
+  push(buffer: Uint8Array, events: number, bytes: number): void;
   /**
    * End cleanly after what is already queued (a deadline, a relist, the dispatcher or the cacher
    * stopping). The dispatcher side is forgotten; ending twice does nothing.
@@ -33,8 +36,10 @@ export interface Subscriber {
 }
 
 export interface SubscriberHooks {
-  /** Cumulative frames and bytes taken from the dispatcher's share. */
+  /** Cumulative frames and bytes taken from the dispatcher's share (for `exception` watchers: it drained). */
   ack(events: number, bytes: number): void;
+  /** An `exception` watcher's consumer stopped taking deliveries after these cumulative frames and bytes. */
+  blocked(events: number, bytes: number): void;
   /** Forget the watcher on the dispatcher side; a no-op once forgotten (it may be called twice). */
   cancel(): void;
 }

@@ -75,7 +75,7 @@ export class WatchIterator implements Subscriber, Watch, AsyncIterator<WatchEven
     return new Promise((resolve) => (this.#writable = resolve));
   }
 
-  /** A frame from the dispatcher. */
+  /** A frame from the dispatcher (an iterator's watcher is framed `frames`: one per push). */
   push(frame: Uint8Array): void {
     if (this.#held !== undefined) this.#held.push(frame);
     else this.#push(frame);

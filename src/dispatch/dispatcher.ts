@@ -27,7 +27,7 @@ import type { PrinterSpec } from '../encode/table/views.js';
 import { BookmarkBuckets, nextBookmarkTime } from './bookmarks.js';
 import { AttributeReader, matches, rewrite } from '../select/predicate.js';
 import { CurrentRecord } from './current-record.js';
-import type { DispatcherConfig, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from './protocol.js';
+import type { DeliveryBatch, DispatcherConfig, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from './protocol.js';
 import { Watcher, type CloseReason } from './watcher.js';
 
 /**
@@ -73,9 +73,13 @@ export class Dispatcher {
   #view: RingRecord;
   readonly #current: CurrentRecord;
 
-  // The outbox: flushed once per turn.
+  // The outbox: flushed once per turn. Frames for `frames` watchers go in as they come; a
+  // `chunked` watcher holds its frames of the turn (Watcher.out) until the flush chunks them.
   #outIds: number[] = [];
-  #outFrames: Uint8Array[] = [];
+  #outRefs: number[] = [];
+  #outBuffers: Uint8Array[] = [];
+  #outFrames = 0;
+  #outChunked: Watcher[] = [];
   #outClosed: Array<{ id: number; error?: WireError }> = [];
   #outRV = 0;
 
@@ -112,6 +116,9 @@ export class Dispatcher {
         break;
       case 'acks':
         for (let i = 0; i < message.ids.length; i++) this.#ack(message.ids[i]!, message.events[i]!, message.bytes[i]!);
+        return;
+      case 'blocked':
+        for (let i = 0; i < message.ids.length; i++) this.#block(message.ids[i]!, message.events[i]!, message.bytes[i]!);
         return;
       case 'tick':
         this.#tick(message.now);
@@ -190,6 +197,14 @@ export class Dispatcher {
     if (!w.live) this.#requestPump();
   }
 
+  #block(id: number, events: number, bytes: number): void {
+    const w = this.#watchers.get(id);
+    if (w === undefined) return;
+    w.block(events, bytes, this.#now);
+    // It may have taken more than when it last blocked: a stalled one may have room again.
+    if (!w.live) this.#requestPump();
+  }
+
   #tick(now: number): void {
     this.#now = Math.max(this.#now, now);
     // A reset makes every old position read as lapped: notice it first, so that watchers behind
@@ -211,12 +226,7 @@ export class Dispatcher {
         let frame = frames.get(key);
         if (frame === undefined) frames.set(key, (frame = codec.bookmark(this.#bookmarkShape, rv)));
         // Bookmarks never block: one that does not fit is skipped; the next one is scheduled.
-        if (w.hasRoom(this.#limits, frame.byteLength)) {
-          this.#outIds.push(w.id);
-          this.#outFrames.push(frame);
-          w.sentEvents++;
-          w.sentBytes += frame.byteLength;
-        }
+        if (w.hasRoom(this.#limits, frame.byteLength)) this.#send(w, frame);
       }
       this.#scheduleBookmark(w);
     }
@@ -298,7 +308,7 @@ export class Dispatcher {
     }
     const stalled = w.stallAt !== undefined;
     this.#commit();
-    if (stalled) return true; // waits for its consumer; an ack brings it back here
+    if (stalled) return !w.takesAll; // waits for its consumer (an ack brings it back here), unless it takes everything
     w.cursor = pos;
     if (distance(pos, this.#livePos) <= 0) {
       this.#behind.delete(w);
@@ -355,11 +365,7 @@ export class Dispatcher {
     const rvs = this.#stagedRVs;
     for (let i = 0; i < watchers.length; i++) {
       const w = watchers[i]!;
-      const frame = frames[i]!;
-      this.#outIds.push(w.id);
-      this.#outFrames.push(frame);
-      w.sentEvents++;
-      w.sentBytes += frame.byteLength;
+      this.#send(w, frames[i]!);
       w.lastRV = rvs[i]!;
       if (rvs[i]! > this.#outRV) this.#outRV = rvs[i]!;
     }
@@ -371,7 +377,8 @@ export class Dispatcher {
         w.stallAt = undefined;
         if (w.live) this.#leaveLive(w);
         w.cursor = at;
-        w.stalledSince ??= this.#now;
+        // One that takes everything filled its buffer within the slice only: it reads on next turn.
+        if (!w.takesAll) w.stalledSince ??= this.#now;
       }
     }
     this.#clearStage();
@@ -457,11 +464,35 @@ export class Dispatcher {
     this.#schedule(() => this.pump());
   }
 
+  #send(w: Watcher, frame: Uint8Array): void {
+    w.sent(frame);
+    this.#outFrames++;
+    if (w.framing === 'frames') {
+      this.#outIds.push(w.id);
+      this.#outRefs.push(this.#outBuffers.length);
+      this.#outBuffers.push(frame);
+      return;
+    }
+    if (w.out.length === 0) this.#outChunked.push(w);
+    w.out.push(frame);
+  }
+
   #flush(): void {
-    if (this.#outIds.length > 0) {
-      const batch = { ids: this.#outIds, frames: this.#outFrames, rv: this.#outRV };
+    if (this.#outFrames > 0) {
+      const batch: DeliveryBatch = {
+        ids: this.#outIds,
+        refs: this.#outRefs,
+        buffers: this.#outBuffers,
+        chunkStart: this.#outBuffers.length,
+        chunkCounts: this.#outChunked.length > 0 ? addChunks(this.#outIds, this.#outRefs, this.#outBuffers, this.#outChunked) : [],
+        frames: this.#outFrames,
+        rv: this.#outRV,
+      };
       this.#outIds = [];
-      this.#outFrames = [];
+      this.#outRefs = [];
+      this.#outBuffers = [];
+      this.#outFrames = 0;
+      this.#outChunked = [];
       this.#outRV = 0;
       this.#post({ type: 'deliver', batch });
     }
@@ -471,4 +502,72 @@ export class Dispatcher {
       for (const c of closed) this.#post(c.error === undefined ? { type: 'closed', id: c.id } : { type: 'closed', id: c.id, error: c.error });
     }
   }
+}
+
+/**
+ * One entry per `chunked` watcher, a chunk of its frames of the turn (emptied here), appended to
+ * the batch's buffers (returns the chunks' counts): a watcher whose frames are the same frame objects in the same order as
+ * another's (the live group of the "everything" watchers, the watchers of one node) gets the very
+ * same chunk, so a chunk is built once per distinct sequence, not per watcher.
+ */
+function addChunks(ids: number[], refs: number[], buffers: Uint8Array[], watchers: readonly Watcher[]): number[] {
+  const chunkCounts: number[] = [];
+  /** A frame's identity, for hashing sequences. */
+  const frameIdentity = new Map<Uint8Array, number>();
+  /** Chunks by the hash of their frame sequence: candidates, confirmed by comparing the frames. */
+  const chunksByHash = new Map<number, number[]>();
+  const chunkFrames = new Map<number, Uint8Array[]>();
+  for (const w of watchers) {
+    const out = w.out;
+    let hash = out.length;
+    for (const frame of out) {
+      let identity = frameIdentity.get(frame);
+      if (identity === undefined) frameIdentity.set(frame, (identity = frameIdentity.size + 1));
+      hash = Math.imul(hash ^ identity, 0x9e3779b1) >>> 0;
+    }
+    let candidates = chunksByHash.get(hash);
+    if (candidates === undefined) chunksByHash.set(hash, (candidates = []));
+    let k = candidates.find((c) => sameFrames(chunkFrames.get(c)!, out));
+    if (k === undefined) {
+      k = buffers.length;
+      candidates.push(k);
+      // The watcher's array is reused next turn: keep a copy as the sequence's representative.
+      chunkFrames.set(k, out.slice());
+      const chunk = chunkOf(out);
+      buffers.push(chunk.buffer);
+      chunkCounts.push(out.length, chunk.payload);
+    }
+    ids.push(w.id);
+    refs.push(k);
+  }
+  for (const w of watchers) w.out.length = 0;
+  return chunkCounts;
+}
+
+function sameFrames(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** One HTTP/1.1 chunk of `frames`: `hex(len)\r\n<frames>\r\n` (RFC 9112 §7.1). */
+export function chunkOf(frames: readonly Uint8Array[]): { buffer: Uint8Array; payload: number } {
+  let payload = 0;
+  for (const frame of frames) payload += frame.byteLength;
+  const size = payload.toString(16);
+  const buffer = new Uint8Array(size.length + 2 + payload + 2);
+  let at = 0;
+  for (; at < size.length; at++) buffer[at] = size.charCodeAt(at);
+  buffer[at++] = CR;
+  buffer[at++] = LF;
+  for (const frame of frames) {
+    buffer.set(frame, at);
+    at += frame.byteLength;
+  }
+  buffer[at++] = CR;
+  buffer[at] = LF;
+  return { buffer, payload };
 }

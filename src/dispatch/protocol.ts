@@ -54,7 +54,21 @@ export interface WatcherSpec {
   deadline?: number;
   /** Registration time on the cacher's clock. */
   now: number;
+  /**
+   * How the watcher's frames of a turn reach it: one by one (`frames`, the default: in-process
+   * consumers), or as one HTTP/1.1 chunk `hex(len)\r\n<frames>\r\n` ready for the socket
+   * (`chunked`), built once per turn and shared by the watchers that receive the same frames.
+   */
+  framing?: WatcherFraming;
+  /**
+   * How its consumer acknowledges: `explicit` (the default) acks what it took; `exception` takes
+   * every delivery unless it said it is `blocked`, until it acks again (a socket that drained).
+   */
+  acks?: WatcherAcks;
 }
+
+export type WatcherFraming = 'frames' | 'chunked';
+export type WatcherAcks = 'explicit' | 'exception';
 
 export type DispatcherInput =
   | { type: 'register'; watcher: WatcherSpec }
@@ -64,6 +78,11 @@ export type DispatcherInput =
    * at once: `events[i]` and `bytes[i]` are watcher `ids[i]`'s.
    */
   | { type: 'acks'; ids: number[]; events: number[]; bytes: number[] }
+  /**
+   * `exception` watchers whose consumers stopped taking deliveries, with the cumulative frames and
+   * bytes taken up to then: what was delivered since counts against their buffers until they ack.
+   */
+  | { type: 'blocked'; ids: number[]; events: number[]; bytes: number[] }
   /** The bookmark and budget clock, driven by the cacher's injectable clock. */
   | { type: 'tick'; now: number }
   /** New records were published (inline placement; workers wait on the ring instead). */
@@ -73,12 +92,25 @@ export type DispatcherInput =
   | { type: 'stop' };
 
 /**
- * Frames for watchers, in order: `frames[i]` goes to watcher `ids[i]`. The same frame object
- * appears once per receiving watcher (structured clone keeps it one copy).
+ * What one dispatch turn delivers: `buffers[refs[i]]` goes to watcher `ids[i]`, each watcher's
+ * entries in order. A `frames` watcher gets one entry per frame (the frame objects are shared by
+ * the watchers that receive them); a `chunked` watcher one entry, a chunk of all its frames of the
+ * turn, shared by the watchers that receive the same frames. Buffers below `chunkStart` are single
+ * frames, those from it on chunks. Across a thread boundary (PackedDelivery) every distinct buffer
+ * is stored once.
  */
 export interface DeliveryBatch {
-  ids: number[];
-  frames: Uint8Array[];
+  ids: ArrayLike<number>;
+  refs: ArrayLike<number>;
+  buffers: readonly Uint8Array[];
+  chunkStart: number;
+  /**
+   * Per chunk c (buffer chunkStart + c): the frames in it (`chunkCounts[2c]`) and their bytes
+   * without the chunk's framing (`chunkCounts[2c + 1]`), what acks count.
+   */
+  chunkCounts: ArrayLike<number>;
+  /** Frames delivered in all (one per frame per receiving watcher): for metrics. */
+  frames: number;
   /** The highest resourceVersion among the events delivered (0 for bookmarks only): for latency. */
   rv?: number;
 }
@@ -108,8 +140,11 @@ export interface PackedDelivery {
   type: 'deliverPacked';
   /** Watcher ids, one per delivery. */
   ids: Int32Array<ArrayBuffer>;
-  /** The frames, one per delivery, packed (encode/packed-frames.ts). */
-  frames: ArrayBuffer;
+  /** The distinct buffers and, per delivery, which one (encode/packed-frames.ts). */
+  packed: ArrayBuffer;
+  chunkStart: number;
+  chunkCounts: Int32Array<ArrayBuffer>;
+  frames: number;
   rv: number;
 }
 

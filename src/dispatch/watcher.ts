@@ -17,7 +17,7 @@ import type { FrameCodec } from '../encode/codec.js';
 import { codecFor } from '../encode/codecs.js';
 import type { PrinterSpec } from '../encode/table/views.js';
 import { selectsEverything, type Predicate } from '../select/predicate.js';
-import type { DispatchLimits, WatcherSpec } from './protocol.js';
+import type { DispatchLimits, WatcherFraming, WatcherSpec } from './protocol.js';
 
 /** Why a dispatcher closes a watcher with 410 Expired. */
 export type CloseReason = 'lapped' | 'stalled';
@@ -34,6 +34,13 @@ export class Watcher {
   /** The codec of its first frame, until one is sent (codec.first; see #firstCodec). */
   readonly #firstCodec: FrameCodec | undefined;
   readonly deadline: number | undefined;
+  readonly framing: WatcherFraming;
+  /** Acknowledges by exception: a delivery counts as taken unless the consumer said it is blocked. */
+  readonly byException: boolean;
+  /** An `exception` watcher's consumer stopped taking deliveries (until it acks). */
+  blocked = false;
+  /** A `chunked` watcher's frames of the current dispatch turn, until the flush chunks them. */
+  readonly out: Uint8Array[] = [];
   /** RV of the last event delivered; bookmarks never go below it. */
   lastRV: number;
   sentEvents = 0;
@@ -64,6 +71,33 @@ export class Watcher {
     this.#firstCodec = spec.headed === true ? undefined : this.codec.first;
     this.deadline = spec.deadline;
     this.lastRV = spec.floor;
+    this.framing = spec.framing ?? 'frames';
+    this.byException = spec.acks === 'exception';
+  }
+
+  /** Everything delivered counts as taken (an `exception` watcher, not blocked): a full slice is no stall. */
+  get takesAll(): boolean {
+    return this.byException && !this.blocked;
+  }
+
+  /** A frame went out (it is in the turn's batch). */
+  sent(frame: Uint8Array): void {
+    this.sentEvents++;
+    this.sentBytes += frame.byteLength;
+    if (this.byException && !this.blocked) {
+      this.ackEvents = this.sentEvents;
+      this.ackBytes = this.sentBytes;
+    }
+  }
+
+  /** The consumer stopped taking deliveries after these cumulative counts: the rest is outstanding. */
+  block(events: number, bytes: number, now: number): void {
+    if (!this.byException) return;
+    // Blocked again after taking more (a drain and a new block in one turn): slow, not unresponsive.
+    if (this.blocked && events > this.ackEvents && this.stalledSince !== undefined) this.stalledSince = now;
+    this.blocked = true;
+    this.ackEvents = events;
+    this.ackBytes = bytes;
   }
 
   /** The codec of the next frame: the `first` variant while nothing was sent or staged yet. */
@@ -89,6 +123,14 @@ export class Watcher {
   /** The consumer took frames up to these cumulative counts; a consumer that takes anything is slow, not unresponsive. */
   ack(events: number, bytes: number, now: number): void {
     if (events > this.ackEvents && this.stalledSince !== undefined) this.stalledSince = now;
+    if (this.byException) {
+      // It drained: what is still on its way to the consumer is taken like any later delivery,
+      // and a new `blocked` says otherwise.
+      this.blocked = false;
+      this.ackEvents = this.sentEvents;
+      this.ackBytes = this.sentBytes;
+      return;
+    }
     this.ackEvents = events;
     this.ackBytes = bytes;
   }

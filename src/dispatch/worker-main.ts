@@ -5,7 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { RingReader } from '../ring/reader.js';
-import { packFrames } from '../encode/packed-frames.js';
+import { packIndexed } from '../encode/packed-frames.js';
 import { Dispatcher } from './dispatcher.js';
 import type { DeliveryBatch, DispatcherConfig, DispatcherInput, DispatcherOutput, PackedDelivery } from './protocol.js';
 
@@ -18,7 +18,7 @@ export function runDispatcherWorker(port: MessagePort, config: DispatcherConfig)
     if (message.type === 'stopped') stopped = true;
     if (message.type === 'deliver') {
       const packed = pack(message.batch);
-      port.postMessage(packed, [packed.frames, packed.ids.buffer]);
+      port.postMessage(packed, [packed.packed, packed.ids.buffer, packed.chunkCounts.buffer]);
     } else {
       port.postMessage(message);
     }
@@ -38,7 +38,42 @@ export function runDispatcherWorker(port: MessagePort, config: DispatcherConfig)
   })();
 }
 
-/** A delivery batch as it crosses the thread boundary: its frames packed in one transferred buffer. */
+/**
+ * A delivery batch as it crosses the thread boundary: each distinct buffer (a frame named by many
+ * entries, a shared chunk) packed once into one transferred buffer, ids and counts as typed arrays.
+ */
 function pack(batch: DeliveryBatch): PackedDelivery {
-  return { type: 'deliverPacked', ids: Int32Array.from(batch.ids), frames: packFrames(batch.frames), rv: batch.rv ?? 0 };
+  const count = batch.ids.length;
+  const oldStart = batch.chunkStart;
+  const index = new Map<Uint8Array, number>();
+  const distinct: Uint8Array[] = [];
+  const refs = new Uint32Array(count);
+  for (let i = 0; i < count; i++) {
+    const ref = batch.refs[i]!;
+    if (ref >= oldStart) continue;
+    const frame = batch.buffers[ref]!;
+    let k = index.get(frame);
+    if (k === undefined) {
+      k = distinct.length;
+      index.set(frame, k);
+      distinct.push(frame);
+    }
+    refs[i] = k;
+  }
+  // Chunks are distinct already: they follow the frames.
+  const chunkStart = distinct.length;
+  for (let c = oldStart; c < batch.buffers.length; c++) distinct.push(batch.buffers[c]!);
+  for (let i = 0; i < count; i++) {
+    const ref = batch.refs[i]!;
+    if (ref >= oldStart) refs[i] = chunkStart + ref - oldStart;
+  }
+  return {
+    type: 'deliverPacked',
+    ids: Int32Array.from(batch.ids),
+    packed: packIndexed(refs, distinct),
+    chunkStart,
+    chunkCounts: Int32Array.from(batch.chunkCounts),
+    frames: batch.frames,
+    rv: batch.rv ?? 0,
+  };
 }

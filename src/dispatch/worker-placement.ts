@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { ErrorCodes, type WireError } from '../errors.js';
 import { workerEntry } from '../worker-entry.js';
 import type { OutputHandler, Placement } from './placement.js';
-import { unpackFrames } from '../encode/packed-frames.js';
+import { readPacked } from '../encode/packed-frames.js';
 import type { DispatcherConfig, DispatcherInput, WorkerOutput } from './protocol.js';
 
 /** Told when dispatcher `index` died; its watchers are gone with it. */
@@ -93,7 +93,11 @@ export class WorkerPlacement implements Placement {
     this.#online[index] = new Promise<void>((resolve) => (online = resolve));
     worker.on('message', (message: WorkerOutput) => {
       if (message.type === 'deliverPacked') {
-        this.#onOutput({ type: 'deliver', batch: { ids: Array.from(message.ids), frames: unpackFrames(message.frames), rv: message.rv } }, index);
+        // Read in place: the ids and refs are the transferred arrays, a buffer a view per distinct buffer.
+        const { refs, distinct } = readPacked(message.packed);
+        const { ids, chunkStart, chunkCounts, frames, rv } = message;
+        const batch = { ids, refs, buffers: distinct, chunkStart, chunkCounts, frames, rv };
+        this.#onOutput({ type: 'deliver', batch }, index);
         return;
       }
       if (message.type === 'online') return online();

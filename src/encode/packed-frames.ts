@@ -1,6 +1,7 @@
 /**
  * Frames packed into one transferable ArrayBuffer, the one format in which frames cross a thread
- * boundary (a dispatcher thread's delivery batch, the snapshot pool's initial events): each
+ * boundary (a dispatcher thread's delivery batch, whose "frames" are its distinct buffers: frames
+ * and pre-framed chunks; the snapshot pool's initial events): each
  * distinct frame is copied once, however many times the list names it, and nothing is
  * structured-cloned frame by frame.
  *
@@ -16,7 +17,6 @@ export function packFrames(frames: readonly Uint8Array[]): ArrayBuffer {
   const index = new Map<Uint8Array, number>();
   const distinct: Uint8Array[] = [];
   const refs = new Uint32Array(count);
-  let total = 0;
   for (let i = 0; i < count; i++) {
     const frame = frames[i]!;
     let k = index.get(frame);
@@ -24,10 +24,17 @@ export function packFrames(frames: readonly Uint8Array[]): ArrayBuffer {
       k = distinct.length;
       index.set(frame, k);
       distinct.push(frame);
-      total += frame.byteLength;
     }
     refs[i] = k;
   }
+  return packIndexed(refs, distinct);
+}
+
+/** Pack a list already split into its distinct frames and, per entry, which one (`refs[i]`). */
+export function packIndexed(refs: ArrayLike<number>, distinct: readonly Uint8Array[]): ArrayBuffer {
+  const count = refs.length;
+  let total = 0;
+  for (const frame of distinct) total += frame.byteLength;
   const words = 2 + count + distinct.length + 1;
   const header = 4 * words;
   const buffer = new ArrayBuffer(header + total);
@@ -47,19 +54,25 @@ export function packFrames(frames: readonly Uint8Array[]): ArrayBuffer {
   return buffer;
 }
 
-/** The frames of a packFrames() buffer, in order: views into it, one per distinct frame. */
-export function unpackFrames(buffer: ArrayBuffer): Uint8Array[] {
+/** A packed buffer read in place: its refs and its distinct frames, views into it (no copies). */
+export function readPacked(buffer: ArrayBuffer): { refs: Uint32Array; distinct: Uint8Array[] } {
   const [count, distinctCount] = new Uint32Array(buffer, 0, 2) as unknown as [number, number];
   const words = 2 + count + distinctCount + 1;
   const head = new Uint32Array(buffer, 0, words);
   const header = 4 * words;
   const offsets = 2 + count;
-  const distinct: Uint8Array[] = [];
+  const distinct: Uint8Array[] = new Array<Uint8Array>(distinctCount);
   for (let k = 0; k < distinctCount; k++) {
     const from = head[offsets + k]!;
-    distinct.push(new Uint8Array(buffer, header + from, head[offsets + k + 1]! - from));
+    distinct[k] = new Uint8Array(buffer, header + from, head[offsets + k + 1]! - from);
   }
-  const frames: Uint8Array[] = new Array<Uint8Array>(count);
-  for (let i = 0; i < count; i++) frames[i] = distinct[head[2 + i]!]!;
+  return { refs: head.subarray(2, offsets), distinct };
+}
+
+/** The frames of a packFrames() buffer, in order: views into it, one per distinct frame. */
+export function unpackFrames(buffer: ArrayBuffer): Uint8Array[] {
+  const { refs, distinct } = readPacked(buffer);
+  const frames: Uint8Array[] = new Array<Uint8Array>(refs.length);
+  for (let i = 0; i < refs.length; i++) frames[i] = distinct[refs[i]!]!;
   return frames;
 }

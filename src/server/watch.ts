@@ -1,18 +1,27 @@
 /**
  * WATCH over HTTP: a chunked 200 response fed by the cacher's frame watch.
  *
- * Per delivery the main thread does as little as it can: frames are the cacher's shared,
- * already-encoded Uint8Arrays and are written as they are. The first frame of a turn corks the
- * response and schedules one flush (process.nextTick), so everything dispatched to this watcher in
- * that turn leaves in one writev. After the flush the watch is acked (frames taken) at once if the
- * socket accepted everything, or on 'drain' if it did not: a slow client therefore stops acking,
- * and the dispatcher stalls it on its own ring cursor instead of buffering for it here.
+ * Per delivery the main thread does as little as it can. Over HTTP/1.1 the watch is `chunked`:
+ * the dispatcher hands it, per turn, one ready chunk `hex(len)\r\n<frames>\r\n` built once for
+ * every watcher that receives the same frames, and it goes to the socket as it is. So that Node
+ * adds no chunk framing of its own, the body is written to the socket directly once the 200 head
+ * (Transfer-Encoding: chunked) is flushed, and the watch frames what it writes itself (initial
+ * events, bookmarks ending them, heartbeats, the final ERROR) as chunks in the same order; the
+ * response's end writes the last chunk `0\r\n\r\n`. Where chunked encoding is not in use
+ * (HTTP/1.0: the body ends with the connection) frames go through the response one by one.
+ *
+ * The first write of a turn corks and schedules one flush (process.nextTick), so a turn leaves in
+ * one writev. Acks are by exception: a socket that took everything says nothing; one that stops
+ * taking bytes (needs a drain) tells the dispatcher it is `blocked`, with what it had taken, and
+ * acks when it drains. A slow client therefore stalls on its own ring cursor instead of being
+ * buffered for here.
  *
  * Ends: the cacher ends the sink (timeout, relist, server stop, or an error, which comes as a last
  * ERROR event inside the 200 stream); the client disconnects ('close'), which stops the cacher's
  * watcher; or the hub's backstop ends a stream that outlived its deadline (a lost end).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Cacher, FrameWatchOptions } from '../cache/cacher.js';
 import type { FrameSink, FrameWatch } from '../delivery/frame-stream.js';
 import type { WatchEncoding } from './media.js';
@@ -31,14 +40,28 @@ export interface WatchTimeouts {
 /** Grace after a watch's deadline before the hub ends a stream the cacher did not end. */
 const BACKSTOP_GRACE_MS = 5_000;
 
+const CRLF = Buffer.from('\r\n', 'latin1');
+
 function noop(): void {}
 
 function flushWatch(watch: HttpWatch): void {
   watch.flush();
 }
 
+/**
+ * Whether the watch's body can be written as chunks straight to the socket: an HTTP/1.1 response
+ * that is the socket's current one (not queued behind a pipelined request's).
+ */
+function chunkedSocket(req: IncomingMessage, res: ServerResponse): Socket | undefined {
+  if (req.httpVersionMajor !== 1 || req.httpVersionMinor < 1) return undefined;
+  const socket = res.socket;
+  return socket === null || socket.destroyed ? undefined : socket;
+}
+
 class HttpWatch implements FrameSink, HubWatch {
   readonly #res: ServerResponse;
+  /** The socket the body goes to directly when the watch is chunked. */
+  readonly #socket: Socket | undefined;
   readonly #encoding: WatchEncoding;
   readonly #hub: WatchHub;
   readonly #abort: AbortController;
@@ -63,6 +86,7 @@ class HttpWatch implements FrameSink, HubWatch {
 
   constructor(
     res: ServerResponse,
+    socket: Socket | undefined,
     encoding: WatchEncoding,
     hub: WatchHub,
     abort: AbortController,
@@ -71,6 +95,7 @@ class HttpWatch implements FrameSink, HubWatch {
     deadlineMs: number,
   ) {
     this.#res = res;
+    this.#socket = socket;
     this.#encoding = encoding;
     this.#hub = hub;
     this.#abort = abort;
@@ -79,28 +104,35 @@ class HttpWatch implements FrameSink, HubWatch {
     this.#backstopAt = deadlineMs + BACKSTOP_GRACE_MS;
   }
 
+  get chunked(): boolean {
+    return this.#socket !== undefined;
+  }
+
   // ---- FrameSink: called synchronously from dispatch -------------------------------------------
 
   push(frame: Uint8Array): void {
     if (this.#ended) return;
-    if (!this.#corked) {
-      this.#begin();
-      this.#res.cork();
-      this.#corked = true;
-      process.nextTick(flushWatch, this);
-    }
-    this.#res.write(frame);
+    this.#cork();
+    this.#writeFrame(frame);
+  }
+
+  pushChunk(chunk: Uint8Array): void {
+    const socket = this.#socket!;
+    if (this.#ended || socket.destroyed) return;
+    this.#cork();
+    socket.write(chunk);
   }
 
   end(errorFrame?: Uint8Array): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#begin();
-    if (errorFrame !== undefined) this.#res.write(errorFrame);
+    if (errorFrame !== undefined) this.#writeFrame(errorFrame);
     if (this.#corked) {
       this.#corked = false;
-      this.#res.uncork();
+      this.#out().uncork();
     }
+    // Chunked: Node writes the last chunk, after everything written to the socket above.
     this.#res.end();
     this.#release('server');
   }
@@ -147,7 +179,7 @@ class HttpWatch implements FrameSink, HubWatch {
   flush(): void {
     if (!this.#corked) return;
     this.#corked = false;
-    this.#res.uncork();
+    this.#out().uncork();
     this.#active = true;
     this.#ackOrWait();
   }
@@ -159,7 +191,10 @@ class HttpWatch implements FrameSink, HubWatch {
       return;
     }
     const heartbeat = this.#encoding.heartbeat;
-    if (!this.#active && !this.#corked && heartbeat !== undefined && !this.#res.writableNeedDrain) this.#res.write(heartbeat);
+    if (!this.#active && !this.#corked && heartbeat !== undefined && !this.#out().writableNeedDrain) {
+      this.#begin();
+      this.#writeFrame(heartbeat);
+    }
     this.#active = false;
   }
 
@@ -169,21 +204,56 @@ class HttpWatch implements FrameSink, HubWatch {
     this.end();
   }
 
+  /** Where the body goes: the socket itself when chunked (the head is flushed by then), else the response. */
+  #out(): Socket | ServerResponse {
+    return this.#socket ?? this.#res;
+  }
+
+  #cork(): void {
+    if (this.#corked) return;
+    this.#begin();
+    this.#out().cork();
+    this.#corked = true;
+    process.nextTick(flushWatch, this);
+  }
+
+  /** One frame the watch writes itself: as a chunk of its own when chunked. */
+  #writeFrame(frame: Uint8Array): void {
+    const socket = this.#socket;
+    if (socket === undefined) {
+      this.#res.write(frame);
+      return;
+    }
+    if (socket.destroyed) return;
+    socket.write(frame.byteLength.toString(16) + '\r\n', 'latin1');
+    socket.write(frame);
+    socket.write(CRLF);
+  }
+
   #begin(): void {
     if (this.#headersSent) return;
     this.#headersSent = true;
-    this.#res.writeHead(200, {
+    const headers: Record<string, string> = {
       'Content-Type': this.#encoding.contentType,
       'Cache-Control': 'no-cache, private',
       'X-Content-Type-Options': 'nosniff',
-    });
+    };
+    if (this.#socket === undefined) {
+      this.#res.writeHead(200, headers);
+      return;
+    }
+    // Chunked: the head goes out now, so the socket carries the body from here on.
+    this.#res.writeHead(200, { ...headers, 'Transfer-Encoding': 'chunked' });
+    this.#res.flushHeaders();
   }
 
   #ackOrWait(): void {
     if (this.#handle === undefined || this.#ended || this.#awaitingDrain) return;
-    if (this.#res.writableNeedDrain) {
+    const out = this.#out();
+    if (out.writableNeedDrain) {
       this.#awaitingDrain = true;
-      this.#res.once('drain', this.#onDrain);
+      this.#handle.blocked();
+      out.once('drain', this.#onDrain);
     } else {
       this.#handle.ack();
     }
@@ -219,7 +289,8 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, requ
   const { cacher, route, encoding, hub } = request;
   const timeoutSeconds = watchTimeoutSeconds(request.options.timeoutSeconds, request.timeouts);
   const abort = new AbortController();
-  const watch = new HttpWatch(res, encoding, hub, abort, route.resource.plural, request.metrics, Date.now() + timeoutSeconds * 1000);
+  const socket = chunkedSocket(req, res);
+  const watch = new HttpWatch(res, socket, encoding, hub, abort, route.resource.plural, request.metrics, Date.now() + timeoutSeconds * 1000);
   // A write racing a reset socket must not become an unhandled 'error' event.
   res.on('error', noop);
   res.once('close', () => watch.closed());
@@ -227,7 +298,13 @@ export async function serveWatch(req: IncomingMessage, res: ServerResponse, requ
     watch.closed();
     return;
   }
-  const options: FrameWatchOptions = { ...request.options, timeoutSeconds, signal: abort.signal };
+  const options: FrameWatchOptions = {
+    ...request.options,
+    timeoutSeconds,
+    signal: abort.signal,
+    framing: watch.chunked ? 'chunked' : 'frames',
+    acks: 'exception',
+  };
   if (route.namespace !== undefined) options.namespace = route.namespace;
   if (route.name !== undefined) options.name = route.name;
   let handle: FrameWatch;

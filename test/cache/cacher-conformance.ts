@@ -10,6 +10,7 @@ import { createCacher, type Cacher, type CacherOptions } from '../../src/cache/c
 import { ErrorCodes, type WatchCacheError } from '../../src/errors.js';
 import type { Storage, WatchBatch, StorageWatchOptions } from '../../src/storage/storage.js';
 import type { Watch } from '../../src/delivery/watch-iterator.js';
+import type { FrameSink } from '../../src/delivery/frame-stream.js';
 import { POD_SCHEMA, Pods, readAll, readUntil, summary } from '../helpers/pods.js';
 
 async function rejects(promise: Promise<unknown>, code: string): Promise<WatchCacheError> {
@@ -462,6 +463,43 @@ export function describeCacherConformance(backend: string, open: () => Promise<S
         }
         expect(s.frames.map((f) => Number(JSON.parse(Buffer.from(f).toString()).object.metadata.resourceVersion))).toEqual(revisions);
         watch.stop();
+      });
+
+      it('a chunked frame watch gets one ready HTTP chunk per dispatch turn, shared by the watchers with the same frames; a sink without pushChunk is refused', async () => {
+        const { pods, cacher } = await setup();
+        await expect(Promise.resolve().then(() => cacher.watchFrames({ resourceVersion: String(cacher.revision), framing: 'chunked' }, sink()))).rejects.toMatchObject({
+          code: ErrorCodes.INVALID,
+        });
+        const chunked = (): FrameSink & { chunks: Uint8Array[] } => {
+          const chunks: Uint8Array[] = [];
+          return { chunks, push: () => undefined, pushChunk: (c) => void chunks.push(c), end: () => undefined };
+        };
+        const a = chunked();
+        const b = chunked();
+        const rv = String(cacher.revision);
+        const wa = await cacher.watchFrames({ resourceVersion: rv, framing: 'chunked', acks: 'exception' }, a);
+        const wb = await cacher.watchFrames({ resourceVersion: rv, framing: 'chunked', acks: 'exception' }, b);
+        const revisions: number[] = [];
+        for (let i = 0; i < 5; i++) revisions.push(await pods.put({ name: `c${i}` }));
+        const lines = (chunks: Uint8Array[]): number[] =>
+          chunks.flatMap((chunk) => {
+            const text = Buffer.from(chunk).toString();
+            const eol = text.indexOf('\r\n');
+            const payload = text.slice(eol + 2, -2);
+            expect(text.endsWith('\r\n')).toBe(true);
+            expect(Buffer.byteLength(payload)).toBe(parseInt(text.slice(0, eol), 16));
+            return payload
+              .split('\n')
+              .filter((l) => l !== '')
+              .map((l) => Number(JSON.parse(l).object.metadata.resourceVersion));
+          });
+        await until(() => lines(a.chunks).length === 5 && lines(b.chunks).length === 5);
+        expect(lines(a.chunks)).toEqual(revisions);
+        expect(lines(b.chunks)).toEqual(revisions);
+        // Both are on one dispatcher only when inline; there the chunks are the same objects.
+        if (base.workers === 0) a.chunks.forEach((chunk, i) => expect(b.chunks[i]).toBe(chunk));
+        wa.stop();
+        wb.stop();
       });
 
       it('msgpack frames carry the same events as JSON lines, as plain msgpack maps', async () => {

@@ -10,7 +10,7 @@ import { POD_SELECTABLE_FIELDS } from '../../src/server/registry.js';
 import { EVERYTHING_LABELS, parseLabelSelector } from '../../src/select/label-selector.js';
 import { AttributeReader, type Predicate } from '../../src/select/predicate.js';
 import { AttributeCodec } from '../../src/ring/attributes.js';
-import type { DeliveryBatch, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherSpec } from '../../src/dispatch/protocol.js';
+import type { DeliveryBatch, DispatcherInput, DispatcherOutput, DispatchLimits, WatcherAcks, WatcherFraming, WatcherSpec } from '../../src/dispatch/protocol.js';
 import { jsonEventFrame } from '../../src/encode/json-frame.js';
 import type { WatchFormat } from '../../src/encode/codecs.js';
 import { unpack } from 'msgpackr';
@@ -108,6 +108,31 @@ interface RegisterOptions {
   deadline?: number;
   now?: number;
   encoding?: WatchFormat;
+  framing?: WatcherFraming;
+  acks?: WatcherAcks;
+}
+
+/** The payload of one HTTP/1.1 chunk `hex(len)\r\n<payload>\r\n`, checked byte for byte. */
+function chunkPayload(chunk: Uint8Array): Buffer {
+  const text = Buffer.from(chunk);
+  const eol = text.indexOf('\r\n');
+  const size = text.subarray(0, eol).toString('latin1');
+  expect(size).toMatch(/^[0-9a-f]+$/);
+  const length = parseInt(size, 16);
+  expect(text.byteLength).toBe(eol + 2 + length + 2);
+  expect(text.subarray(eol + 2 + length).toString('latin1')).toBe('\r\n');
+  return text.subarray(eol + 2, eol + 2 + length);
+}
+
+/** The JSON frames of a chunk's payload (each `{...}\n`). */
+function splitFrames(payload: Buffer): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  for (let at = 0; at < payload.byteLength; ) {
+    const end = payload.indexOf(0x0a, at) + 1;
+    frames.push(payload.subarray(at, end));
+    at = end;
+  }
+  return frames;
 }
 
 /**
@@ -124,6 +149,8 @@ class Harness {
   /** Ring position of the record at each RV. */
   readonly positions = new Map<number, number>();
   readonly received = new Map<number, Uint8Array[]>();
+  /** The chunks each `chunked` watcher received (its frames are also in `received`). */
+  readonly chunks = new Map<number, Uint8Array[]>();
   readonly closed = new Map<number, WireError | undefined>();
   revision: number;
   readonly #state = new Map<string, { pod: Pod; rv: number }>();
@@ -220,7 +247,10 @@ class Harness {
     };
     if (options.deadline !== undefined) spec.deadline = options.deadline;
     if (options.encoding !== undefined) spec.encoding = options.encoding;
+    if (options.framing !== undefined) spec.framing = options.framing;
+    if (options.acks !== undefined) spec.acks = options.acks;
     this.received.set(id, []);
+    if (options.framing === 'chunked') this.chunks.set(id, []);
     this.send({ type: 'register', watcher: spec });
   }
 
@@ -275,13 +305,27 @@ class Harness {
   #record(message: DispatcherOutput): void {
     this.outputs.push(message);
     if (message.type === 'deliver') {
-      const { ids, frames } = message.batch;
-      expect(ids.length).toBe(frames.length);
+      const { ids, refs, buffers, chunkStart, chunkCounts } = message.batch;
+      expect(ids.length).toBe(refs.length);
+      expect(chunkCounts.length).toBe(2 * (buffers.length - chunkStart));
       for (let i = 0; i < ids.length; i++) {
         const list = this.received.get(ids[i]!);
         if (list === undefined) throw new Error(`frame for unknown watcher ${ids[i]}`);
         if (this.closed.has(ids[i]!)) throw new Error(`frame for closed watcher ${ids[i]}`);
-        list.push(frames[i]!);
+        const k = refs[i]!;
+        const chunks = this.chunks.get(ids[i]!);
+        if (chunks === undefined) {
+          // A frames watcher's buffer is one frame.
+          expect(k).toBeLessThan(chunkStart);
+          list.push(buffers[k]!);
+        } else {
+          expect(k).toBeGreaterThanOrEqual(chunkStart);
+          const c = 2 * (k - chunkStart);
+          const frames = splitFrames(chunkPayload(buffers[k]!));
+          expect([chunkCounts[c], chunkCounts[c + 1]]).toEqual([frames.length, frames.reduce((n, f) => n + f.byteLength, 0)]);
+          chunks.push(buffers[k]!);
+          list.push(...frames);
+        }
       }
     } else if (message.type === 'closed') {
       if (this.closed.has(message.id)) throw new Error(`watcher ${message.id} closed twice`);
@@ -667,8 +711,8 @@ describe('dispatcher: frames are encoded once per event per type and shared', ()
     h.flush();
     const [batch] = h.batches();
     expect(batch!.ids).toEqual([1, 2, 3]);
-    expect(batch!.frames[1]).toBe(batch!.frames[0]);
-    expect(batch!.frames[2]).toBe(batch!.frames[0]);
+    expect(h.frames(2)[0]).toBe(h.frames(1)[0]);
+    expect(h.frames(3)[0]).toBe(h.frames(1)[0]);
   });
 
   it('watchers that see an event as different types get one frame per type', () => {
@@ -725,8 +769,194 @@ describe('dispatcher: frames are encoded once per event per type and shared', ()
     h.flush();
     const batches = h.batches();
     expect(batches).toHaveLength(1);
-    expect(batches[0]!.ids).toEqual([1, 1, 2, 1]);
-    expect(batches[0]!.frames.map((f) => decodeFrame(f).name)).toEqual(['a', 'b', 'b', 'c']);
+    expect(Array.from(batches[0]!.ids)).toEqual([1, 1, 2, 1]);
+    expect(batches[0]!.frames).toBe(4);
+    expect(h.events(1).map((e) => e.name)).toEqual(['a', 'b', 'c']);
+    expect(h.events(2).map((e) => e.name)).toEqual(['b']);
+    // Frame b went to both as one frame object.
+    expect(h.frames(2)[0]).toBe(h.frames(1)[1]);
+  });
+});
+
+// ---- pre-framed chunks --------------------------------------------------------------------------
+
+describe('dispatcher: one buffer per watcher per turn, shared by watchers with the same frames', () => {
+  it('chunked watchers whose frames of the turn are the same share one chunk object; other sequences get their own', () => {
+    const h = new Harness();
+    h.register(1, { framing: 'chunked' });
+    h.register(2, { framing: 'chunked' });
+    h.register(3, { node: 'node-1', framing: 'chunked' });
+    h.register(4, { node: 'node-1', framing: 'chunked' });
+    h.register(5, { node: 'node-2', framing: 'chunked' });
+    h.register(6); // frames
+    h.put({ name: 'a', node: 'node-1' });
+    h.put({ name: 'b', node: 'node-2' });
+    h.put({ name: 'c', node: 'node-1' });
+    h.flush();
+    const [batch] = h.batches();
+    expect(h.batches()).toHaveLength(1);
+    // One entry per chunked watcher; three per-frame entries for watcher 6.
+    expect(Array.from(batch!.ids).sort()).toEqual([1, 2, 3, 4, 5, 6, 6, 6]);
+    expect(batch!.frames).toBe(3 + 3 + 2 + 2 + 1 + 3);
+    const chunk = (id: number): Uint8Array => h.chunks.get(id)![0]!;
+    expect(chunk(2)).toBe(chunk(1));
+    expect(chunk(4)).toBe(chunk(3));
+    expect(new Set([chunk(1), chunk(3), chunk(5)]).size).toBe(3);
+    // Buffers: watcher 6's three frames, then three chunks, each once.
+    expect(batch!.buffers).toHaveLength(6);
+    expect(batch!.chunkStart).toBe(3);
+    expect(new Set(batch!.buffers).size).toBe(6);
+    expect(h.summary(1)).toEqual(['ADDED a@10', 'ADDED b@11', 'ADDED c@12']);
+    expect(h.summary(3)).toEqual(['ADDED a@10', 'ADDED c@12']);
+    expect(h.summary(5)).toEqual(['ADDED b@11']);
+    // The chunks are made of the very frames the frames watcher got.
+    expect(h.frames(1).map((f) => Buffer.from(f).toString())).toEqual(h.frames(6).map((f) => Buffer.from(f).toString()));
+  });
+
+  it('a chunk is hex(length) CRLF, the frames back to back, CRLF: byte for byte', () => {
+    const h = new Harness();
+    h.register(1, { framing: 'chunked' });
+    h.register(2);
+    h.put({ name: 'p', labels: { a: 'b' } });
+    h.put({ name: 'q' });
+    h.flush();
+    const frames = h.frames(2).map((f) => Buffer.from(f));
+    const payload = Buffer.concat(frames);
+    const expected = Buffer.concat([Buffer.from(`${payload.byteLength.toString(16)}\r\n`), payload, Buffer.from('\r\n')]);
+    expect(Buffer.from(h.chunks.get(1)![0]!).equals(expected)).toBe(true);
+    expect(frames[0]!.equals(Buffer.from(jsonEventFrame('ADDED', podJson({ name: 'p', labels: { a: 'b' } }, 10))))).toBe(true);
+  });
+
+  it('watchers with different frames of one event (first frame vs later) never share a chunk', () => {
+    const h = new Harness();
+    h.put({ name: 'p', labels: { app: 'db' } });
+    h.flush();
+    h.register(1, { framing: 'chunked' }); // sees MODIFIED
+    h.register(2, { framing: 'chunked', predicate: predicate({ label: 'app=web' }) }); // sees ADDED
+    h.put({ name: 'p', labels: { app: 'web' } });
+    h.flush();
+    expect(h.summary(1)).toEqual(['MODIFIED p@11']);
+    expect(h.summary(2)).toEqual(['ADDED p@11']);
+    expect(h.chunks.get(1)![0]).not.toBe(h.chunks.get(2)![0]);
+  });
+
+  it('each turn gets a new chunk: a watcher gets one chunk per turn, in order', () => {
+    const h = new Harness();
+    h.register(1, { framing: 'chunked' });
+    h.put({ name: 'a' });
+    h.flush();
+    h.put({ name: 'b' });
+    h.put({ name: 'c' });
+    h.flush();
+    expect(h.chunks.get(1)).toHaveLength(2);
+    expect(h.summary(1)).toEqual(['ADDED a@10', 'ADDED b@11', 'ADDED c@12']);
+  });
+});
+
+// ---- acknowledgement by exception --------------------------------------------------------------
+
+describe('dispatcher: acknowledgement by exception', () => {
+  const TIGHT = { bufferEvents: 3, bufferBytes: 1 << 30, stallBudgetMs: 1_000 };
+
+  function blocked(h: Harness, id: number, events: number): void {
+    const bytes = h
+      .frames(id)
+      .slice(0, events)
+      .reduce((n, f) => n + f.byteLength, 0);
+    h.send({ type: 'blocked', ids: [id], events: [events], bytes: [bytes] });
+  }
+
+  /** Blocked before taking anything; then three frames out (its buffer), and it stalls. */
+  function blockedWithThreeOut(): Harness {
+    const h = new Harness({ limits: TIGHT });
+    h.register(1, { acks: 'exception', now: 0 });
+    h.put({ name: 'a' });
+    h.flush();
+    blocked(h, 1, 0);
+    for (let i = 0; i < 5; i++) h.put({ name: `p${i}` });
+    h.flush();
+    expect(h.rvs(1)).toEqual([10, 11, 12]);
+    return h;
+  }
+
+  it('a watcher acknowledging by exception takes every delivery while it is not blocked: it never stalls', () => {
+    const h = new Harness({ limits: TIGHT });
+    h.register(1, { acks: 'exception', framing: 'chunked' });
+    for (let i = 0; i < 10; i++) {
+      h.put({ name: `p${i}` });
+      h.flush();
+    }
+    expect(h.rvs(1)).toEqual(range(10, 19));
+    // A backlog longer than its buffer in one turn is read over the next turns, not stalled on.
+    for (let i = 10; i < 20; i++) h.put({ name: `p${i}` });
+    h.flush();
+    expect(h.rvs(1)).toEqual(range(10, 29));
+    h.tick(10_000);
+    expect(h.closed.size).toBe(0);
+  });
+
+  it('blocked: what was delivered after the block point counts against its buffer, it stalls on its own cursor, and after the drain ack it catches up in order', () => {
+    const h = new Harness({ limits: TIGHT });
+    h.register(1, { acks: 'exception', framing: 'chunked' });
+    h.register(2, { acks: 'exception' });
+    h.put({ name: 'a' });
+    h.put({ name: 'b' });
+    h.flush();
+    // The socket took the first frame only, then stopped taking bytes: one outstanding.
+    blocked(h, 1, 1);
+    for (let i = 0; i < 6; i++) {
+      h.put({ name: `p${i}` });
+      h.flush();
+    }
+    // Two more fit (three outstanding), then it stalls; watcher 2 is not affected.
+    expect(h.rvs(1)).toEqual([10, 11, 12, 13]);
+    expect(h.rvs(2)).toEqual(range(10, 17));
+    h.tick(10);
+    const status = h.outputs.flatMap((m) => (m.type === 'status' ? [m.status] : [])).at(-1)!;
+    expect(status).toMatchObject({ behind: 1, stalled: 1 });
+    // Drained: it catches up from the ring and takes deliveries again.
+    h.ack(1);
+    h.settle();
+    expect(h.rvs(1)).toEqual(range(10, 17));
+    for (let i = 6; i < 12; i++) {
+      h.put({ name: `p${i}` });
+      h.flush();
+    }
+    expect(h.rvs(1)).toEqual(range(10, 23));
+    expect(h.closed.size).toBe(0);
+  });
+
+  it('a blocked watcher that never drains is closed by the stall budget with 410 "stalled"', () => {
+    const h = blockedWithThreeOut();
+    h.tick(999);
+    expect(h.closed.has(1)).toBe(false);
+    h.tick(1_001);
+    expect(h.closed.get(1)).toMatchObject({ code: ErrorCodes.EXPIRED, reason: 'stalled' });
+  });
+
+  it('a blocked watcher that took more before blocking again (drain and block in one turn) restarts the stall budget', () => {
+    const h = blockedWithThreeOut();
+    h.tick(800);
+    blocked(h, 1, 2); // it took two frames, then blocked again
+    h.settle();
+    expect(h.rvs(1)).toEqual([10, 11, 12, 13, 14]);
+    h.tick(1_500);
+    expect(h.closed.has(1)).toBe(false);
+    h.tick(1_801);
+    expect(h.closed.get(1)).toMatchObject({ code: ErrorCodes.EXPIRED, reason: 'stalled' });
+  });
+
+  it('blocked is ignored for a watcher with explicit acks', () => {
+    const h = new Harness({ limits: TIGHT });
+    h.register(1);
+    h.put({ name: 'a' });
+    h.flush();
+    h.ack(1);
+    blocked(h, 1, 0);
+    for (let i = 0; i < 3; i++) h.put({ name: `p${i}` });
+    h.flush();
+    // Its ack of one frame stands: three more fit.
+    expect(h.rvs(1)).toEqual([10, 11, 12, 13]);
   });
 });
 
