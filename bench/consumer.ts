@@ -1,16 +1,24 @@
 /**
- * The benchmark's watch consumers: frame sinks that count what they receive, sample its latency
- * and acknowledge it once per event-loop turn, as an HTTP front acknowledges once its sockets
- * have taken a batch. They keep nothing, so the cost they add per delivery is a few increments.
+ * The benchmark's watch consumers: frame sinks that count what they receive and sample its
+ * latency. They are watched as the HTTP/1.1 front watches (SINK_WATCH): the dispatcher's frames
+ * of a turn arrive as one ready chunk shared by the watchers that get the same frames, and a
+ * consumer that takes everything says nothing (acks by exception), as a socket that never needs
+ * a drain. They keep nothing, so the cost they add per delivery is a few increments.
  */
 import { setImmediate } from 'node:timers';
-import type { FrameSink, FrameWatch } from '../src/index.js';
+import type { FrameSink, FrameWatch, FrameWatchOptions } from '../src/index.js';
 import { LatencySampler } from './measure/latency.js';
+
+/** How the benchmark's sinks are watched: as the HTTP/1.1 front's sockets are. */
+export const SINK_WATCH = { framing: 'chunked', acks: 'exception' } as const satisfies Partial<FrameWatchOptions>;
 
 export class DeliveryHub {
   /** Frames delivered to every sink so far. */
   total = 0;
-  /** FrameWatch.ack() calls: each is a message to a dispatcher (a postMessage with workers). */
+  /**
+   * FrameWatch.ack() calls, one per sink per turn as the HTTP front makes after a flush. With
+   * SINK_WATCH's acks by exception none is a message to a dispatcher: these sinks never block.
+   */
   acks = 0;
   /** Watches the cacher ended (cleanly or with an ERROR frame). */
   ended = 0;
@@ -31,9 +39,9 @@ export class DeliveryHub {
   }
 
   /** @internal */
-  delivered(sink: CountingSink, frame: Uint8Array): void {
-    this.total++;
-    if (this.#sampleLatency) this.latency.offer(frame);
+  delivered(sink: CountingSink, frame: Uint8Array, frames = 1): void {
+    this.total += frames;
+    if (this.#sampleLatency) this.latency.offer(frame, frames);
     this.#queue(sink);
   }
 
@@ -82,6 +90,12 @@ export class CountingSink implements FrameSink {
   push(frame: Uint8Array): void {
     this.frames++;
     this.#hub.delivered(this, frame);
+  }
+
+  /** A turn's frames as one HTTP chunk: counted, and sampled by the first frame's stamp. */
+  pushChunk(chunk: Uint8Array, frames: number): void {
+    this.frames += frames;
+    this.#hub.delivered(this, chunk, frames);
   }
 
   end(errorFrame?: Uint8Array): void {

@@ -20,9 +20,15 @@ export class LatencySampler {
     this.#mask = every - 1;
   }
 
-  /** Called for every delivered frame. */
-  offer(frame: Uint8Array): void {
-    if ((++this.#seen & this.#mask) !== 0 || this.#samples.length >= MAX_SAMPLES) return;
+  /**
+   * Called for every delivered frame, or once for a chunk of `frames` frames: a chunk that
+   * crosses a sampling point is sampled by its first stamp (the oldest write in it).
+   */
+  offer(frame: Uint8Array, frames = 1): void {
+    const before = this.#seen;
+    this.#seen += frames;
+    const crossed = ((before ^ this.#seen) & ~this.#mask) !== 0;
+    if (!crossed || this.#samples.length >= MAX_SAMPLES) return;
     const written = readStamp(frame);
     if (written !== undefined) this.#samples.push(performance.now() - written);
   }

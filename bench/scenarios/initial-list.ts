@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout } from 'node:timers/promises';
 import { MemoryStorage, type WatchOptions } from '../../src/index.js';
-import { CountingSink, DeliveryHub } from '../consumer.js';
+import { CountingSink, DeliveryHub, SINK_WATCH } from '../consumer.js';
 import { PodTemplate } from '../fixtures/pods.js';
 import { formatCount, formatMs } from '../format.js';
 import { collect, peakRssMiB } from '../measure/memory.js';
@@ -70,7 +70,7 @@ export async function initialList(ctx: ScenarioContext): Promise<InitialListResu
       const sinks = Array.from({ length: n }, () => new InitialSink(hub));
       const window = await startWindow({ baseline, stats: () => cacher.stats() });
       const t0 = performance.now();
-      const watches = await Promise.all(sinks.map(async (sink) => (sink.watch = await cacher.watchFrames(WATCH, sink))));
+      const watches = await Promise.all(sinks.map(async (sink) => (sink.watch = await cacher.watchFrames({ ...SINK_WATCH, ...WATCH }, sink))));
       while (sinks.some((s) => s.bookmarkAt === undefined) && performance.now() - t0 < size.phaseTimeoutMs) await setTimeout(2);
       // A few monitor ticks, for the delay monitor to record the last blocked stretch.
       await setTimeout(20);

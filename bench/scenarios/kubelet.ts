@@ -7,7 +7,7 @@
  */
 import { setImmediate, setTimeout } from 'node:timers/promises';
 import { MemoryStorage, type WatchOptions } from '../../src/index.js';
-import { DeliveryHub, type CountingSink } from '../consumer.js';
+import { DeliveryHub, type CountingSink, SINK_WATCH } from '../consumer.js';
 import { formatMs, formatRate } from '../format.js';
 import { collect, heapUsed, rss } from '../measure/memory.js';
 import type { IdleWatcherMemory, KubeletResult, ThroughputRun } from '../types.js';
@@ -36,15 +36,15 @@ export async function kubelet(ctx: ScenarioContext): Promise<KubeletResult> {
     const from: WatchOptions = { resourceVersion: String(cacher.revision), allowWatchBookmarks: true };
 
     ctx.progress(`${tag} ${size.nodeWatchers} node watchers (idle memory)`, true);
-    const idle = await idleWatchers(size.nodeWatchers, hub, (sink, i) => cacher.watchFrames({ ...from, fieldSelector: `spec.nodeName=node-${i}` }, sink));
+    const idle = await idleWatchers(size.nodeWatchers, hub, (sink, i) => cacher.watchFrames({ ...SINK_WATCH, ...from, fieldSelector: `spec.nodeName=node-${i}` }, sink));
 
     for (let i = 0; i < size.clusterWatchers; i++) {
       const sink = hub.sink();
-      sink.watch = await cacher.watchFrames(from, sink);
+      sink.watch = await cacher.watchFrames({ ...SINK_WATCH, ...from }, sink);
     }
     for (let j = 0; j < size.labelWatchers; j++) {
       const sink = hub.sink();
-      sink.watch = await cacher.watchFrames({ ...from, labelSelector: labelSelector(j) }, sink);
+      sink.watch = await cacher.watchFrames({ ...SINK_WATCH, ...from, labelSelector: labelSelector(j) }, sink);
     }
     await setTimeout(50);
 

@@ -6,7 +6,7 @@
  */
 import { setTimeout } from 'node:timers/promises';
 import { MemoryStorage } from '../../src/index.js';
-import { DeliveryHub } from '../consumer.js';
+import { DeliveryHub, SINK_WATCH } from '../consumer.js';
 import { formatMs, formatRate } from '../format.js';
 import { collect } from '../measure/memory.js';
 import type { SelectorHeavyResult } from '../types.js';
@@ -35,7 +35,7 @@ export async function selectorHeavy(ctx: ScenarioContext): Promise<SelectorHeavy
     const resourceVersion = String(cacher.revision);
     for (let j = 0; j < size.watchers; j++) {
       const sink = hub.sink();
-      sink.watch = await cacher.watchFrames({ resourceVersion, labelSelector: labelSelector(j) }, sink);
+      sink.watch = await cacher.watchFrames({ ...SINK_WATCH, resourceVersion, labelSelector: labelSelector(j) }, sink);
     }
     await setTimeout(50);
 

@@ -7,7 +7,7 @@
  */
 import { setTimeout } from 'node:timers/promises';
 import { MemoryStorage, shardRangeText } from '../../src/index.js';
-import { DeliveryHub } from '../consumer.js';
+import { DeliveryHub, SINK_WATCH } from '../consumer.js';
 import { formatMs, formatRate } from '../format.js';
 import { collect } from '../measure/memory.js';
 import type { ShardedMode, ShardedResult } from '../types.js';
@@ -39,7 +39,7 @@ export async function sharded(ctx: ScenarioContext): Promise<ShardedResult> {
       for (let r = 0; r < size.replicas; r++) {
         const sink = hub.sink();
         const options = mode === 'full' ? { resourceVersion } : { resourceVersion, shardSelector: shardRangeText('uid', r, size.replicas) };
-        sink.watch = await cacher.watchFrames(options, sink);
+        sink.watch = await cacher.watchFrames({ ...SINK_WATCH, ...options }, sink);
         sinks.push(sink);
       }
       await setTimeout(50);

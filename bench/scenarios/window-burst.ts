@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout } from 'node:timers/promises';
 import { createCacher, MemoryStorage } from '../../src/index.js';
-import { DeliveryHub } from '../consumer.js';
+import { DeliveryHub, SINK_WATCH } from '../consumer.js';
 import { POD_PREFIX, POD_SCHEMA } from '../fixtures/pods.js';
 import { formatCount } from '../format.js';
 import { startWindow } from '../measure/window.js';
@@ -101,7 +101,7 @@ export async function windowBurst(ctx: ScenarioContext): Promise<WindowBurstResu
         let rv = 0;
         for (const m of marks) if (m.at <= end - behindMs && m.rv > rv) rv = m.rv;
         const sink = hub.sink();
-        sink.watch = await cacher.watchFrames({ resourceVersion: String(rv) }, sink);
+        sink.watch = await cacher.watchFrames({ ...SINK_WATCH, resourceVersion: String(rv) }, sink);
         return { sink, behindSeconds: (end - (marks.find((m) => m.rv === rv)?.at ?? 0)) / 1000, owed: last - rv };
       }),
     );

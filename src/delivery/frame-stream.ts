@@ -17,8 +17,11 @@ import type { Subscriber, SubscriberHooks } from './subscriber.js';
 export interface FrameSink {
   /** One frame, in order. Called synchronously from dispatch: only buffer or write here. */
   push(frame: Uint8Array): void;
-  /** A ready HTTP/1.1 chunk of frames, in order with push() (`chunked` framing only). */
-  pushChunk?(chunk: Uint8Array): void;
+  /**
+   * A ready HTTP/1.1 chunk of `frames` frames, in order with push() (`chunked` framing only).
+   * The count is for consumers that account per frame without parsing the chunk.
+   */
+  pushChunk?(chunk: Uint8Array, frames: number): void;
   /**
    * Optional pacing for large initial-event snapshots: resolves when the consumer can take more
    * (e.g. the socket drained). Without it, the snapshot is pushed as fast as it is encoded.
@@ -100,7 +103,7 @@ export class FrameStream implements Subscriber, FrameWatch {
     }
     this.#pushedEvents += events;
     this.#pushedBytes += bytes;
-    if (this.#chunked) this.#sink.pushChunk!(buffer);
+    if (this.#chunked) this.#sink.pushChunk!(buffer, events);
     else this.#sink.push(buffer);
   }
 
