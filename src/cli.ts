@@ -35,7 +35,7 @@ watchcache serve [options]
                       the cache serve consistent reads on etcd < 3.4.31 / 3.5.13 (keep it < 3000)
   --prefix P          storage key prefix everything lives under (default ${DEFAULT_PREFIX})
   --workers N         dispatch worker threads for each resource with an index trigger (pods);
-                      default: cores - 1, at most 4; 0 dispatches everything inline
+                      default: 0 (inline) on up to 2 cores, else cores - 1, at most 4
   --resources FILE    custom resources to serve besides the built-in core/v1 ones (JSON)
   --token-file FILE   require bearer tokens: lines TOKEN,USER,ro|rw[,NS1;NS2]
   --tls-cert FILE     serve HTTPS with this PEM certificate (needs --tls-key)

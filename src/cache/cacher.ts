@@ -56,7 +56,7 @@ export interface CacherOptions extends ResourceSchema {
   prefix: string;
   /**
    * Worker threads for dispatch; 0 runs the same dispatch code inline on the main thread. Default:
-   * one per core beyond the first, at most 4 (so 1 on a 2-core machine, 0 on a single core).
+   * inline on up to 2 cores, else one per core beyond the first, at most 4 (see defaultWorkers).
    */
   workers?: number;
   /** Advanced: where dispatchers run, overriding `workers` (tests use it to reach the workers). */
@@ -462,8 +462,16 @@ class CacherImpl implements Cacher {
   }
 }
 
+/**
+ * What the benchmark shows fastest. On the 2-core reference machine, end to end over real sockets
+ * (docs/benchmarks.md, "The hot path: after"), inline dispatch sustains the most deliveries in
+ * both mixes: a dispatcher thread, the main thread and the clients share two cores, and the
+ * thread's hand-off costs more than the dispatch it takes over. With more cores a dispatcher
+ * thread has a core of its own, which is what it was built for.
+ */
 function defaultWorkers(): number {
-  return Math.min(4, Math.max(0, availableParallelism() - 1));
+  const cores = availableParallelism();
+  return cores <= 2 ? 0 : Math.min(4, cores - 1);
 }
 
 export type { GetOptions, ListOptions, ListResult, ReadOptions, WatchOptions };
