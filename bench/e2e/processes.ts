@@ -216,9 +216,15 @@ async function serverWithUrl(name: string, child: ChildProcess, timeoutMs: numbe
   return { proc, url: found! };
 }
 
-/** `watchcache serve` on a free port, with the embedded store or over etcd. */
+/**
+ * `watchcache serve` on a free port, with the embedded store or over etcd. With
+ * WATCHCACHE_E2E_CPU_PROF=DIR in the environment it runs under `node --cpu-prof`, writing one
+ * profile per thread into DIR when it stops (how docs/benchmarks.md's profiles were taken).
+ */
 export function startWatchcache(options: { etcd?: string; workers: number }): Promise<{ proc: Proc; url: string }> {
-  const args = [compiled('src/cli.js'), 'serve', '--port', '0', '--no-metrics', '--workers', String(options.workers)];
+  const profileDir = process.env['WATCHCACHE_E2E_CPU_PROF'];
+  const node = profileDir === undefined || profileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  const args = [...node, compiled('src/cli.js'), 'serve', '--port', '0', '--no-metrics', '--workers', String(options.workers)];
   if (options.etcd !== undefined) args.push('--etcd', options.etcd);
   return serverWithUrl('watchcache', spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }), 60_000);
 }
