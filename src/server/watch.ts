@@ -10,8 +10,8 @@
  * response's end writes the last chunk `0\r\n\r\n`. Where chunked encoding is not in use
  * (HTTP/1.0: the body ends with the connection) frames go through the response one by one.
  *
- * The first write of a turn corks and schedules one flush (process.nextTick), so a turn leaves in
- * one writev. Acks are by exception: a socket that took everything says nothing; one that stops
+ * A dispatcher chunk is written at once (it is the watcher's whole turn); the watch's own frames
+ * cork the socket and schedule one flush (process.nextTick), so they leave in one writev. Acks are by exception: a socket that took everything says nothing; one that stops
  * taking bytes (needs a drain) tells the dispatcher it is `blocked`, with what it had taken, and
  * acks when it drains. A slow client therefore stalls on its own ring cursor instead of being
  * buffered for here.
@@ -119,8 +119,17 @@ class HttpWatch implements FrameSink, HubWatch {
   pushChunk(chunk: Uint8Array): void {
     const socket = this.#socket!;
     if (this.#ended || socket.destroyed) return;
-    this.#cork();
+    if (this.#corked) {
+      // Frames of this watch's own went first in this turn: the chunk follows them in the cork.
+      socket.write(chunk);
+      return;
+    }
+    // A dispatcher chunk holds this watcher's whole turn already: it goes out at once, with no
+    // cork and no flush to schedule (one write per watcher per turn is the whole point of it).
+    this.#begin();
     socket.write(chunk);
+    this.#active = true;
+    this.#ackOrWait();
   }
 
   end(errorFrame?: Uint8Array): void {
