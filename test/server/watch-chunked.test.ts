@@ -140,6 +140,8 @@ const big = (name: string, namespace: string): unknown => {
  * the server's socket stops taking bytes.
  */
 const PODS = 60;
+/** The most big pods a test writes while it waits for a watcher to stall (50 MB). */
+const MAX_PODS = 200;
 
 const rvOf = (e: WireEvent): number => Number(e.object.metadata.resourceVersion);
 
@@ -193,15 +195,18 @@ describe.each([
     await fast.until('the 200', (x) => x.status === 200);
     slow.socket.pause();
     const revisions: number[] = [];
-    for (let i = 0; i < PODS; i++) {
-      const r = await call(t.url, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', json: big(`big-${String(i).padStart(2, '0')}`, ns) });
+    const stalled = (): boolean => t.cacher('pods').stats().dispatchers.some((d) => d.stalled > 0);
+    // At least PODS, and on until the kernel's buffers are full and the watcher stalls (a machine
+    // with larger socket buffers needs more bytes), at most MAX_PODS.
+    for (let i = 0; i < MAX_PODS && (i < PODS || !stalled()); i++) {
+      const r = await call(t.url, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', json: big(`big-${String(i).padStart(3, '0')}`, ns) });
       revisions.push(Number(r.json.metadata.resourceVersion));
     }
-    await fast.until('every event', (x) => x.events.length >= PODS);
+    await fast.until('every event', (x) => x.events.length >= revisions.length);
     // The socket stopped taking bytes: the dispatcher was told, and the watcher stalls there.
     await eventually('the slow watcher to stall', () => t.cacher('pods').stats().dispatchers.some((d) => d.stalled > 0), 30_000);
     slow.socket.resume();
-    await slow.until('every event', (x) => x.events.length >= PODS);
+    await slow.until('every event', (x) => x.events.length >= revisions.length);
     expect(slow.events.map(rvOf)).toEqual(revisions);
     expect(fast.events.map(rvOf)).toEqual(revisions);
     await eventually('no watcher stalled', () => t.cacher('pods').stats().dispatchers.every((d) => d.stalled === 0), 30_000);
@@ -224,8 +229,8 @@ describe('WATCH over HTTP: the ends of a chunked stream, and HTTP/1.0', () => {
       await w.until('the initial events and their bookmark', (x) => x.events.length >= 3);
       w.socket.pause();
       const revisions: number[] = [];
-      for (let i = 0; i < PODS && (t.cacher('pods').stats().terminated['stalled'] ?? 0) === 0; i++) {
-        const r = await call(t.url, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', json: big(`big-${String(i).padStart(2, '0')}`, ns) });
+      for (let i = 0; i < MAX_PODS && (t.cacher('pods').stats().terminated['stalled'] ?? 0) === 0; i++) {
+        const r = await call(t.url, `/api/v1/namespaces/${ns}/pods`, { method: 'POST', json: big(`big-${String(i).padStart(3, '0')}`, ns) });
         revisions.push(Number(r.json.metadata.resourceVersion));
       }
       await eventually('the watcher closed by the stall budget', () => (t.cacher('pods').stats().terminated['stalled'] ?? 0) > 0, 30_000);
