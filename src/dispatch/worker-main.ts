@@ -5,7 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { RingReader } from '../ring/reader.js';
-import { packIndexed } from '../encode/packed-frames.js';
+import { distinctFrames, packIndexed } from '../encode/packed-frames.js';
 import { Dispatcher } from './dispatcher.js';
 import type { DeliveryBatch, DispatcherConfig, DispatcherInput, DispatcherOutput, PackedDelivery } from './protocol.js';
 
@@ -43,30 +43,12 @@ export function runDispatcherWorker(port: MessagePort, config: DispatcherConfig)
  * entries, a shared chunk) packed once into one transferred buffer, ids and counts as typed arrays.
  */
 function pack(batch: DeliveryBatch): PackedDelivery {
-  const count = batch.ids.length;
-  const oldStart = batch.chunkStart;
-  const index = new Map<Uint8Array, number>();
-  const distinct: Uint8Array[] = [];
-  const refs = new Uint32Array(count);
-  for (let i = 0; i < count; i++) {
-    const ref = batch.refs[i]!;
-    if (ref >= oldStart) continue;
-    const frame = batch.buffers[ref]!;
-    let k = index.get(frame);
-    if (k === undefined) {
-      k = distinct.length;
-      index.set(frame, k);
-      distinct.push(frame);
-    }
-    refs[i] = k;
-  }
-  // Chunks are distinct already: they follow the frames.
-  const chunkStart = distinct.length;
-  for (let c = oldStart; c < batch.buffers.length; c++) distinct.push(batch.buffers[c]!);
-  for (let i = 0; i < count; i++) {
-    const ref = batch.refs[i]!;
-    if (ref >= oldStart) refs[i] = chunkStart + ref - oldStart;
-  }
+  // Chunks are new objects, each distinct, after the frames: they keep their order after the
+  // distinct frames, so the first chunk's slot is where the chunks start.
+  const { refs: slot, distinct } = distinctFrames(batch.buffers);
+  const refs = new Uint32Array(batch.ids.length);
+  for (let i = 0; i < refs.length; i++) refs[i] = slot[batch.refs[i]!]!;
+  const chunkStart = batch.chunkStart < batch.buffers.length ? slot[batch.chunkStart]! : distinct.length;
   return {
     type: 'deliverPacked',
     ids: Int32Array.from(batch.ids),

@@ -13,11 +13,16 @@
 
 /** Pack `frames` (the same frame object may appear many times; it is stored once). */
 export function packFrames(frames: readonly Uint8Array[]): ArrayBuffer {
-  const count = frames.length;
+  const { refs, distinct } = distinctFrames(frames);
+  return packIndexed(refs, distinct);
+}
+
+/** `frames` split into its distinct frame objects, in first-seen order, and which one each entry is. */
+export function distinctFrames(frames: readonly Uint8Array[]): { refs: Uint32Array; distinct: Uint8Array[] } {
   const index = new Map<Uint8Array, number>();
   const distinct: Uint8Array[] = [];
-  const refs = new Uint32Array(count);
-  for (let i = 0; i < count; i++) {
+  const refs = new Uint32Array(frames.length);
+  for (let i = 0; i < frames.length; i++) {
     const frame = frames[i]!;
     let k = index.get(frame);
     if (k === undefined) {
@@ -27,7 +32,7 @@ export function packFrames(frames: readonly Uint8Array[]): ArrayBuffer {
     }
     refs[i] = k;
   }
-  return packIndexed(refs, distinct);
+  return { refs, distinct };
 }
 
 /** Pack a list already split into its distinct frames and, per entry, which one (`refs[i]`). */
