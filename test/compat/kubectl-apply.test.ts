@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcd, type EtcdHandle } from '../helpers/etcd.js';
 import { executable, servingUrl, startChild as start, type Child } from '../helpers/child.js';
 import { bounded, call } from '../server/http-helpers.js';
+import { kubectlEnv } from '../helpers/kubeconfig.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli.js');
@@ -112,28 +113,7 @@ describe.each(['embedded store', 'etcd'])('kubectl apply against watchcache serv
     }
     server = start(process.execPath, args, { PATH: process.env['PATH'] ?? '' });
     url = await servingUrl(server, 60_000);
-    const config = file(
-      'config',
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters:',
-        '- name: watchcache',
-        '  cluster:',
-        `    server: ${url}`,
-        'contexts:',
-        '- name: watchcache',
-        '  context:',
-        '    cluster: watchcache',
-        '    user: anonymous',
-        'users:',
-        '- name: anonymous',
-        '  user: {}',
-        'current-context: watchcache',
-        '',
-      ].join('\n'),
-    );
-    env = { PATH: process.env['PATH'] ?? '', HOME: dir, KUBECONFIG: config };
+    env = kubectlEnv(dir, url);
   }, 120_000);
 
   afterAll(async () => {

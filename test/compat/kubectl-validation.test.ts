@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executable, servingUrl, startChild as start, type Child } from '../helpers/child.js';
 import { bounded, call } from '../server/http-helpers.js';
+import { kubectlEnv } from '../helpers/kubeconfig.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli.js');
@@ -39,11 +40,7 @@ describe.skipIf(!executable(KUBECTL))('kubectl 1.33 create -f of invalid objects
     dir = mkdtempSync(join(tmpdir(), 'watchcache-kubectl-validation-'));
     server = start(process.execPath, [CLI, 'serve', '--port', '0'], { PATH: process.env['PATH'] ?? '' });
     url = await servingUrl(server, 60_000);
-    const config = file(
-      'config',
-      ['apiVersion: v1', 'kind: Config', 'clusters:', '- name: w', '  cluster:', `    server: ${url}`, 'contexts:', '- name: w', '  context:', '    cluster: w', '    user: u', 'users:', '- name: u', '  user: {}', 'current-context: w', ''].join('\n'),
-    );
-    env = { PATH: process.env['PATH'] ?? '', HOME: dir, KUBECONFIG: config };
+    env = kubectlEnv(dir, url);
   }, 120_000);
 
   afterAll(async () => {

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcd, type EtcdHandle } from '../helpers/etcd.js';
 import { executable, servingUrl, startChild as start, type Child } from '../helpers/child.js';
 import { bounded, POD_SPEC } from '../server/http-helpers.js';
+import { kubectlEnv } from '../helpers/kubeconfig.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli.js');
@@ -116,32 +117,7 @@ describe.each(['embedded store', 'etcd'])('kubectl writes against watchcache ser
     }
     server = start(process.execPath, args, { PATH: process.env['PATH'] ?? '' });
     url = await servingUrl(server, 30_000);
-    const config = join(dir, 'config');
-    writeFileSync(
-      config,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters:',
-        '- name: watchcache',
-        '  cluster:',
-        `    server: ${url}`,
-        `    certificate-authority: ${cert}`,
-        'contexts:',
-        '- name: watchcache',
-        '  context:',
-        '    cluster: watchcache',
-        '    user: admin',
-        'users:',
-        '- name: admin',
-        '  user:',
-        '    token: admin-token',
-        'current-context: watchcache',
-        '',
-      ].join('\n'),
-    );
-    // kubectl diff runs `diff` from PATH; everything else of kubectl's lives in the temp dir.
-    env = { PATH: process.env['PATH'] ?? '', HOME: dir, KUBECONFIG: config };
+    env = kubectlEnv(dir, url, { certificateAuthority: cert, token: 'admin-token' });
   }, 60_000);
 
   afterAll(async () => {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { executable, servingUrl, startChild as start, type Child } from '../helpers/child.js';
 import { podYaml } from '../helpers/pods.js';
 import { bounded, call, eventually, POD_SPEC } from '../server/http-helpers.js';
+import { kubectlEnv } from '../helpers/kubeconfig.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli.js');
@@ -103,30 +104,7 @@ describe('kubectl against watchcache serve', () => {
     );
     server = start(process.execPath, [CLI, 'serve', '--port', '0', '--resources', resources], { PATH: process.env['PATH'] ?? '' });
     url = await servingUrl(server, 30_000);
-    const config = join(dir, 'config');
-    writeFileSync(
-      config,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters:',
-        '- name: watchcache',
-        '  cluster:',
-        `    server: ${url}`,
-        'contexts:',
-        '- name: watchcache',
-        '  context:',
-        '    cluster: watchcache',
-        '    user: anonymous',
-        'users:',
-        '- name: anonymous',
-        '  user: {}',
-        'current-context: watchcache',
-        '',
-      ].join('\n'),
-    );
-    // Only what kubectl needs: its discovery cache goes to HOME/.kube, inside the temporary directory.
-    env = { PATH: process.env['PATH'] ?? '', HOME: dir, KUBECONFIG: config };
+    env = kubectlEnv(dir, url);
   });
 
   afterAll(async () => {
