@@ -3,6 +3,11 @@
  * the reflector (store → cache), the watch cache (state, revision, ring) and its ready gate, the
  * read path (LIST and GET: cache or store), the watch plan (how a WATCH starts), initial events,
  * and the router to the dispatchers (ring → watchers).
+ *
+ * Why one file of ~480 lines: about 190 of them are the public contract with its documentation
+ * (CacherOptions, FrameWatchOptions, CacherStats, the Cacher interface), which embedders read in
+ * one place; the façade itself is ~290 lines, and its longest part, `#watch`, is the one sequence
+ * (plan → wait → snapshot → register → initial events) whose steps must stay in one turn.
  */
 import { availableParallelism } from 'node:os';
 import { ErrorCodes, invalidArgument, positiveOption, WatchCacheError } from '../errors.js';
