@@ -201,6 +201,10 @@ export const BUILTIN_RESOURCES: readonly ResourceDefinition[] = Object.freeze([
       'type',
     ],
   }),
+  core('serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'] }),
+  // kube's strategies drop a volume's or a claim's status on create (the controllers set it).
+  core('persistentvolumes', 'PersistentVolume', false, { shortNames: ['pv'], subresources: STATUS_RESET_ON_CREATE }),
+  core('persistentvolumeclaims', 'PersistentVolumeClaim', true, { shortNames: ['pvc'], subresources: STATUS_RESET_ON_CREATE }),
   // apps/v1 and batch/v1, with kube's selectable fields (pkg/registry/*/strategy.go): integers it
   // prints as "0" when unset; jobs' status.successful is the JSON's status.succeeded. None has an
   // index trigger in kube-apiserver.

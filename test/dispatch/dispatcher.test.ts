@@ -18,6 +18,16 @@ import { ErrorCodes, type WireError } from '../../src/errors.js';
 import { RecordKind } from '../../src/ring/layout.js';
 import { RingProducer, type RingRecordInput } from '../../src/ring/producer.js';
 import { triggerHash } from '../../src/ring/trigger-hash.js';
+import { kubeProto } from '../helpers/kube-proto.js';
+
+const PROTO = kubeProto(`
+message ObjectMeta { optional string name = 1; optional string namespace = 3; optional string resourceVersion = 6; }
+message PodSpec { optional string nodeName = 10; }
+message Pod { optional ObjectMeta metadata = 1; optional PodSpec spec = 2; }
+`);
+const WATCH_EVENT = PROTO.lookupType('k8s.WatchEvent');
+const UNKNOWN = PROTO.lookupType('k8s.Unknown');
+const POD = PROTO.lookupType('k8s.Pod');
 
 // ---- pods and the ring, written as the watch cache writes them -------------------------------
 
@@ -26,13 +36,15 @@ interface Pod {
   namespace?: string;
   node?: string;
   labels?: Record<string, string>;
+  /** With apiVersion and kind, as the server stores objects (what protobuf encodes by). */
+  typed?: boolean;
 }
 
 /** A pod as JSON with metadata.resourceVersion = rv: the bytes a ring record carries. */
 function podJson(pod: Pod, rv: number): Uint8Array {
   const metadata: Record<string, unknown> = { name: pod.name, namespace: pod.namespace ?? 'default', resourceVersion: String(rv) };
   if (pod.labels !== undefined) metadata.labels = pod.labels;
-  const object: Record<string, unknown> = { metadata };
+  const object: Record<string, unknown> = pod.typed === true ? { apiVersion: 'v1', kind: 'Pod', metadata } : { metadata };
   if (pod.node !== undefined) object.spec = { nodeName: pod.node };
   return Buffer.from(JSON.stringify(object));
 }
@@ -734,6 +746,30 @@ describe('dispatcher: frames are encoded once per event per type and shared', ()
     expect(h.frames(4)[0]).toBe(h.frames(3)[0]);
     expect(h.frames(6)[0]).toBe(h.frames(5)[0]);
     expect(new Set([h.frames(1)[0], h.frames(3)[0], h.frames(5)[0]]).size).toBe(3);
+  });
+
+  it('protobuf watchers of one event share one frame, encoded once; JSON and msgpack watchers have their own', () => {
+    const h = new Harness();
+    h.register(1, { encoding: 'protobuf' });
+    h.register(2, { encoding: 'protobuf', predicate: predicate({ namespace: 'default' }) });
+    h.register(3, { encoding: 'protobuf', node: 'node-1' });
+    h.register(4);
+    h.register(5, { encoding: 'msgpack' });
+    h.put({ name: 'p', node: 'node-1', typed: true });
+    h.flush();
+    const frame = h.frames(1)[0]!;
+    expect(h.frames(2)[0]).toBe(frame);
+    expect(h.frames(3)[0]).toBe(frame);
+    expect(new Set([frame, h.frames(4)[0], h.frames(5)[0]]).size).toBe(3);
+    // A length-delimited kube WatchEvent around the enveloped Pod, read by the independent decoder.
+    const bytes = Buffer.from(frame);
+    expect(bytes.readUInt32BE(0)).toBe(bytes.byteLength - 4);
+    const event = WATCH_EVENT.toObject(WATCH_EVENT.decode(bytes.subarray(4))) as { type: string; object: { raw: Uint8Array } };
+    expect(event.type).toBe('ADDED');
+    expect(Buffer.from(event.object.raw.subarray(0, 4)).toString('latin1')).toBe('k8s\0');
+    const unknown = UNKNOWN.toObject(UNKNOWN.decode(event.object.raw.subarray(4))) as { typeMeta: unknown; raw: Uint8Array };
+    expect(unknown.typeMeta).toEqual({ apiVersion: 'v1', kind: 'Pod' });
+    expect(POD.toObject(POD.decode(unknown.raw))).toEqual({ metadata: { name: 'p', namespace: 'default', resourceVersion: '10' }, spec: { nodeName: 'node-1' } });
   });
 
   it('the frame is the stored object spliced into the watch envelope, byte for byte', () => {

@@ -52,7 +52,16 @@ describe('discovery', () => {
       'services/status',
       'endpoints',
       'events',
+      'serviceaccounts',
+      'persistentvolumes',
+      'persistentvolumes/status',
+      'persistentvolumeclaims',
+      'persistentvolumeclaims/status',
     ]);
+    const byName = new Map(r.json.resources.map((x: { name: string }) => [x.name, x]));
+    expect(byName.get('serviceaccounts')).toMatchObject({ kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'] });
+    expect(byName.get('persistentvolumes')).toMatchObject({ kind: 'PersistentVolume', namespaced: false, shortNames: ['pv'] });
+    expect(byName.get('persistentvolumeclaims')).toMatchObject({ kind: 'PersistentVolumeClaim', namespaced: true, shortNames: ['pvc'] });
     const pods = r.json.resources[0];
     expect(pods).toEqual({
       name: 'pods',

@@ -6,9 +6,9 @@
  * (workers 1: pods, the resource with a trigger, dispatch there), which must stream the same.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_RESOURCES, defineResource } from '../../src/server/registry.js';
+import { kubeProto } from '../helpers/kube-proto.js';
 import { call, openWatch, startTestServer, synced, type TestServer, type WatchReader } from './http-helpers.js';
 
 const KUBECTL_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
@@ -28,13 +28,7 @@ const widget = defineResource({
   additionalPrinterColumns: [{ name: 'Color', type: 'string', jsonPath: '.spec.color' }],
 });
 
-const { root } = protobuf.parse(`
-syntax = "proto2";
-package k8s;
-message RawExtension { optional bytes raw = 1; }
-message WatchEvent { optional string type = 1; optional RawExtension object = 2; }
-message TypeMeta { optional string apiVersion = 1; optional string kind = 2; }
-message Unknown { optional TypeMeta typeMeta = 1; optional bytes raw = 2; optional string contentEncoding = 3; optional string contentType = 4; }
+const root = kubeProto(`
 message ObjectMeta { optional string name = 1; optional string namespace = 3; optional string resourceVersion = 6; map<string, string> labels = 11; map<string, string> annotations = 12; }
 message PodSpec { optional string nodeName = 10; }
 message Pod { optional ObjectMeta metadata = 1; optional PodSpec spec = 2; }

@@ -2,23 +2,17 @@
  * Watch frames and lists read back by a decoder written apart from the encoder: protobufjs with
  * the few messages it needs declared from k8s.io/api's and apimachinery's generated.proto.
  */
-import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { encodeList, encodeObject } from '../../../src/encode/protobuf/envelope.js';
 import { protobufBookmarkFrame, protobufErrorFrame, protobufEventFrame, protobufWatchFrame } from '../../../src/encode/protobuf/watch.js';
 import { createCacher } from '../../../src/cache/cacher.js';
 import { newStatus } from '../../../src/status.js';
 import { MemoryStorage } from '../../../src/storage/memory.js';
+import { kubeProto } from '../../helpers/kube-proto.js';
 import { POD_SCHEMA, Pods } from '../../helpers/pods.js';
 import { pod } from './fixtures/objects.js';
 
-const { root } = protobuf.parse(`
-syntax = "proto2";
-package k8s;
-message TypeMeta { optional string apiVersion = 1; optional string kind = 2; }
-message Unknown { optional TypeMeta typeMeta = 1; optional bytes raw = 2; optional string contentEncoding = 3; optional string contentType = 4; }
-message RawExtension { optional bytes raw = 1; }
-message WatchEvent { optional string type = 1; optional RawExtension object = 2; }
+const root = kubeProto(`
 message ObjectMeta { optional string name = 1; optional string namespace = 3; optional string resourceVersion = 6; map<string, string> labels = 11; map<string, string> annotations = 12; }
 message Container { optional string name = 1; optional string image = 2; }
 message PodSpec { repeated Container containers = 2; optional string nodeName = 10; }
