@@ -52,6 +52,11 @@ const cases: Case[] = [
   { name: 'unknown resourceVersionMatch', method: 'GET', path: `${PODS}?resourceVersion=1&resourceVersionMatch=Sometimes`, code: 400, reason: 'BadRequest' },
   { name: 'resourceVersionMatch=Exact without resourceVersion', method: 'GET', path: `${PODS}?resourceVersionMatch=Exact`, code: 400, reason: 'BadRequest' },
   { name: 'watch with resourceVersionMatch but no sendInitialEvents', method: 'GET', path: `${PODS}?watch=1&resourceVersionMatch=NotOlderThan`, code: 400, reason: 'BadRequest' },
+  // A resourceVersion the store has not reached (e.g. from before the embedded store restarted):
+  // 504 after the 3 s freshness wait; a watch ends with an in-band ERROR (test/server/restart.test.ts).
+  { name: 'LIST not older than a resourceVersion the store has not reached', method: 'GET', path: `${PODS}?resourceVersion=1000000&resourceVersionMatch=NotOlderThan`, code: 504, reason: 'Timeout' },
+  { name: 'GET at a resourceVersion the store has not reached', method: 'GET', path: `${HEALTHY}?resourceVersion=1000000`, code: 504, reason: 'Timeout' },
+  { name: 'WATCH from a resourceVersion the store has not reached (ends with an in-band ERROR)', method: 'GET', path: `${PODS}?watch=true&resourceVersion=1000000`, code: 200, reason: undefined },
   { name: 'limit that is not a number', method: 'GET', path: `${PODS}?limit=ten`, code: 400, reason: 'BadRequest' },
   { name: 'negative limit', method: 'GET', path: `${PODS}?limit=-3`, code: 400, reason: 'BadRequest' },
   { name: 'limit at int64 max (kube answers 200)', method: 'GET', path: `${PODS}?limit=9223372036854775807`, code: 200, reason: undefined },
@@ -133,6 +138,8 @@ const cases: Case[] = [
   { name: 'a JSON patch of 10 001 operations', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: JSON.stringify(Array.from({ length: 10_001 }, () => ({ op: 'test', path: '/kind', value: 'Pod' }))), code: 413, reason: 'RequestEntityTooLarge' },
   { name: 'a merge patch making the object larger than 1.5 MiB', method: 'PATCH', path: HEALTHY, headers: MERGE_PATCH_HEADERS, body: JSON.stringify({ spec: bigSpec }), code: 413, reason: 'RequestEntityTooLarge' },
   { name: 'a strategic merge patch making the object larger than 1.5 MiB', method: 'PATCH', path: HEALTHY, headers: { 'content-type': 'application/strategic-merge-patch+json' }, body: JSON.stringify({ spec: bigSpec }), code: 413, reason: 'RequestEntityTooLarge' },
+  { name: 'a strategic merge patch nested too deep', method: 'PATCH', path: HEALTHY, headers: { 'content-type': 'application/strategic-merge-patch+json' }, body: nested(5000), code: 400, reason: 'BadRequest' },
+  { name: 'a JSON patch whose copies double the nesting past 1000 levels', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: JSON.stringify([{ op: 'add', path: '/spec/d', value: {} }, ...Array.from({ length: 14 }, (_, k) => ({ op: 'copy', from: '/spec/d', path: '/spec/d' + '/a'.repeat(2 ** k) }))]), code: 422, reason: 'Invalid' },
   { name: 'a create larger than 1.5 MiB', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'big' }, bigSpec), code: 413, reason: 'RequestEntityTooLarge' },
   { name: 'an update larger than 1.5 MiB', method: 'PUT', path: HEALTHY, headers: JSON_HEADERS, body: pod({ name: 'healthy' }, bigSpec), code: 413, reason: 'RequestEntityTooLarge' },
   { name: 'an oversize body (limit 3 MiB)', method: 'POST', path: PODS, headers: JSON_HEADERS, body: Buffer.alloc(4 * 1024 * 1024, 0x20), code: 413, reason: 'RequestEntityTooLarge' },
@@ -155,6 +162,8 @@ const cases: Case[] = [
   { name: 'a generateName with an underscore', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ generateName: 'web_' }), code: 422, reason: 'Invalid' },
   { name: 'a merge patch adding a bad label', method: 'PATCH', path: `${PODS}/healthy`, headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { labels: { a: 'b/c' } } }), code: 422, reason: 'Invalid' },
   { name: 'an update with a bad label', method: 'PUT', path: `${PODS}/healthy`, headers: JSON_HEADERS, body: pod({ name: 'healthy', labels: { 'a b': 'c' } }), code: 422, reason: 'Invalid' },
+  { name: 'a strategic merge patch adding a 64-character label value', method: 'PATCH', path: HEALTHY, headers: { 'content-type': 'application/strategic-merge-patch+json' }, body: JSON.stringify({ metadata: { labels: { a: 'v'.repeat(64) } } }), code: 422, reason: 'Invalid' },
+  { name: 'a JSON patch adding an annotation key with a space', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: JSON.stringify([{ op: 'add', path: '/metadata/annotations', value: { 'a b': 'c' } }]), code: 422, reason: 'Invalid' },
   { name: 'update with a resourceVersion that is not one', method: 'PUT', path: `${PODS}/x`, headers: JSON_HEADERS, body: pod({ name: 'x', resourceVersion: 'abc' }), code: 400, reason: 'BadRequest' },
   { name: 'dryRun other than All (must not write)', method: 'POST', path: `${PODS}?dryRun=Some`, headers: JSON_HEADERS, body: pod({ name: 'dry' }), code: 422, reason: 'Invalid' },
   // Schema validation (schema-validation.ts): kube's 400 for decoding, 422 for field errors.

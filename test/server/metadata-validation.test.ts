@@ -115,6 +115,19 @@ describe('metadata validation', () => {
       expect(over.json.details.causes).toEqual([{ reason: 'FieldValueTooLong', message: 'Too long: must have at most 262144 bytes', field: 'metadata.annotations' }]);
     });
 
+    it('names follow their resource: a dotted name is a DNS-1123 subdomain for pods and configmaps, not a DNS-1123 label for namespaces nor a DNS-1035 label for services', async () => {
+      const dotted = 'web.v1.example';
+      expect((await create(pod({ name: dotted }))).status).toBe(201);
+      expect((await create({ metadata: { name: dotted }, data: {} }, '/api/v1/namespaces/default/configmaps')).status).toBe(201);
+      for (const path of ['/api/v1/namespaces', '/api/v1/namespaces/default/services']) {
+        const r = await create({ metadata: { name: dotted } }, path);
+        expect(r.status, path).toBe(422);
+        expect(r.json.details.causes, path).toEqual([expect.objectContaining({ field: 'metadata.name', reason: 'FieldValueInvalid' })]);
+      }
+      expect(await stored('/registry/namespaces/web.v1.example')).toBeUndefined();
+      expect(await stored('/registry/services/default/web.v1.example')).toBeUndefined();
+    });
+
     it('a namespace generateName may end in a dash', async () => {
       const r = await call(t.url, '/api/v1/namespaces', { method: 'POST', json: { metadata: { generateName: 'team-' } } });
       expect(r.status).toBe(201);

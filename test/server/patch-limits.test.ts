@@ -4,6 +4,8 @@
  * a 413 or 422 Status; the stored object is unchanged and the server keeps serving. On the
  * embedded store and on real etcd (whose own limit is 1.5 MiB per request).
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdStorage } from '../../src/storage/etcd.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
@@ -34,6 +36,26 @@ function deepAdds(): unknown[] {
   const ops: unknown[] = [{ op: 'add', path: '/spec/d', value: chain(900) }];
   for (let i = 1; i < 20; i++) ops.push({ op: 'add', path: '/spec/d' + '/a'.repeat(900 * i - 1) + '/a', value: chain(900) });
   return ops;
+}
+
+/** A full garbage collection, without starting node with --expose-gc. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/**
+ * What this process holds after full collections: the JS heap and the buffers outside it. The
+ * least of a few, as external memory is released a collection or two after its owner.
+ */
+function retainedBytes(): number {
+  let least = Infinity;
+  for (let i = 0; i < 3; i++) {
+    collectGarbage();
+    const { heapUsed, external } = process.memoryUsage();
+    least = Math.min(least, heapUsed + external);
+  }
+  return least;
 }
 
 interface Store {
@@ -160,6 +182,28 @@ describe.each(stores)('bounded patches on the $name', (store) => {
       expect((await t.storage.get('/registry/example.com/blobs/default/edge')).item!.value.byteLength).toBeLessThanOrEqual(1.5 * 1024 * 1024);
       expect((await call(t.url, `${PODS}/edge`, { method: 'DELETE' })).status).toBe(200);
     }
+    await unchanged();
+  });
+
+  it('after the hostile patches the memory they took is released: repeating them all leaves the heap at its baseline', async () => {
+    const hostile: Array<[Record<string, string>, unknown]> = [
+      [JSON_PATCH, copies(36)],
+      [JSON_PATCH, copies(22)],
+      [JSON_PATCH, deepAdds()],
+      [JSON_PATCH, [0, 1].map((i) => ({ op: 'add', path: `/spec/s${i}`, value: 'y'.repeat(1_000_000) }))],
+      [MERGE_PATCH, { spec: { big: 'x'.repeat(2_000_000) } }],
+    ];
+    const round = async (): Promise<void> => {
+      for (const [headers, body] of hostile) expect([413, 422]).toContain((await patch(headers, body)).status);
+    };
+    // One round first, so what stays anyway (compiled code, pooled buffers) is in the baseline.
+    await round();
+    const baseline = retainedBytes();
+    // Each round makes the server (inline, in this process) build and drop more than 8 MiB (two
+    // copy budgets, 4 MB of strings): kept, five rounds would hold over 40 MiB.
+    for (let i = 0; i < 5; i++) await round();
+    const after = retainedBytes();
+    expect(after - baseline, `retained ${((after - baseline) / 2 ** 20).toFixed(1)} MiB more than the baseline`).toBeLessThan(8 * 2 ** 20);
     await unchanged();
   });
 
