@@ -95,7 +95,9 @@ export function parseJson(body: Buffer, what = 'the request body'): unknown {
   } catch (err) {
     throw badRequest(`${what} is not valid JSON: ${(err as Error).message}`);
   }
-  if (jsonDepth(value) > MAX_JSON_DEPTH) throw badRequest(`${what} is nested more than ${MAX_JSON_DEPTH} levels deep`);
+  // Well-formed but past the depth limit: unprocessable (422), as a patch result nested too deep
+  // is, so every hostile-nesting answer is one Status (kube's decoder would say 400 for a body).
+  if (jsonDepth(value) > MAX_JSON_DEPTH) throw new ApiError(ErrorCodes.INVALID_OBJECT, `${what} is nested more than ${MAX_JSON_DEPTH} levels deep`);
   return value;
 }
 

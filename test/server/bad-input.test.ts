@@ -112,7 +112,7 @@ const cases: Case[] = [
   { name: 'empty body', method: 'POST', path: PODS, headers: JSON_HEADERS, body: '', code: 400, reason: 'BadRequest' },
   { name: 'a JSON array', method: 'POST', path: PODS, headers: JSON_HEADERS, body: '[1,2]', code: 400, reason: 'BadRequest' },
   { name: 'a JSON string', method: 'POST', path: PODS, headers: JSON_HEADERS, body: '"pod"', code: 400, reason: 'BadRequest' },
-  { name: 'JSON nested too deep', method: 'POST', path: PODS, headers: JSON_HEADERS, body: nested(5000), code: 400, reason: 'BadRequest' },
+  { name: 'JSON nested too deep', method: 'POST', path: PODS, headers: JSON_HEADERS, body: nested(5000), code: 422, reason: 'Invalid' },
   { name: 'metadata that is not an object', method: 'POST', path: PODS, headers: JSON_HEADERS, body: '{"metadata":"x"}', code: 400, reason: 'BadRequest' },
   { name: 'a name that is not a string', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 7 }), code: 400, reason: 'BadRequest' },
   { name: 'labels that are not strings', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'x', labels: { a: 1 } }), code: 400, reason: 'BadRequest' },
@@ -129,7 +129,7 @@ const cases: Case[] = [
   { name: 'PATCH without a content type', method: 'PATCH', path: `${PODS}/x`, body: '{}', code: 415, reason: 'UnsupportedMediaType' },
   { name: 'a merge patch that is not an object', method: 'PATCH', path: `${PODS}/x`, headers: { 'content-type': 'application/merge-patch+json' }, body: '[]', code: 400, reason: 'BadRequest' },
   { name: 'a JSON patch that is not an array', method: 'PATCH', path: `${PODS}/x`, headers: { 'content-type': 'application/json-patch+json' }, body: '{}', code: 400, reason: 'BadRequest' },
-  { name: 'a merge patch nested too deep', method: 'PATCH', path: HEALTHY, headers: MERGE_PATCH_HEADERS, body: nested(5000), code: 400, reason: 'BadRequest' },
+  { name: 'a merge patch nested too deep', method: 'PATCH', path: HEALTHY, headers: MERGE_PATCH_HEADERS, body: nested(5000), code: 422, reason: 'Invalid' },
 
   // Patches and objects that would outgrow the limits (CVE-2019-1002100); 'healthy' stays as it was.
   { name: 'a JSON patch copy bomb (36 copies)', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: copyBomb(36), code: 422, reason: 'Invalid' },
@@ -138,7 +138,7 @@ const cases: Case[] = [
   { name: 'a JSON patch of 10 001 operations', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: JSON.stringify(Array.from({ length: 10_001 }, () => ({ op: 'test', path: '/kind', value: 'Pod' }))), code: 413, reason: 'RequestEntityTooLarge' },
   { name: 'a merge patch making the object larger than 1.5 MiB', method: 'PATCH', path: HEALTHY, headers: MERGE_PATCH_HEADERS, body: JSON.stringify({ spec: bigSpec }), code: 413, reason: 'RequestEntityTooLarge' },
   { name: 'a strategic merge patch making the object larger than 1.5 MiB', method: 'PATCH', path: HEALTHY, headers: { 'content-type': 'application/strategic-merge-patch+json' }, body: JSON.stringify({ spec: bigSpec }), code: 413, reason: 'RequestEntityTooLarge' },
-  { name: 'a strategic merge patch nested too deep', method: 'PATCH', path: HEALTHY, headers: { 'content-type': 'application/strategic-merge-patch+json' }, body: nested(5000), code: 400, reason: 'BadRequest' },
+  { name: 'a strategic merge patch nested too deep', method: 'PATCH', path: HEALTHY, headers: { 'content-type': 'application/strategic-merge-patch+json' }, body: nested(5000), code: 422, reason: 'Invalid' },
   { name: 'a JSON patch whose copies double the nesting past 1000 levels', method: 'PATCH', path: HEALTHY, headers: JSON_PATCH_HEADERS, body: JSON.stringify([{ op: 'add', path: '/spec/d', value: {} }, ...Array.from({ length: 14 }, (_, k) => ({ op: 'copy', from: '/spec/d', path: '/spec/d' + '/a'.repeat(2 ** k) }))]), code: 422, reason: 'Invalid' },
   { name: 'a create larger than 1.5 MiB', method: 'POST', path: PODS, headers: JSON_HEADERS, body: pod({ name: 'big' }, bigSpec), code: 413, reason: 'RequestEntityTooLarge' },
   { name: 'an update larger than 1.5 MiB', method: 'PUT', path: HEALTHY, headers: JSON_HEADERS, body: pod({ name: 'healthy' }, bigSpec), code: 413, reason: 'RequestEntityTooLarge' },
