@@ -7,8 +7,10 @@
  *
  * The work a patch does is bounded, whatever its body (CVE-2019-1002100: a few `copy` operations
  * that each double an array exhaust any heap): a JSON patch has at most MAX_JSON_PATCH_OPERATIONS
- * operations, and the bytes its copies add up to at most a budget, checked while copying, so the
- * working document never grows past the current object + the patch body + that budget. Nothing
+ * operations; the bytes its copies add up to at most a budget, checked while copying (so the work
+ * of all copies together is bounded, whatever is removed in between); and the working document's
+ * size is kept as it goes, so the patch stops (413, as an object over the limit) at the first
+ * operation that makes it larger than the object limit. Nothing
  * here recurses: a patch can build a deeply nested document (a value copied into itself doubles
  * its depth), and the caller checks the result's depth and size before serializing it.
  */
@@ -136,6 +138,29 @@ function scalarBytes(value: unknown): number {
   return value === false ? 5 : 4; // false; true, null
 }
 
+/** The serialized size of a JSON value as copyJson charges it, without recursion. */
+function jsonBytes(value: unknown): number {
+  let bytes = 0;
+  const work: unknown[] = [value];
+  while (work.length > 0) {
+    const v = work.pop();
+    if (Array.isArray(v)) {
+      bytes += 2 + v.length;
+      for (const item of v) work.push(item);
+    } else if (isJsonObject(v)) {
+      const keys = Object.keys(v);
+      bytes += 2 + keys.length;
+      for (const key of keys) {
+        bytes += key.length + 3;
+        work.push(v[key]);
+      }
+    } else {
+      bytes += scalarBytes(v);
+    }
+  }
+  return bytes;
+}
+
 /**
  * A deep copy of a JSON value, without recursion. `charge` is told the serialized size of each
  * piece before it is copied, so a budget can stop a copy before it is made, not after.
@@ -178,6 +203,8 @@ function copyJson(value: unknown, charge: (bytes: number) => void = () => {}): u
 }
 
 export interface JsonPatchLimits {
+  /** Bytes the working document may reach after any operation (the store's object limit). */
+  maxObjectBytes: number;
   /**
    * Bytes all `copy` operations of one patch may add together (evanphx/json-patch's
    * AccumulatedCopySizeLimit, which kube-apiserver sets from etcd's request limit).
@@ -189,7 +216,7 @@ export interface JsonPatchLimits {
 export const MAX_JSON_PATCH_OPERATIONS = 10_000;
 
 /** Applies RFC 6902 operations to a copy of `doc`. Malformed operations: 400; failing ones: 422. */
-export function jsonPatch(doc: unknown, patch: unknown, limits: JsonPatchLimits = { maxCopyBytes: DEFAULT_MAX_OBJECT_BYTES }): unknown {
+export function jsonPatch(doc: unknown, patch: unknown, limits: JsonPatchLimits = { maxObjectBytes: DEFAULT_MAX_OBJECT_BYTES, maxCopyBytes: DEFAULT_MAX_OBJECT_BYTES }): unknown {
   if (!Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
   if (patch.length > MAX_JSON_PATCH_OPERATIONS) {
     // kube-apiserver's answer and words.
@@ -205,15 +232,32 @@ export function jsonPatch(doc: unknown, patch: unknown, limits: JsonPatchLimits 
       throw cannotApply(`the copy operations add more than ${limits.maxCopyBytes} bytes, the limit`);
     }
   };
-  let root = copyJson(doc);
+  // The working document's size, as copyJson charges it (escapes aside, so never above the real one).
+  let size = 0;
+  const resized = (delta: number): void => {
+    size += delta;
+    if (size > limits.maxObjectBytes) {
+      throw new ApiError(ErrorCodes.REQUEST_TOO_LARGE, `Request entity too large: the patched object grows past ${limits.maxObjectBytes} bytes, the limit`);
+    }
+  };
+  let root = copyJson(doc, (bytes) => {
+    size += bytes;
+  });
+  /** What an operation put in place of `displaced` (undefined: nothing) adds to the document. */
+  const growth = (bytes: number, displaced: unknown): number => bytes - (displaced === undefined ? 0 : jsonBytes(displaced));
   patch.forEach((op: unknown, i) => {
     const where = `operation ${i}`;
     if (!isJsonObject(op)) throw badRequest(`${where}: must be an object`);
     const pointer = String(op.path);
     const path = parsePointer(op.path, `${where}.path`);
-    const needValue = (): unknown => {
+    /** The operation's value, copied, and its size. */
+    const needValue = (): { value: unknown; bytes: number } => {
       if (!Object.hasOwn(op, 'value')) throw badRequest(`${where}: "${String(op.op)}" needs a value`);
-      return copyJson(op.value);
+      let bytes = 0;
+      const value = copyJson(op.value, (b) => {
+        bytes += b;
+      });
+      return { value, bytes };
     };
     const remove = (p: string[], ptr: string): unknown => {
       if (p.length === 0) throw cannotApply(`${ptr}: cannot remove the whole document`);
@@ -226,32 +270,38 @@ export function jsonPatch(doc: unknown, patch: unknown, limits: JsonPatchLimits 
       }
       throw cannotApply(`${ptr}: path not found`);
     };
-    const add = (p: string[], ptr: string, value: unknown, replace: boolean): void => {
+    /** Puts `value` at `p`; returns the value it displaced, or undefined. */
+    const add = (p: string[], ptr: string, value: unknown, replace: boolean): unknown => {
+      let displaced: unknown;
       if (p.length === 0) {
+        displaced = root;
         root = value;
-        return;
+        return displaced;
       }
       const { parent, token } = parentOf(root, p, ptr);
       if (Array.isArray(parent)) {
         const index = arrayIndex(token, parent.length, !replace, ptr);
+        if (replace) displaced = parent[index];
         if (replace) parent[index] = value;
         else parent.splice(index, 0, value);
       } else if (isJsonObject(parent)) {
         if (replace && !Object.hasOwn(parent, token)) throw cannotApply(`${ptr}: path not found`);
+        if (Object.hasOwn(parent, token)) displaced = parent[token];
         setOwn(parent, token, value);
       } else {
         throw cannotApply(`${ptr}: the parent is not an object or array`);
       }
+      return displaced;
     };
     switch (op.op) {
       case 'add':
-        add(path, pointer, needValue(), false);
+      case 'replace': {
+        const { value, bytes } = needValue();
+        resized(growth(bytes, add(path, pointer, value, op.op === 'replace')));
         return;
+      }
       case 'remove':
-        remove(path, pointer);
-        return;
-      case 'replace':
-        add(path, pointer, needValue(), true);
+        resized(-jsonBytes(remove(path, pointer)));
         return;
       case 'move':
       case 'copy': {
@@ -260,8 +310,16 @@ export function jsonPatch(doc: unknown, patch: unknown, limits: JsonPatchLimits 
         if (op.op === 'move' && path.length > from.length && from.every((t, k) => path[k] === t)) {
           throw cannotApply(`${pointer}: cannot move a value into itself`);
         }
-        const value = op.op === 'move' ? remove(from, fromPointer) : copyJson(getAt(root, from, fromPointer), chargeCopy);
-        add(path, pointer, value, false);
+        if (op.op === 'move') {
+          resized(growth(0, add(path, pointer, remove(from, fromPointer), false)));
+          return;
+        }
+        let bytes = 0;
+        const value = copyJson(getAt(root, from, fromPointer), (b) => {
+          chargeCopy(b);
+          bytes += b;
+        });
+        resized(growth(bytes, add(path, pointer, value, false)));
         return;
       }
       case 'test':

@@ -284,7 +284,7 @@ export async function readPatch(
  */
 export function applyPatch(ctx: WriteContext, { type, patch, strategic }: RequestPatch, current: JsonObject): JsonObject {
   const patched =
-    strategic !== undefined ? strategic(current) : type === JSON_PATCH ? jsonPatch(current, patch, { maxCopyBytes: ctx.maxObjectBytes }) : mergePatch(current, patch);
+    strategic !== undefined ? strategic(current) : type === JSON_PATCH ? jsonPatch(current, patch, { maxObjectBytes: ctx.maxObjectBytes, maxCopyBytes: ctx.maxObjectBytes }) : mergePatch(current, patch);
   if (!isJsonObject(patched)) throw badRequest('the patched object is not a JSON object');
   return patched;
 }

@@ -112,8 +112,19 @@ describe.each(stores)('bounded patches on the $name', (store) => {
   const patch = (headers: Record<string, string>, body: unknown): Promise<Awaited<ReturnType<typeof call>>> =>
     call(t.url, `${PODS}/bomb`, { method: 'PATCH', headers, body: JSON.stringify(body) });
 
-  it.each([36, 22])('a copy bomb of %i copies is 422: the copies stop at the budget', async (n) => {
+  it.each([36, 22])('a copy bomb of %i copies is 413: the working document stops growing at the object limit', async (n) => {
     const reply = await patch(JSON_PATCH, copies(n));
+    expect(reply.status, reply.text.slice(0, 300)).toBe(413);
+    expect(reply.json).toMatchObject({ kind: 'Status', code: 413, reason: 'RequestEntityTooLarge' });
+    expect(reply.json.message).toMatch(/the patched object grows past 1572864 bytes, the limit/);
+    await unchanged();
+  });
+
+  it('copies removed again as they go stop at the copy budget (422): the work of all copies is bounded, not only the size', async () => {
+    // 15 doublings make /spec/b about 80 KB; then each copy of it is removed at once, so the
+    // document stays small while the copies add up past 1.5 MiB.
+    const churn = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? { op: 'copy', from: '/spec/b', path: '/spec/c' } : { op: 'remove', path: '/spec/c' }));
+    const reply = await patch(JSON_PATCH, [...copies(15), ...churn]);
     expect(reply.status, reply.text.slice(0, 300)).toBe(422);
     expect(reply.json).toMatchObject({ kind: 'Status', code: 422, reason: 'Invalid' });
     expect(reply.json.message).toMatch(/copy operations add more than 1572864 bytes/);

@@ -72,11 +72,38 @@ describe('patches', () => {
     it('the copy budget counts what all copies add, and refuses a copy before making it', () => {
       const doc = { s: 'x'.repeat(1000) };
       const copy = (to: string): unknown => ({ op: 'copy', from: '/s', path: to });
-      expect(jsonPatch(doc, [copy('/t')], { maxCopyBytes: 1002 })).toEqual({ s: doc.s, t: doc.s });
-      expect(codeOf(() => jsonPatch(doc, [copy('/t')], { maxCopyBytes: 1001 }))).toBe('WC_ERR_INVALID_OBJECT');
-      expect(codeOf(() => jsonPatch(doc, [copy('/t'), copy('/u')], { maxCopyBytes: 2003 }))).toBe('WC_ERR_INVALID_OBJECT');
+      expect(jsonPatch(doc, [copy('/t')], { maxObjectBytes: 1e9, maxCopyBytes: 1002 })).toEqual({ s: doc.s, t: doc.s });
+      expect(codeOf(() => jsonPatch(doc, [copy('/t')], { maxObjectBytes: 1e9, maxCopyBytes: 1001 }))).toBe('WC_ERR_INVALID_OBJECT');
+      expect(codeOf(() => jsonPatch(doc, [copy('/t'), copy('/u')], { maxObjectBytes: 1e9, maxCopyBytes: 2003 }))).toBe('WC_ERR_INVALID_OBJECT');
       // Moves and adds are not copies: their size is bounded by the document and the body.
-      expect(jsonPatch(doc, [{ op: 'move', from: '/s', path: '/t' }], { maxCopyBytes: 1 })).toEqual({ t: doc.s });
+      expect(jsonPatch(doc, [{ op: 'move', from: '/s', path: '/t' }], { maxObjectBytes: 1e9, maxCopyBytes: 1 })).toEqual({ t: doc.s });
+    });
+
+    it('the working document stops at the first operation that makes it larger than the object limit (413)', () => {
+      const limits = { maxObjectBytes: 5000, maxCopyBytes: 1e9 };
+      const add = (path: string, n: number): unknown => ({ op: 'add', path, value: 'x'.repeat(n) });
+      expect(jsonPatch({}, [add('/a', 2000), add('/b', 2000)], limits)).toMatchObject({ a: expect.any(String), b: expect.any(String) });
+      const over = [add('/a', 2000), add('/b', 2000), add('/c', 2000), { op: 'test', path: '/zzz', value: 1 }];
+      expect(codeOf(() => jsonPatch({}, over, limits))).toBe('WC_ERR_REQUEST_TOO_LARGE');
+      // It stopped at the third add: the failing test after it was never reached (that would be 422).
+      expect(() => jsonPatch({}, over, limits)).toThrow(/grows past 5000 bytes/);
+      const copyOver = [add('/a', 3000), { op: 'copy', from: '/a', path: '/b' }];
+      expect(codeOf(() => jsonPatch({}, copyOver, limits))).toBe('WC_ERR_REQUEST_TOO_LARGE');
+    });
+
+    it('what an operation removes or replaces is given back: a patch that churns below the limit applies', () => {
+      const limits = { maxObjectBytes: 5000, maxCopyBytes: 1e9 };
+      const big = (c: string): string => c.repeat(3000);
+      const doc = { a: big('a') };
+      expect(jsonPatch(doc, [{ op: 'replace', path: '/a', value: big('b') }, { op: 'replace', path: '/a', value: big('c') }], limits)).toEqual({ a: big('c') });
+      expect(jsonPatch(doc, [{ op: 'remove', path: '/a' }, { op: 'add', path: '/b', value: big('b') }], limits)).toEqual({ b: big('b') });
+      // `add` onto an existing member replaces it (RFC 6902), and a move displaces its target.
+      expect(jsonPatch(doc, [{ op: 'add', path: '/a', value: big('d') }], limits)).toEqual({ a: big('d') });
+      expect(jsonPatch({ a: big('a'), b: big('b').slice(0, 1500) }, [{ op: 'move', from: '/b', path: '/a' }, { op: 'add', path: '/c', value: big('c') }], limits)).toEqual({
+        a: big('b').slice(0, 1500),
+        c: big('c'),
+      });
+      expect(jsonPatch({ l: [big('a')] }, [{ op: 'replace', path: '/l/0', value: big('b') }], limits)).toEqual({ l: [big('b')] });
     });
 
     it(`more than ${MAX_JSON_PATCH_OPERATIONS} operations are 413 before any applies`, () => {
