@@ -270,7 +270,9 @@ export async function readPatch(
   strategicFor?: (patch: JsonObject) => (current: JsonObject) => JsonObject,
 ): Promise<RequestPatch> {
   const type = contentMediaType(req.headers['content-type']);
-  if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(type, [...PATCH_TYPES, ...APPLY_PATCH_TYPES]);
+  // Server-side apply is served where strategic merge is (objects and /status), not on /scale:
+  // the 415 lists what this path takes.
+  if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(type, strategicFor === undefined ? PATCH_TYPES : [...PATCH_TYPES, ...APPLY_PATCH_TYPES]);
   const patch = parseJson(await readBody(req, ctx.body), 'the patch');
   if (type === JSON_PATCH && !Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
   if (type !== JSON_PATCH && !isJsonObject(patch)) throw badRequest('a merge patch must be a JSON object');

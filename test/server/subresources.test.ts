@@ -165,6 +165,20 @@ describe('/scale', () => {
     expect((await call(t.url, '/apis/apps/v1/namespaces/sc/daemonsets/x/scale')).status).toBe(404);
   });
 
+  it('server-side apply to /scale is 415, and the answer lists only the patch types /scale takes', async () => {
+    await call(t.url, '/apis/apps/v1/namespaces/sc/replicasets', { method: 'POST', json: { ...deployment('rs'), apiVersion: 'apps/v1', kind: 'ReplicaSet' } });
+    const applied = await call(t.url, '/apis/apps/v1/namespaces/sc/replicasets/rs/scale?fieldManager=m', {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/apply-patch+yaml' },
+      body: 'apiVersion: autoscaling/v1\nkind: Scale\nmetadata:\n  name: rs\nspec:\n  replicas: 3\n',
+    });
+    expect(applied.status).toBe(415);
+    expect(applied.json.message).toBe(
+      'the body of the request was in an unknown format ("application/apply-patch+yaml") - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json',
+    );
+    expect((await call(t.url, '/apis/apps/v1/namespaces/sc/replicasets/rs')).json.spec.replicas).toBe(1);
+  });
+
   it('a custom resource scales through its declared paths; its selector is read as a string', async () => {
     await call(t.url, '/apis/example.com/v1/namespaces/sc/widgets', { method: 'POST', json: { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { size: 1 } } });
     await call(t.url, '/apis/example.com/v1/namespaces/sc/widgets/w/status', { method: 'PATCH', headers: MERGE, body: JSON.stringify({ status: { size: 1, selector: 'app=w' } }) });
