@@ -251,6 +251,20 @@ describe('writes are validated by schema over HTTP', () => {
     });
   });
 
+  it('answers a quantity or a time Go cannot parse with 400 in its words, and stores nothing', async () => {
+    const deployments = '/apis/apps/v1/namespaces/default/deployments';
+    const spec = { selector: { matchLabels: { app: 'q' } }, template: { metadata: { labels: { app: 'q' } }, spec: { containers: [{ name: 'c', image: 'nginx', resources: { limits: { memory: '192i' } } }] } } };
+    const quantity = await call(t.url, deployments, { method: 'POST', json: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'q' }, spec } });
+    expect(quantity.status).toBe(400);
+    expect(quantity.json).toMatchObject({ reason: 'BadRequest', message: 'Deployment in version "v1" cannot be handled as a Deployment: unable to parse quantity\'s suffix' });
+    expect((await call(t.url, `${deployments}/q`)).status).toBe(404);
+
+    const time = await call(t.url, pods, { method: 'POST', json: { ...pod({ containers: [container] }), metadata: { name: 'late' }, status: { startTime: '2024-07-10T12:00:00' } } });
+    expect(time.status).toBe(400);
+    expect(time.json.message).toBe('Pod in version "v1" cannot be handled as a Pod: parsing time "2024-07-10T12:00:00" as "2006-01-02T15:04:05Z07:00": cannot parse "" as "Z07:00"');
+    expect((await call(t.url, `${pods}/late`)).status).toBe(404);
+  });
+
   it('refuses a deployment without selector', async () => {
     const reply = await call(t.url, '/apis/apps/v1/namespaces/default/deployments', {
       method: 'POST',
