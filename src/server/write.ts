@@ -155,13 +155,16 @@ function setSystemFields(meta: JsonObject): void {
 }
 
 /** The type information and manager field ownership is recorded with (merge/apply.ts). */
-/** How a write records its field manager; `route` for writes to an existing object (or its /status). */
-function fieldManagement(def: ObjectRoute['resource'], manager: string, route?: ObjectRoute): FieldManagement {
+/**
+ * How a write records its field manager; `route` for writes to an existing object or to its
+ * /status or /scale (scale.ts narrows what a /scale write tracks to its replicas).
+ */
+export function fieldManagement(def: ObjectRoute['resource'], manager: string, route?: ObjectRoute): FieldManagement {
   const apiVersion = groupVersion(def);
   const out: FieldManagement = { schema: kindSchema(apiVersion, def.kind) ?? customResourceSchema(def.mergeSchema), apiVersion, kind: def.kind, manager, now: timestamp() };
   const tracked = route === undefined ? undefined : trackedPart(route);
   if (tracked !== undefined) out.tracked = tracked;
-  if (route?.subresource === 'status') out.subresource = 'status';
+  if (route?.subresource !== undefined) out.subresource = route.subresource;
   return out;
 }
 
