@@ -21,9 +21,7 @@ const VERSIONED = '/usr/lib/google-cloud-sdk/bin';
 const MINORS = [27, 28, 29, 30, 31, 32, 33];
 
 function kubectls(): Array<{ label: string; path: string }> {
-  const wanted = MINORS.map((m) => ({ label: `1.${m}`, path: join(VERSIONED, `kubectl.1.${m}`) }));
-  const present = wanted.filter((k) => existsSync(k.path));
-  for (const k of wanted) if (!present.includes(k)) console.log(`kubectl ${k.label}: ${k.path} is absent, skipped`);
+  const present = MINORS.map((m) => ({ label: `1.${m}`, path: join(VERSIONED, `kubectl.1.${m}`) })).filter((k) => existsSync(k.path));
   if (present.length > 0) return present;
   const onPath = (process.env['PATH'] ?? '').split(delimiter).map((dir) => join(dir, 'kubectl')).find((p) => existsSync(p));
   const install = 'install kubectl (`apt-get install -y kubernetes-client`) or kubectl.1.NN into ' + VERSIONED;
