@@ -17,7 +17,8 @@ import { sendJson } from './status-response.js';
 import type { ResponseView } from './media.js';
 import { builtinPrinter, formatLabelSelector } from '../encode/table/printers.js';
 import { partialObjectMetadata, table, type ConversionOptions } from './table/views.js';
-import { applyPatch, decodeStored, guardedUpdate, readPatch, type WriteContext } from './write.js';
+import { applyPatch, decodeStored, fieldManagement, guardedUpdate, readPatch, type WriteContext } from './write.js';
+import { fieldManagerOf, recordUpdate, type FieldManagement } from './merge/apply.js';
 
 const SCALE_API_VERSION = 'autoscaling/v1';
 
@@ -104,19 +105,45 @@ function scaled(route: ObjectRoute, current: JsonObject, scale: JsonObject): Jso
   return next;
 }
 
-export async function serveScaleUpdate(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
-  requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
-  const scale = parseJsonObject(await readBody(req, ctx.body));
-  await guardedUpdate(res, ctx, route, (current) => scaled(route, current, structuredClone(scale)), (stored) => scaleOf(pathsOf(route), stored));
+/**
+ * A /scale write's field manager, as kube records it on the object: `subresource: scale`, owning
+ * the replicas field only (other managers lose it when the write changes it).
+ */
+function scaleFields(req: IncomingMessage, route: ObjectRoute): FieldManagement {
+  const path = pathsOf(route).specReplicasPath;
+  const fields = fieldManagement(route.resource, fieldManagerOf(req, false), route);
+  fields.tracked = (object) => {
+    const replicas = getPath(object, path);
+    const out: JsonObject = {};
+    if (typeof replicas === 'number') setPath(out, path, replicas);
+    return out;
+  };
+  return fields;
 }
 
-export async function serveScalePatch(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
-  const patch = await readPatch(req, ctx);
+/** A /scale write: the Scale `toScale` makes of the current object sets its replicas. */
+async function scaleWrite(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute, toScale: (current: JsonObject) => JsonObject): Promise<void> {
+  const fields = scaleFields(req, route);
   await guardedUpdate(
     res,
     ctx,
     route,
-    (current) => scaled(route, current, applyPatch(ctx, patch, scaleOf(pathsOf(route), current))),
+    (current) => {
+      const next = scaled(route, current, toScale(current));
+      recordUpdate(current, next, fields);
+      return next;
+    },
     (stored) => scaleOf(pathsOf(route), stored),
   );
+}
+
+export async function serveScaleUpdate(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
+  requireContentType(req.headers['content-type'], [JSON_MEDIA_TYPE]);
+  const scale = parseJsonObject(await readBody(req, ctx.body));
+  await scaleWrite(req, res, ctx, route, () => structuredClone(scale));
+}
+
+export async function serveScalePatch(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
+  const patch = await readPatch(req, ctx);
+  await scaleWrite(req, res, ctx, route, (current) => applyPatch(ctx, patch, scaleOf(pathsOf(route), current)));
 }

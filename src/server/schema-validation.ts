@@ -9,7 +9,9 @@
  * - Built-in kinds: kube decodes the body into Go structs first. A value of the wrong JSON type
  *   is then a 400 BadRequest (`Pod in version "v1" cannot be handled as a Pod: json: cannot
  *   unmarshal string into Go struct field PodSpec.spec.containers of type []v1.Container`); a
- *   null is the field's zero value. Then its hand-written validation, 422: required fields (an
+ *   null is the field's zero value. A value Go's decoder cannot parse (an int32 out of range, a
+ *   Time or Quantity string; go-scalars.ts) is a 400 too. Then its hand-written validation,
+ *   422: required fields (an
  *   empty string or list is as good as none, as Go cannot tell them apart; a required number or
  *   bool is never missing, it is 0 or false) and enums.
  * - Custom resources: kube-apiserver's structural schema validation, everything 422: type
@@ -31,6 +33,8 @@ import { invalidObject } from './api-error.js';
 import { isJsonObject, type JsonObject } from './body.js';
 import { refOf } from './object-meta.js';
 import { builtinDefinition, builtinKindSchema, kindSchema, type Schema } from './openapi/schemas.js';
+import { MESSAGES } from '../encode/protobuf/descriptors.js';
+import { goTimeError, quantityError } from './go-scalars.js';
 import type { ResourceDefinition } from './registry.js';
 
 /** The `fieldValidation` query parameter of create, update and patch. */
@@ -71,6 +75,8 @@ interface At {
   path: string;
   struct: string;
   goField: string;
+  /** A built-in field's Go type where the schema source lost it (`int32`, `meta.v1.Time`, ...). */
+  goScalar?: string;
 }
 
 type JsonType = 'null' | 'string' | 'number' | 'boolean' | 'array' | 'object';
@@ -99,16 +105,53 @@ function shortName(definition: string): string {
 }
 
 /** The Go type a schema decodes into, as encoding/json names it in an error. */
-function goType(schema: Schema): string {
+function goType(schema: Schema, goScalar: string | undefined): string {
   if (typeof schema.$ref === 'string') {
     const parts = schema.$ref.split('.');
     return `${parts.at(-2)}.${parts.at(-1)}`;
   }
-  if (schema.type === 'array') return `[]${goType((schema.items ?? {}) as Schema)}`;
-  if (schema.type === 'object' && isJsonObject(schema.additionalProperties)) return `map[string]${goType(schema.additionalProperties)}`;
-  // The schema source lost int32 vs int64 (openapi/schemas.ts): integers are named `int`.
+  if (schema.type === 'array') return `[]${goType((schema.items ?? {}) as Schema, goScalar)}`;
+  if (schema.type === 'object' && isJsonObject(schema.additionalProperties)) return `map[string]${goType(schema.additionalProperties, goScalar)}`;
+  // The schema source lost int32 vs int64 (openapi/schemas.ts); the protobuf descriptors keep it.
+  if (schema.type === 'integer' && goScalar !== undefined && /^u?int(32|64)$/.test(goScalar)) return goScalar;
   const scalar: Record<string, string> = { string: 'string', boolean: 'bool', integer: 'int', number: 'float64' };
   return scalar[String(schema.type)] ?? 'interface {}';
+}
+
+/**
+ * The Go type of field `key` of a built-in definition, from the protobuf descriptors of the same
+ * Go types (their scalar types are Go's; embedded structs' fields are the parent's).
+ */
+function goFieldType(definition: string | undefined, key: string): string | undefined {
+  if (definition === undefined) return undefined;
+  const search = (message: string): string | undefined => {
+    for (const [, name, type, flags] of MESSAGES[message] ?? []) {
+      if (flags.includes('i')) {
+        const found = search(type);
+        if (found !== undefined) return found;
+      } else if (name === key) {
+        return type;
+      }
+    }
+    return undefined;
+  };
+  return search(definition.replace(/^io\.k8s\.(?:api|apimachinery\.pkg\.apis|apimachinery\.pkg\.api)\./, ''));
+}
+
+/** What Go's decoder says of a value of the right JSON type that still does not decode. */
+function goDecodeError(value: unknown, at: At): string | undefined {
+  switch (at.goScalar) {
+    case 'int32':
+      return typeof value === 'number' && (value < -(2 ** 31) || value >= 2 ** 31)
+        ? `json: cannot unmarshal number ${String(value)} into Go struct field ${at.struct}.${at.goField} of type int32`
+        : undefined;
+    case 'meta.v1.Time':
+      return typeof value === 'string' ? goTimeError(value) : undefined;
+    case 'resource.Quantity':
+      return typeof value === 'string' ? quantityError(value) : undefined;
+    default:
+      return undefined;
+  }
 }
 
 /** encoding/json's name for the JSON value that did not fit. */
@@ -134,7 +177,7 @@ function required(w: Walk, path: string): void {
 
 function typeError(w: Walk, value: unknown, schema: Schema, expected: string, at: At): void {
   if (w.builtin) {
-    w.out.decodeError ??= `json: cannot unmarshal ${goValue(value)} into Go struct field ${at.struct}.${at.goField} of type ${goType(schema)}`;
+    w.out.decodeError ??= `json: cannot unmarshal ${goValue(value)} into Go struct field ${at.struct}.${at.goField} of type ${goType(schema, at.goScalar)}`;
     return;
   }
   // kube-openapi names the JSON type of the value given, not the value.
@@ -185,11 +228,22 @@ function visit(w: Walk, value: unknown, given: Schema, at: At): void {
   if (name !== undefined && FREE_FORM.has(name)) return;
   if (schema['x-kubernetes-int-or-string'] === true) {
     if (!Number.isInteger(value) && typeof value !== 'string') typeError(w, value, given, 'integer,string', at);
+    else if (w.builtin && w.out.decodeError === undefined) {
+      const decodeError = goDecodeError(value, at);
+      if (decodeError !== undefined) w.out.decodeError = decodeError;
+    }
     return;
   }
   if (typeof schema.type === 'string' && !matchesType(value, schema.type)) {
     typeError(w, value, given, schema.type, at);
     return;
+  }
+  if (w.builtin) {
+    const decodeError = goDecodeError(value, at);
+    if (decodeError !== undefined) {
+      w.out.decodeError ??= decodeError;
+      return;
+    }
   }
   if (!w.builtin && typeof schema.format === 'string' && !formatHolds(schema.format, value)) {
     typeError(w, value, schema, schema.format, at);
@@ -238,9 +292,11 @@ function visitObject(w: Walk, object: JsonObject, schema: Schema, name: string |
     const path = join(at.path, key);
     const property = properties[key];
     if (property !== undefined) {
-      visit(w, object[key], property, { path, struct, goField: join(at.goField, key) });
+      const goScalar = w.builtin ? goFieldType(name, key) : undefined;
+      visit(w, object[key], property, { path, struct, goField: join(at.goField, key), ...(goScalar === undefined ? {} : { goScalar }) });
     } else if (isJsonObject(additional)) {
-      visit(w, object[key], additional, { path: `${at.path}[${key}]`, struct, goField: at.goField });
+      // A map's values: the map field's Go type is its values' (descriptors list value types).
+      visit(w, object[key], additional, { ...at, path: `${at.path}[${key}]`, struct });
     } else if (!open && !(embedded && EMBEDDED_FIELDS.has(key))) {
       w.out.unknown.push(path);
       delete object[key];

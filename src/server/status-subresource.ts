@@ -23,6 +23,19 @@ function copyField(from: JsonObject, to: JsonObject, field: string): void {
 }
 
 /**
+ * The part of an object a write on `route` may change, for field ownership: without the status
+ * on an object that serves /status, only the status on /status; the whole object otherwise.
+ */
+export function trackedPart(route: ObjectRoute): ((object: JsonObject) => JsonObject) | undefined {
+  if (route.resource.subresources?.status === undefined) return undefined;
+  if (route.subresource === 'status') return (object) => (Object.hasOwn(object, 'status') ? { status: object.status! } : {});
+  return (object) => {
+    const { status: _status, ...rest } = object;
+    return rest;
+  };
+}
+
+/**
  * Before an update or patch is stored, `next` (what the client asked for) is cut to what its
  * path may change, in place; `current` is the stored object.
  */
@@ -46,6 +59,9 @@ export function prepareUpdate(route: ObjectRoute, current: JsonObject, next: Jso
   if (Object.hasOwn(given, 'status')) next.status = given.status!;
   else delete next.status;
   for (const field of Object.keys(currentMeta)) meta[field] = currentMeta[field]!;
+  // The write's own field manager entry (recorded over the status only) is kept.
+  if (Object.hasOwn(givenMeta, 'managedFields')) meta.managedFields = givenMeta.managedFields!;
+  else delete meta.managedFields;
   // The preconditions are the client's: no resourceVersion makes the write unconditional.
   if (Object.hasOwn(givenMeta, 'resourceVersion')) meta.resourceVersion = givenMeta.resourceVersion!;
   else delete meta.resourceVersion;

@@ -39,7 +39,7 @@ import { customResourceSchema, kindSchema } from './merge/type-info.js';
 import { groupVersion } from './registry.js';
 import type { Registry } from './registry.js';
 import type { ObjectRoute, ResourceRoute } from './routes.js';
-import { prepareCreate, prepareUpdate } from './status-subresource.js';
+import { prepareCreate, prepareUpdate, trackedPart } from './status-subresource.js';
 
 export interface WriteContext {
   /** The store, or a dry-run view of it (dry-run.ts). */
@@ -155,9 +155,17 @@ function setSystemFields(meta: JsonObject): void {
 }
 
 /** The type information and manager field ownership is recorded with (merge/apply.ts). */
-function fieldManagement(def: ObjectRoute['resource'], manager: string): FieldManagement {
+/**
+ * How a write records its field manager; `route` for writes to an existing object or to its
+ * /status or /scale (scale.ts narrows what a /scale write tracks to its replicas).
+ */
+export function fieldManagement(def: ObjectRoute['resource'], manager: string, route?: ObjectRoute): FieldManagement {
   const apiVersion = groupVersion(def);
-  return { schema: kindSchema(apiVersion, def.kind) ?? customResourceSchema(def.mergeSchema), apiVersion, kind: def.kind, manager, now: timestamp() };
+  const out: FieldManagement = { schema: kindSchema(apiVersion, def.kind) ?? customResourceSchema(def.mergeSchema), apiVersion, kind: def.kind, manager, now: timestamp() };
+  const tracked = route === undefined ? undefined : trackedPart(route);
+  if (tracked !== undefined) out.tracked = tracked;
+  if (route?.subresource !== undefined) out.subresource = route.subresource;
+  return out;
 }
 
 // ---- UPDATE and PATCH --------------------------------------------------------------------------
@@ -248,7 +256,7 @@ export async function serveUpdate(req: IncomingMessage, res: ServerResponse, ctx
   checkPathName(meta, route.name);
   // Checked before the store is read; without one the PUT is unconditional.
   precondition(meta);
-  const fields = fieldManagement(route.resource, fieldManagerOf(req, false));
+  const fields = fieldManagement(route.resource, fieldManagerOf(req, false), route);
   await guardedUpdate(res, ctx, route, (current) => {
     const next = structuredCloneJson(object);
     recordUpdate(current, next, fields);
@@ -270,7 +278,9 @@ export async function readPatch(
   strategicFor?: (patch: JsonObject) => (current: JsonObject) => JsonObject,
 ): Promise<RequestPatch> {
   const type = contentMediaType(req.headers['content-type']);
-  if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(type, [...PATCH_TYPES, ...APPLY_PATCH_TYPES]);
+  // Server-side apply is served where strategic merge is (objects and /status), not on /scale:
+  // the 415 lists what this path takes.
+  if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(type, strategicFor === undefined ? PATCH_TYPES : [...PATCH_TYPES, ...APPLY_PATCH_TYPES]);
   const patch = parseJson(await readBody(req, ctx.body), 'the patch');
   if (type === JSON_PATCH && !Array.isArray(patch)) throw badRequest('a JSON patch must be an array of operations');
   if (type !== JSON_PATCH && !isJsonObject(patch)) throw badRequest('a merge patch must be a JSON object');
@@ -292,7 +302,7 @@ export function applyPatch(ctx: WriteContext, { type, patch, strategic }: Reques
 export async function servePatch(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
   const type = contentMediaType(req.headers['content-type']);
   if (APPLY_PATCH_TYPES.includes(type)) return serveApply(req, res, ctx, route);
-  const fields = fieldManagement(route.resource, fieldManagerOf(req, false));
+  const fields = fieldManagement(route.resource, fieldManagerOf(req, false), route);
   forceOf(req, false);
   const patch = await readPatch(req, ctx, (p) => strategicPatchFor(route.resource, p));
   await guardedUpdate(res, ctx, route, (current) => {
@@ -306,7 +316,7 @@ export async function servePatch(req: IncomingMessage, res: ServerResponse, ctx:
 /** Server-side apply: a PATCH that creates the object when there is none. */
 async function serveApply(req: IncomingMessage, res: ServerResponse, ctx: WriteContext, route: ObjectRoute): Promise<void> {
   const def = route.resource;
-  const fields = fieldManagement(def, fieldManagerOf(req, true));
+  const fields = fieldManagement(def, fieldManagerOf(req, true), route);
   const force = forceOf(req, true);
   const config = parseApplyConfiguration(await readBody(req, ctx.body));
   checkTypeMeta(config, def);
@@ -319,7 +329,8 @@ async function serveApply(req: IncomingMessage, res: ServerResponse, ctx: WriteC
     route,
     (current) => serverSideApply(current, config, fields, force),
     (stored) => stored,
-    () => serverSideApply(undefined, config, fields, force),
+    // Applying to /status never creates (kube: 404), as no /status write does.
+    route.subresource === undefined ? () => serverSideApply(undefined, config, fields, force) : undefined,
   );
 }
 

@@ -68,7 +68,7 @@ for (const store of STORES) {
     });
     afterAll(async () => t?.close());
 
-    it('Python client: create, list by label and field selector and in pages, watch from an RV and resume, 410 then relist, patch, delete', async () => {
+    it('Python client: create, list by label and field selector and in pages, watch from an RV and resume, 410 then relist, patch, delete, a dict patch of a container list merges by name, a pod without containers is 422 and its watcher reads on', async () => {
       const r = await script('/usr/bin/python3', 'python_client.py', t.url, 'python');
       expect(r['create'].map((p: { name: string }) => p.name)).toEqual(['py-0', 'py-1', 'py-2', 'py-3', 'py-4']);
       const rvs = r['create'].map((p: { resourceVersion: string }) => Number(p.resourceVersion));
@@ -82,6 +82,14 @@ for (const store of STORES) {
       expect(r['watchTooOld']).toMatchObject({ status: 410 });
       expect(r['relistAfterGone']).toEqual({ listed: 5, type: 'DELETED', name: 'py-4' });
       expect(r['delete']).toEqual({ deleted: 'py-1', readAfter: 404 });
+      expect(r['patchContainers']).toEqual([
+        ['app', 'nginx:2'],
+        ['side', 'busybox:1'],
+      ]);
+      expect(r['podWithoutContainers']).toEqual({
+        refused: { status: 422, reason: 'Invalid', causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.containers' }] },
+        watched: [['ADDED', 'py-after']],
+      });
     });
 
     it('Ruby kubeclient: create, get one and by label, list, watch from an RV, watch a delete', async () => {

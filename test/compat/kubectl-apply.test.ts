@@ -29,11 +29,11 @@ for (const v of VERSIONS) if (!available.includes(v)) console.log(`kubectl ${v}:
 
 
 interface PodSpec {
-  containers: Array<{ name: string; image: string; ports?: Array<{ containerPort: number }> }>;
+  containers: Array<{ name: string; image: string; ports?: Array<{ containerPort: number }>; env?: Array<{ name: string; value: string }> }>;
 }
 
 /** The applied configurations, as a user edits them from one version to the next. */
-function pod(ns: string, app: { image: string; ports: number[] }, side: boolean): string {
+function pod(ns: string, app: { image: string; ports: number[]; env: Array<[string, string]> }, side: boolean): string {
   return [
     'apiVersion: v1',
     'kind: Pod',
@@ -46,6 +46,7 @@ function pod(ns: string, app: { image: string; ports: number[] }, side: boolean)
     `    image: ${app.image}`,
     '    ports:',
     ...app.ports.map((p) => `    - containerPort: ${p}`),
+    ...(app.env.length === 0 ? [] : ['    env:', ...app.env.flatMap(([name, value]) => [`    - name: ${name}`, `      value: "${value}"`])]),
     ...(side ? ['  - name: side', '    image: busybox:1'] : []),
     '',
   ].join('\n');
@@ -125,21 +126,30 @@ describe.each(['embedded store', 'etcd'])('kubectl apply against watchcache serv
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it.each(available)('kubectl %s: apply v1, label, apply v2 (new image, added port), set image, apply v3 (removals)', async (version) => {
+  it.each(available)('kubectl %s: apply v1, label, apply v2 (new image, added port, changed and added env vars), set image, apply v3 (removals)', async (version) => {
     console.log(`${backend}: running ${join(BIN, `kubectl.${version}`)} (${(await ok(version, 'version', '--client')).split('\n')[0]})`);
     const ns = `csa-${version.replace('.', '-')}`;
     const podPath = `/api/v1/namespaces/${ns}/pods/web`;
     const servicePath = `/api/v1/namespaces/${ns}/services/web`;
 
-    await ok(version, 'apply', '-f', file(`v1-${version}.yaml`, `${pod(ns, { image: 'nginx:1', ports: [80] }, true)}---\n${service(ns, [['http', 80]])}`));
+    await ok(version, 'apply', '-f', file(`v1-${version}.yaml`, `${pod(ns, { image: 'nginx:1', ports: [80], env: [['MODE', 'one'], ['KEEP', 'k']] }, true)}---\n${service(ns, [['http', 80]])}`));
     // A change made outside the applied configuration, which a 3-way apply keeps.
     await ok(version, 'label', '-n', ns, 'pod/web', 'tier=front');
 
-    await ok(version, 'apply', '-f', file(`v2-${version}.yaml`, `${pod(ns, { image: 'nginx:2', ports: [80, 443] }, true)}---\n${service(ns, [['http', 80], ['https', 443]])}`));
+    await ok(version, 'apply', '-f', file(`v2-${version}.yaml`, `${pod(ns, { image: 'nginx:2', ports: [80, 443], env: [['MODE', 'two'], ['KEEP', 'k'], ['ADDED', 'a']] }, true)}---\n${service(ns, [['http', 80], ['https', 443]])}`));
     let p = await stored(podPath);
     expect(p.metadata.labels).toEqual({ tier: 'front' });
     expect((p.spec as PodSpec).containers).toEqual([
-      { name: 'app', image: 'nginx:2', ports: [{ containerPort: 80 }, { containerPort: 443 }] },
+      {
+        name: 'app',
+        image: 'nginx:2',
+        ports: [{ containerPort: 80 }, { containerPort: 443 }],
+        env: [
+          { name: 'MODE', value: 'two' },
+          { name: 'KEEP', value: 'k' },
+          { name: 'ADDED', value: 'a' },
+        ],
+      },
       { name: 'side', image: 'busybox:1' },
     ]);
     expect((await stored(servicePath)).spec.ports).toEqual([
@@ -152,9 +162,9 @@ describe.each(['embedded store', 'etcd'])('kubectl apply against watchcache serv
     expect((p.spec as PodSpec).containers.map((c) => c.image)).toEqual(['nginx:3', 'busybox:1']);
 
     // v3 drops the side container and port 80: kubectl sends `$patch: delete` elements.
-    await ok(version, 'apply', '-f', file(`v3-${version}.yaml`, `${pod(ns, { image: 'nginx:3', ports: [443] }, false)}---\n${service(ns, [['https', 443]])}`));
+    await ok(version, 'apply', '-f', file(`v3-${version}.yaml`, `${pod(ns, { image: 'nginx:3', ports: [443], env: [['KEEP', 'k']] }, false)}---\n${service(ns, [['https', 443]])}`));
     p = await stored(podPath);
-    expect((p.spec as PodSpec).containers).toEqual([{ name: 'app', image: 'nginx:3', ports: [{ containerPort: 443 }] }]);
+    expect((p.spec as PodSpec).containers).toEqual([{ name: 'app', image: 'nginx:3', ports: [{ containerPort: 443 }], env: [{ name: 'KEEP', value: 'k' }] }]);
     expect(p.metadata.labels).toEqual({ tier: 'front' });
     expect((await stored(servicePath)).spec.ports).toEqual([{ name: 'https', port: 443 }]);
     expect(await ok(version, 'apply', '-f', join(dir, `v3-${version}.yaml`))).toMatch(/pod\/web unchanged/);

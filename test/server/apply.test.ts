@@ -96,6 +96,57 @@ describe('server-side apply over HTTP', () => {
     expect(alice.fieldsV1).toEqual({ 'f:metadata': { 'f:labels': { 'f:team': {} } } });
   });
 
+  it('/status writes record their manager with subresource status, over the status only; apply to a missing object\'s status is 404', async () => {
+    const deploys = '/apis/apps/v1/namespaces/default/deployments';
+    const spec = { replicas: 1, selector: { matchLabels: { app: 'st' } }, template: { metadata: { labels: { app: 'st' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } };
+    const made = await call(t.url, `${deploys}?fieldManager=a-creator`, { method: 'POST', json: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'st' }, spec } });
+    expect(made.status, made.text).toBe(201);
+    const creator = made.json.metadata.managedFields;
+    // Names in time order: entries of the same second are ordered by manager name, as kube's.
+
+    // A status merge patch that also tries spec: only the status is written and owned.
+    const patched = await call(t.url, `${deploys}/st/status?fieldManager=b-controller`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { replicas: 9 }, status: { replicas: 1 } }),
+    });
+    expect(patched.status, patched.text).toBe(200);
+    expect(patched.json.spec.replicas).toBe(1);
+    expect(patched.json.metadata.managedFields).toEqual([
+      ...creator,
+      { manager: 'b-controller', operation: 'Update', apiVersion: 'apps/v1', time: expect.stringMatching(/Z$/), fieldsType: 'FieldsV1', fieldsV1: { 'f:status': { 'f:replicas': {} } }, subresource: 'status' },
+    ]);
+
+    // Server-side apply to /status: an Apply entry with subresource status; its spec is ignored.
+    const config = ['apiVersion: apps/v1', 'kind: Deployment', 'metadata:', '  name: st', 'spec:', '  replicas: 7', 'status:', '  conditions:', '  - type: Available', '    status: "True"', ''].join('\n');
+    const applied = await apply(`${deploys}/st/status`, config, 'fieldManager=reporter');
+    expect(applied.status, applied.text).toBe(200);
+    expect(applied.json.spec.replicas).toBe(1);
+    expect(applied.json.status).toEqual({ replicas: 1, conditions: [{ type: 'Available', status: 'True' }] });
+    const reporter = applied.json.metadata.managedFields.find((m: { manager: string }) => m.manager === 'reporter');
+    expect(reporter).toEqual({
+      manager: 'reporter',
+      operation: 'Apply',
+      apiVersion: 'apps/v1',
+      time: expect.stringMatching(/Z$/),
+      fieldsType: 'FieldsV1',
+      fieldsV1: { 'f:status': { 'f:conditions': { 'k:{"type":"Available"}': { '.': {}, 'f:status': {}, 'f:type': {} } } } },
+      subresource: 'status',
+    });
+    // A later write of the object keeps the status managers' entries.
+    const relabelled = await call(t.url, `${deploys}/st?fieldManager=labeller`, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ metadata: { labels: { x: 'y' } } }) });
+    expect(relabelled.json.metadata.managedFields.map((m: { manager: string; subresource?: string }) => [m.manager, m.subresource ?? ''])).toEqual([
+      ['reporter', 'status'],
+      ...creator.map((m: { manager: string }) => [m.manager, '']),
+      ['b-controller', 'status'],
+      ['labeller', ''],
+    ]);
+
+    const missing = await apply(`${deploys}/none/status`, config.replace('name: st', 'name: none'), 'fieldManager=reporter');
+    expect(missing.status).toBe(404);
+    expect((await call(t.url, `${deploys}/none`)).status).toBe(404);
+  });
+
   it('an applied configuration for another name or kind is 400; no fieldManager is 422', async () => {
     expect((await apply(`${cms}/app`, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: other}\n', 'fieldManager=a')).status).toBe(400);
     expect((await apply(`${cms}/app`, 'apiVersion: v1\nkind: Secret\nmetadata: {name: app}\n', 'fieldManager=a')).status).toBe(400);

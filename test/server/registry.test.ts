@@ -34,6 +34,9 @@ describe('resource registry', () => {
     expect(registry.keyOf(registry.lookup('batch', 'v1', 'jobs')!, 'ns', 'x')).toBe('/registry/jobs/ns/x');
     expect(registry.keyOf(registry.lookup('batch', 'v1', 'cronjobs')!, 'ns', 'x')).toBe('/registry/cronjobs/ns/x');
     expect([...registry.groups().keys()]).toEqual(['apps', 'batch']);
+    // kube-apiserver's only built-in trigger is the pods' spec.nodeName: none of these has one.
+    const workloads = BUILTIN_RESOURCES.filter((r) => r.group === 'apps' || r.group === 'batch');
+    expect(workloads.map((r) => [r.plural, r.trigger])).toEqual(['deployments', 'replicasets', 'statefulsets', 'daemonsets', 'jobs', 'cronjobs'].map((p) => [p, undefined]));
   });
 
   it('the authorization.k8s.io group is the server’s own: a resource may not declare it', () => {

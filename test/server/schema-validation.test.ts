@@ -81,7 +81,51 @@ describe('the validator, by table', () => {
       name: 'a fraction for an integer',
       def: POD,
       object: pod({ containers: [container], terminationGracePeriodSeconds: 1.5 }),
-      decode: 'json: cannot unmarshal number 1.5 into Go struct field PodSpec.spec.terminationGracePeriodSeconds of type int',
+      decode: 'json: cannot unmarshal number 1.5 into Go struct field PodSpec.spec.terminationGracePeriodSeconds of type int64',
+    },
+    {
+      name: 'an int32 past its range (Go names the int type)',
+      def: POD,
+      object: pod({ containers: [{ ...container, ports: [{ containerPort: 99999999999 }] }] }),
+      decode: 'json: cannot unmarshal number 99999999999 into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32',
+    },
+    {
+      name: 'a time that is not RFC 3339 (Go\'s time.Parse)',
+      def: POD,
+      object: { ...pod({ containers: [container] }), status: { startTime: 'yesterday' } },
+      decode: 'parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006"',
+    },
+    {
+      name: 'a time with a space for its T',
+      def: POD,
+      object: { ...pod({ containers: [container] }), metadata: { name: 'p', creationTimestamp: '2024-01-02 03:04:05Z' } },
+      decode: 'parsing time "2024-01-02 03:04:05Z" as "2006-01-02T15:04:05Z07:00": cannot parse " 03:04:05Z" as "T"',
+    },
+    {
+      name: 'a month out of range',
+      def: POD,
+      object: { ...pod({ containers: [container] }), status: { startTime: '2024-13-02T03:04:05Z' } },
+      decode: 'parsing time "2024-13-02T03:04:05Z": month out of range',
+    },
+    {
+      name: 'a quantity that is no quantity (ParseQuantity)',
+      def: POD,
+      object: pod({ containers: [{ ...container, resources: { limits: { cpu: 'lots' } } }] }),
+      decode: "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+    },
+    {
+      name: 'a quantity with an unknown suffix',
+      def: POD,
+      object: pod({ containers: [{ ...container, resources: { requests: { memory: '1iM' } } }] }),
+      decode: "unable to parse quantity's suffix",
+    },
+    {
+      name: 'valid times, quantities and int32s',
+      def: POD,
+      object: {
+        ...pod({ containers: [{ ...container, ports: [{ containerPort: 2147483647 }], resources: { limits: { cpu: '500m', memory: '1.5Gi' }, requests: { cpu: 1, memory: '1e3' } } }] }),
+        status: { startTime: '2024-02-29T23:59:59.123+05:30' },
+      },
     },
     { name: 'a number for a label value', def: POD, object: { ...pod({ containers: [container] }), metadata: { name: 'p', labels: { a: 1 } } }, decode: 'json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string' },
     { name: 'a bool for a string in a container', def: POD, object: pod({ containers: [{ name: 'a', image: true }] }), decode: 'json: cannot unmarshal bool into Go struct field Container.spec.containers.image of type string' },
@@ -203,8 +247,22 @@ describe('writes are validated by schema over HTTP', () => {
     expect(reply.status).toBe(400);
     expect(reply.json).toMatchObject({
       reason: 'BadRequest',
-      message: 'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field ContainerPort.spec.containers.ports.containerPort of type int',
+      message: 'Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal string into Go struct field ContainerPort.spec.containers.ports.containerPort of type int32',
     });
+  });
+
+  it('answers a quantity or a time Go cannot parse with 400 in its words, and stores nothing', async () => {
+    const deployments = '/apis/apps/v1/namespaces/default/deployments';
+    const spec = { selector: { matchLabels: { app: 'q' } }, template: { metadata: { labels: { app: 'q' } }, spec: { containers: [{ name: 'c', image: 'nginx', resources: { limits: { memory: '192i' } } }] } } };
+    const quantity = await call(t.url, deployments, { method: 'POST', json: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'q' }, spec } });
+    expect(quantity.status).toBe(400);
+    expect(quantity.json).toMatchObject({ reason: 'BadRequest', message: 'Deployment in version "v1" cannot be handled as a Deployment: unable to parse quantity\'s suffix' });
+    expect((await call(t.url, `${deployments}/q`)).status).toBe(404);
+
+    const time = await call(t.url, pods, { method: 'POST', json: { ...pod({ containers: [container] }), metadata: { name: 'late' }, status: { startTime: '2024-07-10T12:00:00' } } });
+    expect(time.status).toBe(400);
+    expect(time.json.message).toBe('Pod in version "v1" cannot be handled as a Pod: parsing time "2024-07-10T12:00:00" as "2006-01-02T15:04:05Z07:00": cannot parse "" as "Z07:00"');
+    expect((await call(t.url, `${pods}/late`)).status).toBe(404);
   });
 
   it('refuses a deployment without selector', async () => {

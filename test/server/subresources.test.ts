@@ -165,6 +165,42 @@ describe('/scale', () => {
     expect((await call(t.url, '/apis/apps/v1/namespaces/sc/daemonsets/x/scale')).status).toBe(404);
   });
 
+  it('a /scale write is recorded as kube records it: subresource scale, owning the replicas, which the creator loses', async () => {
+    const made = await call(t.url, '/apis/apps/v1/namespaces/sc/deployments?fieldManager=a-creator', { method: 'POST', json: deployment('owned') });
+    expect(made.status, made.text).toBe(201);
+    expect(made.json.metadata.managedFields[0].fieldsV1['f:spec']).toHaveProperty('f:replicas');
+    const scaled = await call(t.url, '/apis/apps/v1/namespaces/sc/deployments/owned/scale?fieldManager=b-scaler', { method: 'PATCH', headers: MERGE, body: JSON.stringify({ spec: { replicas: 4 } }) });
+    expect(scaled.status, scaled.text).toBe(200);
+    const managed = (await call(t.url, '/apis/apps/v1/namespaces/sc/deployments/owned')).json.metadata.managedFields;
+    // Names in time order: entries of the same second are ordered by manager name, as kube's.
+    expect(managed.map((m: { manager: string }) => m.manager)).toEqual(['a-creator', 'b-scaler']);
+    expect(managed[0].fieldsV1['f:spec']).not.toHaveProperty('f:replicas');
+    expect(managed[0].fieldsV1['f:spec']).toHaveProperty('f:selector');
+    expect(managed[1]).toEqual({
+      manager: 'b-scaler',
+      operation: 'Update',
+      apiVersion: 'apps/v1',
+      time: expect.stringMatching(/Z$/),
+      fieldsType: 'FieldsV1',
+      fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+      subresource: 'scale',
+    });
+  });
+
+  it('server-side apply to /scale is 415, and the answer lists only the patch types /scale takes', async () => {
+    await call(t.url, '/apis/apps/v1/namespaces/sc/replicasets', { method: 'POST', json: { ...deployment('rs'), apiVersion: 'apps/v1', kind: 'ReplicaSet' } });
+    const applied = await call(t.url, '/apis/apps/v1/namespaces/sc/replicasets/rs/scale?fieldManager=m', {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/apply-patch+yaml' },
+      body: 'apiVersion: autoscaling/v1\nkind: Scale\nmetadata:\n  name: rs\nspec:\n  replicas: 3\n',
+    });
+    expect(applied.status).toBe(415);
+    expect(applied.json.message).toBe(
+      'the body of the request was in an unknown format ("application/apply-patch+yaml") - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json',
+    );
+    expect((await call(t.url, '/apis/apps/v1/namespaces/sc/replicasets/rs')).json.spec.replicas).toBe(1);
+  });
+
   it('a custom resource scales through its declared paths; its selector is read as a string', async () => {
     await call(t.url, '/apis/example.com/v1/namespaces/sc/widgets', { method: 'POST', json: { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { size: 1 } } });
     await call(t.url, '/apis/example.com/v1/namespaces/sc/widgets/w/status', { method: 'PATCH', headers: MERGE, body: JSON.stringify({ status: { size: 1, selector: 'app=w' } }) });

@@ -92,14 +92,19 @@ export function forceOf(req: IncomingMessage, apply: boolean): boolean {
 interface Manager {
   manager: string;
   operation: 'Apply' | 'Update';
+  /** `status` for a write to /status, else empty: kube keeps a manager per subresource. */
+  subresource: string;
   apiVersion: string;
   time: string | undefined;
   set: FieldSet;
 }
 
-/** Managers are one per name and operation, and for Update also per apiVersion, as kube keys them. */
-function managerId(m: Pick<Manager, 'manager' | 'operation' | 'apiVersion'>): string {
-  return JSON.stringify([m.manager, m.operation, m.operation === 'Update' ? m.apiVersion : '']);
+/**
+ * Managers are one per name, operation and subresource, and for Update also per apiVersion, as
+ * kube keys them.
+ */
+function managerId(m: Pick<Manager, 'manager' | 'operation' | 'apiVersion' | 'subresource'>): string {
+  return JSON.stringify([m.manager, m.operation, m.operation === 'Update' ? m.apiVersion : '', m.subresource]);
 }
 
 function decodeManagers(object: JsonObject | undefined): Map<string, Manager> {
@@ -108,10 +113,10 @@ function decodeManagers(object: JsonObject | undefined): Map<string, Manager> {
   const entries = isJsonObject(meta) && Array.isArray(meta.managedFields) ? meta.managedFields : [];
   for (const e of entries) {
     if (!isJsonObject(e) || typeof e.manager !== 'string') continue;
-    if (e.subresource !== undefined && e.subresource !== '') continue;
     const m: Manager = {
       manager: e.manager,
       operation: e.operation === 'Apply' ? 'Apply' : 'Update',
+      subresource: typeof e.subresource === 'string' ? e.subresource : '',
       apiVersion: typeof e.apiVersion === 'string' ? e.apiVersion : '',
       time: typeof e.time === 'string' ? e.time : undefined,
       set: FieldSet.fromFieldsV1(e.fieldsV1),
@@ -121,12 +126,16 @@ function decodeManagers(object: JsonObject | undefined): Map<string, Manager> {
   return out;
 }
 
-/** managedFields in kube's order: Apply before Update, then by time, manager and apiVersion. */
+/** managedFields in kube's order: Apply before Update, then by time, manager, apiVersion and subresource. */
 function encodeManagers(managers: Map<string, Manager>): JsonObject[] {
   const list = [...managers.values()].filter((m) => !m.set.empty);
   list.sort(
     (a, b) =>
-      cmp(a.operation, b.operation) || cmp(a.time ?? '', b.time ?? '') || cmp(a.manager, b.manager) || cmp(a.apiVersion, b.apiVersion),
+      cmp(a.operation, b.operation) ||
+      cmp(a.time ?? '', b.time ?? '') ||
+      cmp(a.manager, b.manager) ||
+      cmp(a.apiVersion, b.apiVersion) ||
+      cmp(a.subresource, b.subresource),
   );
   return list.map((m) => ({
     manager: m.manager,
@@ -135,6 +144,7 @@ function encodeManagers(managers: Map<string, Manager>): JsonObject[] {
     ...(m.time === undefined ? {} : { time: m.time }),
     fieldsType: 'FieldsV1',
     fieldsV1: m.set.toFieldsV1(),
+    ...(m.subresource === '' ? {} : { subresource: m.subresource }),
   }));
 }
 
@@ -296,6 +306,18 @@ export interface FieldManagement {
   kind: string;
   manager: string;
   now: string;
+  /** `status` when the write goes to /status; absent or empty otherwise. */
+  subresource?: string;
+  /**
+   * The part of an existing object this write may change (kube's reset fields taken away: the
+   * status for a write to an object that serves /status, all but the status for a write to
+   * /status). Ownership is computed over it only. Absent: the whole object.
+   */
+  tracked?: (object: JsonObject) => JsonObject;
+}
+
+function tracked(o: FieldManagement, object: JsonObject): JsonObject {
+  return o.tracked === undefined ? object : o.tracked(object);
 }
 
 /**
@@ -353,14 +375,14 @@ export function serverSideApply(live: JsonObject | undefined, config: JsonObject
     throw badRequest('metadata.managedFields must be nil in an applied configuration');
   }
   const managers = decodeManagers(live);
-  const self = managerId({ manager: o.manager, operation: 'Apply', apiVersion: o.apiVersion });
-  const liveBody = stripped(live);
-  const configBody = stripped(config);
+  const self = managerId({ manager: o.manager, operation: 'Apply', apiVersion: o.apiVersion, subresource: o.subresource ?? '' });
+  const liveBody = stripped(live === undefined ? undefined : tracked(o, live));
+  const configBody = stripped(live === undefined ? config : tracked(o, config));
   let merged = mergeApplied(liveBody, configBody, o.schema) as JsonObject;
 
   const previous = managers.get(self);
   const set = fieldsOf(configBody, o.schema);
-  const entry: Manager = { manager: o.manager, operation: 'Apply', apiVersion: o.apiVersion, time: o.now, set };
+  const entry: Manager = { manager: o.manager, operation: 'Apply', subresource: o.subresource ?? '', apiVersion: o.apiVersion, time: o.now, set };
   managers.set(self, entry);
   if (previous !== undefined && !previous.set.empty) {
     let owned = new FieldSet();
@@ -395,14 +417,14 @@ export function recordUpdate(live: JsonObject | undefined, next: JsonObject, o: 
   }
   const changedByClient = given !== undefined && given !== null && !deepEqual(given, liveMeta.managedFields);
   const managers = decodeManagers(changedByClient ? next : live);
-  const self = managerId({ manager: o.manager, operation: 'Update', apiVersion: o.apiVersion });
-  const before = stripped(live);
-  const after = stripped(next);
+  const self = managerId({ manager: o.manager, operation: 'Update', apiVersion: o.apiVersion, subresource: o.subresource ?? '' });
+  const before = stripped(live === undefined ? undefined : tracked(o, live));
+  const after = stripped(live === undefined ? next : tracked(o, next));
   const c = settle(managers, self, before, after, o, true);
   const previous = managers.get(self);
   const set = (previous?.set ?? new FieldSet()).difference(c.removed).union(c.modified).union(c.added);
   const same = previous !== undefined && unchanged(c) && deepEqual(previous.set.toFieldsV1(), set.toFieldsV1());
-  managers.set(self, { manager: o.manager, operation: 'Update', apiVersion: o.apiVersion, time: same ? previous.time : o.now, set });
+  managers.set(self, { manager: o.manager, operation: 'Update', subresource: o.subresource ?? '', apiVersion: o.apiVersion, time: same ? previous.time : o.now, set });
   const encoded = encodeManagers(managers);
   if (encoded.length === 0) delete nextMeta.managedFields;
   else nextMeta.managedFields = encoded;

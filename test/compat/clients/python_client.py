@@ -137,4 +137,37 @@ def _():
         return {"deleted": status.metadata.name, "readAfter": e.status}
 
 
+@step("patchContainers")
+def _():
+    # A dict patch is sent as a strategic merge patch: the container list merges by name, so the
+    # side container stays and only app's image changes.
+    two = client.V1Pod(
+        metadata=client.V1ObjectMeta(name="py-two"),
+        spec=client.V1PodSpec(containers=[client.V1Container(name="app", image="nginx:1"), client.V1Container(name="side", image="busybox:1")]),
+    )
+    api.create_namespaced_pod(ns, two)
+    p = api.patch_namespaced_pod("py-two", ns, {"spec": {"containers": [{"name": "app", "image": "nginx:2"}]}})
+    return [[c.name, c.image] for c in p.spec.containers]
+
+
+@step("podWithoutContainers")
+def _():
+    # Refused with 422, so no watcher of the namespace ever has to decode it.
+    watched_from = api.list_namespaced_pod(ns).metadata.resource_version
+    try:
+        api.create_namespaced_pod(ns, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "py-empty"}, "spec": {}})
+        refused = None
+    except ApiException as e:
+        body = json.loads(e.body)
+        refused = {"status": e.status, "reason": body.get("reason"), "causes": body.get("details", {}).get("causes")}
+    api.create_namespaced_pod(ns, pod("py-after", {"app": "after"}, "node-0"))
+    w = watch.Watch()
+    seen = []
+    for e in w.stream(api.list_namespaced_pod, ns, resource_version=watched_from, timeout_seconds=10):
+        seen.append([e["type"], e["object"].metadata.name])
+        if e["object"].metadata.name == "py-after":
+            w.stop()
+    return {"refused": refused, "watched": seen}
+
+
 print(json.dumps(out))

@@ -151,6 +151,56 @@ describe('strategic merge patch: built-in kinds', () => {
     expect(out).toEqual({ metadata: { finalizers: ['a', 'c'] }, spec: { volumes: [{ name: 'v', hostPath: { path: '/x' } }] } });
   });
 
+  it('initContainers and ephemeralContainers by name, volumeMounts by mountPath', () => {
+    const out = apply(
+      {
+        spec: {
+          initContainers: [{ name: 'init', image: 'busybox:1', volumeMounts: [{ name: 'data', mountPath: '/data' }, { name: 'cfg', mountPath: '/etc/cfg' }] }, { name: 'other', image: 'alpine' }],
+          ephemeralContainers: [{ name: 'debug', image: 'busybox:1' }, { name: 'probe', image: 'curl' }],
+        },
+      },
+      {
+        spec: {
+          initContainers: [{ name: 'init', image: 'busybox:2', volumeMounts: [{ mountPath: '/data', readOnly: true }, { mountPath: '/tmp', name: 'tmp' }] }],
+          ephemeralContainers: [{ name: 'probe', image: 'curl:2' }],
+        },
+      },
+      pod,
+    );
+    expect(out).toEqual({
+      spec: {
+        initContainers: [
+          {
+            name: 'init',
+            image: 'busybox:2',
+            volumeMounts: [{ name: 'data', mountPath: '/data', readOnly: true }, { mountPath: '/tmp', name: 'tmp' }, { name: 'cfg', mountPath: '/etc/cfg' }],
+          },
+          { name: 'other', image: 'alpine' },
+        ],
+        ephemeralContainers: [{ name: 'debug', image: 'busybox:1' }, { name: 'probe', image: 'curl:2' }],
+      },
+    });
+  });
+
+  it('conditions merge by type: pods, nodes, deployments', () => {
+    const conditions = [{ type: 'Ready', status: 'False' }, { type: 'Scheduled', status: 'True' }];
+    const patch = { status: { conditions: [{ type: 'Ready', status: 'True' }, { type: 'Extra', status: 'True' }] } };
+    const merged = [{ type: 'Ready', status: 'True' }, { type: 'Extra', status: 'True' }, { type: 'Scheduled', status: 'True' }];
+    for (const [apiVersion, kind] of [['v1', 'Pod'], ['v1', 'Node'], ['apps/v1', 'Deployment']] as const) {
+      expect(apply({ status: { conditions } }, patch, kindSchema(apiVersion, kind)!), kind).toEqual({ status: { conditions: merged } });
+    }
+  });
+
+  it('a Service\'s ports merge by port; $patch: replace replaces a merging list; $patch: merge is refused (422 in a list, 400 in a map, as kube)', () => {
+    const svc = kindSchema('v1', 'Service')!;
+    expect(apply({ spec: { ports: [{ port: 80, name: 'http' }, { port: 443, name: 'https' }] } }, { spec: { ports: [{ port: 443, targetPort: 8443 }] } }, svc)).toEqual({
+      spec: { ports: [{ port: 80, name: 'http' }, { port: 443, name: 'https', targetPort: 8443 }] },
+    });
+    expect(apply(base, { spec: { containers: [{ name: 'only', image: 'x' }, { $patch: 'replace' }] } }, pod)).toMatchObject({ spec: { containers: [{ name: 'only', image: 'x' }] } });
+    expect(() => apply(base, { spec: { containers: [{ $patch: 'merge' }] } }, pod)).toThrow(expect.objectContaining({ code: 'WC_ERR_INVALID_OBJECT', message: expect.stringMatching(/merging lists cannot yet be specified/) }));
+    expect(() => apply(base, { spec: { $patch: 'merge' } }, pod)).toThrow(expect.objectContaining({ code: 'WC_ERR_BAD_REQUEST', message: expect.stringMatching(/invalid value for \$patch in a map/) }));
+  });
+
   it('a hostile patch: nesting past the limit is 422, not a stack overflow', () => {
     let deep: Record<string, unknown> = { x: 1 };
     let doc: Record<string, unknown> = { x: 1 };
