@@ -19,7 +19,7 @@
  * window gives its memory back. `windowBytes` (deprecated) is a fixed window of one segment, as
  * before.
  *
- * Why one file of ~500 lines: the state, the revision, the window's index and its sizing policy
+ * Why one file of ~530 lines: the state, the revision, the window's index and its sizing policy
  * change together under one rule (every change is a ring record appended in the same turn), and
  * splitting them would put that invariant across modules.
  */

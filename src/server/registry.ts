@@ -4,7 +4,7 @@
  * first; custom resources come from a JSON file (see docs/server.md) and are checked as strictly
  * as a CRD, so a typo fails the start instead of serving something half-configured.
  *
- * Why one file of ~480 lines: it is data (the built-in resources) plus the one parser that checks
+ * Why one file of ~490 lines: it is data (the built-in resources) plus the one parser that checks
  * a resources file against the same shape; the two must not drift apart.
  */
 import { readFileSync } from 'node:fs';

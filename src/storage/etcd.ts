@@ -22,7 +22,7 @@
  * times (Date.now), and the timers that must keep the process alive (reconnect, compaction probe)
  * are plain timers.
  *
- * Why one file of ~670 lines: the Storage interface on one client, with the compaction probe and
+ * Why one file of ~680 lines: the Storage interface on one client, with the compaction probe and
  * the member-version probe that share its endpoints and caches; the raw watch stream, the wire
  * conversions and the gRPC interceptor are in etcd/.
  */

@@ -8,7 +8,7 @@
  * etcd's revision-mode auto-compaction), and the current state is not copied per revision: the
  * history of a key and the revision log hold references to the same KeyValue objects.
  *
- * Why one file of ~500 lines: the store, its revision log and its watch cursors share the log's
+ * Why one file of ~530 lines: the store, its revision log and its watch cursors share the log's
  * private state; a split would have to expose it.
  */
 import { CompactedError, ErrorCodes, invalidStorageArgument, positiveOption, StorageError } from '../errors.js';
