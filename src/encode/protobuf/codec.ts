@@ -12,6 +12,7 @@
  * type rules, and read best side by side.
  */
 import { ErrorCodes, WatchCacheError } from '../../errors.js';
+import { parseJson } from '../json-object.js';
 import { MESSAGES, type FieldSpec } from './descriptors.js';
 import { malformed, ProtobufReader, ProtobufWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './wire.js';
 
@@ -519,7 +520,7 @@ function formatSeconds(seconds: number): string {
 
 function parseEmbeddedJson(raw: Buffer, name: string): unknown {
   try {
-    return JSON.parse(raw.toString('utf8'));
+    return parseJson(raw);
   } catch {
     throw malformed(`field ${JSON.stringify(name)} does not hold JSON`);
   }
@@ -528,19 +529,6 @@ function parseEmbeddedJson(raw: Buffer, name: string): unknown {
 // ---- whole bodies ------------------------------------------------------------------------------
 
 const writer = new ProtobufWriter();
-
-/** The message body (no envelope) of a JSON object; mostly for tests and lists built by hand. */
-export function encodeMessage(message: Message, object: Record<string, unknown>): Uint8Array {
-  writer.reset();
-  writeMessage(writer, message, object);
-  return writer.finish();
-}
-
-export function decodeMessage(message: Message, bytes: Uint8Array): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  readMessage(new ProtobufReader(bytes), message, bytes.length, out);
-  return out;
-}
 
 /** The writer the envelope functions share: encodes run one at a time on a thread. */
 export function sharedWriter(): ProtobufWriter {
