@@ -116,9 +116,8 @@ export class DurableStorage implements Storage {
 
   /** Opens (or creates) the store in `options.dataDir` and rebuilds its memory from disk. */
   static async open(options: DurableStorageOptions): Promise<DurableStorage> {
-    const invalid = invalidStorageArgument;
-    if (typeof options.dataDir !== 'string' || options.dataDir === '') throw invalid('dataDir must be a non-empty path');
-    const retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS, { unbounded: true, invalid });
+    if (typeof options.dataDir !== 'string' || options.dataDir === '') throw invalidStorageArgument('dataDir must be a non-empty path');
+    const retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS, { unbounded: true, error: invalidStorageArgument });
     const memoryOptions = {
       ...(options.progressNotifyIntervalMs === undefined ? {} : { progressNotifyIntervalMs: options.progressNotifyIntervalMs }),
       ...(options.maxBatchRevisions === undefined ? {} : { maxBatchRevisions: options.maxBatchRevisions }),

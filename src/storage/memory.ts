@@ -99,10 +99,10 @@ export class MemoryStorage implements Storage {
   #closed = false;
 
   constructor(options: MemoryStorageOptions = {}) {
-    const invalid = invalidStorageArgument;
-    this.#retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS, { unbounded: true, invalid });
-    this.#progressNotifyIntervalMs = positiveOption('progressNotifyIntervalMs', options.progressNotifyIntervalMs, DEFAULT_PROGRESS_NOTIFY_MS, { invalid });
-    this.#maxBatchRevisions = positiveOption('maxBatchRevisions', options.maxBatchRevisions, DEFAULT_MAX_BATCH_REVISIONS, { unbounded: true, invalid });
+    const error = invalidStorageArgument;
+    this.#retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS, { unbounded: true, error });
+    this.#progressNotifyIntervalMs = positiveOption('progressNotifyIntervalMs', options.progressNotifyIntervalMs, DEFAULT_PROGRESS_NOTIFY_MS, { error });
+    this.#maxBatchRevisions = positiveOption('maxBatchRevisions', options.maxBatchRevisions, DEFAULT_MAX_BATCH_REVISIONS, { unbounded: true, error });
     if (options.initialState !== undefined) this.#restore(options.initialState.revision, options.initialState.items);
   }
 
