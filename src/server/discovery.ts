@@ -9,8 +9,8 @@ import { VERBS } from './auth.js';
 import type { Registry, ResourceDefinition } from './registry.js';
 
 /** The Kubernetes API version whose wire protocol the server follows. */
-export const KUBERNETES_MAJOR = '1';
-export const KUBERNETES_MINOR = '31';
+const KUBERNETES_MAJOR = '1';
+const KUBERNETES_MINOR = '31';
 
 const SUBRESOURCE_VERBS = ['get', 'patch', 'update'];
 

@@ -67,7 +67,7 @@ const SIMPLE: Record<string, Route> = {
 };
 
 /** The decoded segments of a raw request path (without its query). */
-export function pathSegments(rawPath: string): string[] {
+function pathSegments(rawPath: string): string[] {
   if (!rawPath.startsWith('/')) throw badRequest(`invalid request path: ${JSON.stringify(rawPath.slice(0, 200))}`);
   // One trailing slash is tolerated (`/api/`), as most HTTP routers do; `//` anywhere else is not.
   const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;

@@ -46,7 +46,7 @@ function replicas(value: unknown): number {
 }
 
 /** The Scale of an object (which carries its resourceVersion). */
-export function scaleOf(paths: ScalePaths, object: JsonObject): JsonObject {
+function scaleOf(paths: ScalePaths, object: JsonObject): JsonObject {
   const meta = isJsonObject(object.metadata) ? object.metadata : {};
   const metadata: JsonObject = {};
   for (const field of ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp']) {

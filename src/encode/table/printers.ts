@@ -23,7 +23,7 @@ function orUnset(value: string): string {
 }
 
 /** labels.FormatLabels: `k=v,...` sorted by key; "<none>" when empty. */
-export function formatLabels(labels: JsonObject): string {
+function formatLabels(labels: JsonObject): string {
   const keys = Object.keys(labels).sort();
   return keys.length === 0 ? '<none>' : keys.map((k) => `${k}=${String(labels[k])}`).join(',');
 }

@@ -22,8 +22,8 @@ import { deepEqual, setOwn } from '../patch.js';
 import { compare, FieldSet, type Comparison, fieldsOf, isStructField, itemElement, pathString, tooDeep, walkKind } from './field-set.js';
 import { childSchema, type ListSchema, type Schema } from './type-info.js';
 
-export const APPLY_PATCH_YAML = 'application/apply-patch+yaml';
-export const APPLY_PATCH_JSON = 'application/apply-patch+json';
+const APPLY_PATCH_YAML = 'application/apply-patch+yaml';
+const APPLY_PATCH_JSON = 'application/apply-patch+json';
 export const APPLY_PATCH_TYPES: readonly string[] = [APPLY_PATCH_YAML, APPLY_PATCH_JSON];
 
 /** YAML aliases one applied configuration may use: anchors are for humans, not for bombs. */
@@ -178,7 +178,7 @@ function restore(body: JsonObject, from: JsonObject, apiVersion: string, kind: s
 // ---- merging ---------------------------------------------------------------------------------
 
 /** structured-merge-diff's Merge: `config` over `live`, by type. */
-export function mergeApplied(live: unknown, config: unknown, schema: Schema, depth = 0): unknown {
+function mergeApplied(live: unknown, config: unknown, schema: Schema, depth = 0): unknown {
   if (depth > MAX_JSON_DEPTH) throw tooDeep();
   if (live === undefined) return config;
   if (config === undefined) return live;
