@@ -12,6 +12,7 @@
  * private state; a split would have to expose it.
  */
 import { CompactedError, ErrorCodes, invalidStorageArgument, positiveOption, StorageError } from '../errors.js';
+import { checkKey, checkLimit, checkRevision, checkValue } from './arguments.js';
 import type {
   DeleteResult,
   StorageGetOptions,
@@ -132,7 +133,7 @@ export class MemoryStorage implements Storage {
     this.#checkOpen();
     const revision = this.#readRevision(options.revision);
     const limit = options.limit ?? 0;
-    if (!Number.isSafeInteger(limit) || limit < 0) throw invalidStorageArgument(`limit must be a non-negative integer, got ${limit}`);
+    checkLimit(limit);
     const start = options.continueKey ?? prefix;
     if (!start.startsWith(prefix)) throw invalidStorageArgument(`continueKey ${JSON.stringify(start)} is outside prefix ${JSON.stringify(prefix)}`);
 
@@ -489,16 +490,8 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
   }
 }
 
-function checkKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0) throw invalidStorageArgument('key must be a non-empty string');
-}
-
-function checkRevision(revision: number): void {
-  if (!Number.isSafeInteger(revision) || revision < 1) throw invalidStorageArgument(`revision must be a positive integer, got ${revision}`);
-}
-
 function copy(value: Uint8Array): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw invalidStorageArgument('value must be a Uint8Array');
+  checkValue(value);
   return Uint8Array.prototype.slice.call(value);
 }
 
