@@ -7,7 +7,7 @@
  * Writes and errors learn their encoding from one decision per request (`negotiateResponses`),
  * kept with the response, so write.ts and the handler's error path send without threading it
  * through every call. Watch streams are not here: their protobuf form is media.ts's
- * PROTOBUF_WATCH_ENCODING (only their early errors are, `protobufWatchErrors`).
+ * PROTOBUF_WATCH_ENCODING (only their early errors are, `negotiateWatchErrors`).
  *
  * The cache keeps each object as JSON bytes, so every protobuf response parses them and encodes
  * the object again (a LIST: every item); a per-object protobuf cache would remove that cost.
