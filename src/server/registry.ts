@@ -9,11 +9,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { ErrorCodes, WatchCacheError } from '../errors.js';
-import { AUTHORIZATION_GROUP } from './access-review.js';
 import { derivedField, selectableFields } from '../select/field-selector.js';
 import { nameErrors, type NameRule } from './names.js';
 import { parsePrinterColumn, type PrinterColumn } from '../encode/table/custom-columns.js';
 import { schemaFromOpenAPI, type Schema } from './merge/type-info.js';
+
+/** The API group the server serves itself (SelfSubjectAccessReview, server/access-review.ts): no resource may claim it. */
+export const AUTHORIZATION_GROUP = 'authorization.k8s.io';
 
 export interface ResourceDefinition {
   /** API group; "" for the core group (served under /api). */

@@ -15,8 +15,8 @@
  */
 import { badRequest, pathNotFound } from './api-error.js';
 import { isValidName, pathSegmentError } from './names.js';
-import { ACCESS_REVIEW_PLURAL, AUTHORIZATION_GROUP, AUTHORIZATION_VERSION } from './access-review.js';
-import type { Registry, ResourceDefinition } from './registry.js';
+import { ACCESS_REVIEW_PLURAL, AUTHORIZATION_VERSION } from './access-review.js';
+import { AUTHORIZATION_GROUP, type Registry, type ResourceDefinition } from './registry.js';
 
 export type Route =
   | { kind: 'root' }
