@@ -8,7 +8,7 @@
  * zero value of an `omitempty` non-pointer field is left out, while a present pointer field is
  * kept whatever its value (`automountServiceAccountToken: false` means something).
  *
- * Why one file of ~550 lines: the encoder and the decoder walk the same descriptors with the same
+ * Why one file of ~540 lines: the encoder and the decoder walk the same descriptors with the same
  * type rules, and read best side by side.
  */
 import { ErrorCodes, WatchCacheError } from '../../errors.js';
