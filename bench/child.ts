@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
+import { parseFlags, type FlagSpec } from '../src/command-line.js';
 import { headline } from './headline.js';
 import { runMicro } from './micro.js';
 import { PROFILES } from './profiles.js';
@@ -29,11 +30,17 @@ const RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<ScenarioDe
 /** Progress updates at most this often; milestones always go out. */
 const PROGRESS_MS = 200;
 
-function arg(argv: readonly string[], name: string): string {
-  const i = argv.indexOf(name);
-  const value = i < 0 ? undefined : argv[i + 1];
-  if (value === undefined) throw new Error(`bench child: missing ${name}`);
-  return value;
+/** What the runner passes (bench/runner.ts), read by the one command-line parser. */
+const CHILD_FLAGS = { run: { type: 'string' }, profile: { type: 'string' }, workers: { type: 'string' } } as const satisfies FlagSpec;
+
+function args(argv: readonly string[]): (name: keyof typeof CHILD_FLAGS) => string {
+  const values = new Map<string, string>();
+  for (const flag of parseFlags(argv, CHILD_FLAGS)) values.set(flag.name, flag.value!);
+  return (name) => {
+    const value = values.get(name);
+    if (value === undefined) throw new Error(`bench child: missing --${name}`);
+    return value;
+  };
 }
 
 function send(message: ChildMessage): Promise<void> {
@@ -45,8 +52,9 @@ function send(message: ChildMessage): Promise<void> {
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  const run = arg(argv, '--run');
-  const profile = arg(argv, '--profile') as Profile;
+  const arg = args(argv);
+  const run = arg('run');
+  const profile = arg('profile') as Profile;
   const sizes = PROFILES[profile];
   if (sizes === undefined) throw new Error(`bench child: unknown profile ${profile}`);
   let lastProgress = 0;
@@ -69,7 +77,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
   if (!(SCENARIOS as readonly string[]).includes(run)) throw new Error(`bench child: unknown scenario ${run}`);
   const scenario = run as ScenarioName;
-  const workers = Number(arg(argv, '--workers'));
+  const workers = Number(arg('workers'));
   const start = performance.now();
   const base = { scenario, workers };
   let result: ModeResult;

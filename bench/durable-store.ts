@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import { open as openLmdb } from 'lmdb';
+import { parseFlags } from '../src/command-line.js';
 import { DurableStorage } from '../src/storage/durable.js';
 import { MemoryStorage } from '../src/storage/memory.js';
 import type { Storage } from '../src/storage/storage.js';
@@ -107,14 +108,18 @@ function diskBytes(dir: string): { size: number; allocated: number } {
 const ms = (n: number): string => `${n.toFixed(2)} ms`;
 
 async function main(): Promise<void> {
-  const objectsFlag = process.argv.indexOf('--objects');
-  const objects = objectsFlag > 0 ? Number(process.argv[objectsFlag + 1]) : 100_000;
+  let objects = 100_000;
+  let withEngines = false;
+  for (const flag of parseFlags(process.argv.slice(2), { objects: { type: 'string' }, engines: { type: 'boolean' } })) {
+    if (flag.name === 'engines') withEngines = true;
+    else objects = Number(flag.value);
+  }
   if (!Number.isSafeInteger(objects) || objects < 1) throw new Error('--objects takes a positive integer');
   const root = mkdtempSync(join(tmpdir(), 'watchcache-bench-durable-'));
   try {
     console.log(`node ${process.version}, ${process.platform}/${process.arch}; data in ${root}`);
 
-    if (process.argv.includes('--engines')) await engines(root);
+    if (withEngines) await engines(root);
 
     const memory = new MemoryStorage();
     await report('MemoryStorage', creates(memory, '/bench/latency/'), creates(memory, '/bench/tput/'));

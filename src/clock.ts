@@ -73,6 +73,6 @@ export class ManualClock implements Clock {
 }
 
 /** Let queued promise continuations (and the I/O they started synchronously) run. */
-export async function flushMicrotasks(): Promise<void> {
+async function flushMicrotasks(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }

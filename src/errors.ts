@@ -118,17 +118,17 @@ export function invalidStorageArgument(message: string): StorageError {
 /**
  * An optional positive number option: `fallback` when unset. Infinity ("no limit") only where the
  * option is `unbounded`, a count or budget; a timer period must be finite (past 2^31 - 1 ms a
- * timer fires at once).
+ * timer fires at once). The error is `invalidArgument`'s, or `rules.error`'s (a storage backend's).
  */
 export function positiveOption(
   name: string,
   value: number | undefined,
   fallback: number,
-  rules: { unbounded?: boolean; invalid?: (message: string) => WatchCacheError } = {},
+  rules: { unbounded?: boolean; error?: (message: string) => WatchCacheError } = {},
 ): number {
   if (value === undefined) return fallback;
   if (!(typeof value === 'number' && value > 0 && (rules.unbounded === true || Number.isFinite(value)))) {
-    throw (rules.invalid ?? invalidArgument)(`${name} must be a positive${rules.unbounded === true ? '' : ', finite'} number, got ${String(value)}`);
+    throw (rules.error ?? invalidArgument)(`${name} must be a positive${rules.unbounded === true ? '' : ', finite'} number, got ${String(value)}`);
   }
   return value;
 }

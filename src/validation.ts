@@ -14,10 +14,10 @@ const DNS1035_LABEL_FMT = '[a-z]([-a-z0-9]*[a-z0-9])?';
 const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
 const LABEL_VALUE_FMT = `(${QUALIFIED_NAME_FMT})?`;
 
-export const DNS1123_LABEL_MAX = 63;
-export const DNS1123_SUBDOMAIN_MAX = 253;
-export const QUALIFIED_NAME_MAX = 63;
-export const LABEL_VALUE_MAX = 63;
+const DNS1123_LABEL_MAX = 63;
+const DNS1123_SUBDOMAIN_MAX = 253;
+const QUALIFIED_NAME_MAX = 63;
+const LABEL_VALUE_MAX = 63;
 
 /** apimachinery's RegexError: the rule, its examples and the regular expression it stands for. */
 function regexError(message: string, format: string, ...examples: string[]): string {

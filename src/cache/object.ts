@@ -6,7 +6,7 @@
  */
 import { ErrorCodes, WatchCacheError } from '../errors.js';
 import { AttributeReader, type Attributes } from '../select/predicate.js';
-import { jsonFrameParts } from '../encode/json-frame.js';
+import { jsonAddedFrame } from '../encode/json-frame.js';
 import { parseJson, spliceResourceVersion, stampResourceVersion } from '../encode/json-object.js';
 import type { KubeObject } from '../kube-object.js';
 import { AttributeCodec } from '../ring/attributes.js';
@@ -47,8 +47,6 @@ export interface CachedObject extends Attributes {
   readonly attributeBytes: Uint8Array;
 }
 
-const { prefix: ADDED_PREFIX, suffix: FRAME_SUFFIX } = jsonFrameParts('ADDED');
-
 export class ObjectCodec {
   readonly attributes: AttributeReader;
   readonly trigger: string | undefined;
@@ -82,20 +80,20 @@ export class ObjectCodec {
   }
 
   /**
-   * The cache's form of `object` at `revision`. Given `value`, the bytes `object` was parsed
-   * from, the resourceVersion is spliced into them (see spliceResourceVersion); otherwise, or
-   * when they cannot be spliced, `object.metadata.resourceVersion` is set in place and it is
-   * re-encoded.
+   * The cache's form of `object` at `revision`, its JSON written once into its ADDED frame
+   * (encode/json-frame.ts, jsonAddedFrame): given `value`, the bytes `object` was parsed from,
+   * the resourceVersion is spliced into them; otherwise, or when they cannot be spliced,
+   * `object.metadata.resourceVersion` is set in place and it is re-encoded.
    */
   cache(key: string, object: KubeObject, revision: number, value?: Uint8Array): CachedObject {
     const attributes = this.attributes.read(object);
     const trigger = this.trigger === undefined ? undefined : attributes.fields[this.trigger]!;
-    const addedFrame = (value === undefined ? undefined : spliceResourceVersion(value, revision, ADDED_PREFIX, FRAME_SUFFIX)) ?? this.#addedFrame(object, revision);
+    const { frame: addedFrame, json } = jsonAddedFrame(object, revision, value);
     return {
       ...attributes,
       key,
       revision,
-      bytes: addedFrame.subarray(ADDED_PREFIX.length, addedFrame.length - FRAME_SUFFIX.length),
+      bytes: json,
       addedFrame,
       trigger,
       triggerHash: trigger === undefined ? 0 : triggerHash(trigger),
@@ -106,16 +104,6 @@ export class ObjectCodec {
   /** `object` as JSON bytes with `metadata.resourceVersion` = `revision` (set in place). */
   stamp(object: KubeObject, revision: number): Uint8Array {
     return Buffer.from(JSON.stringify(stampResourceVersion(object, revision)), 'utf8');
-  }
-
-  #addedFrame(object: KubeObject, revision: number): Buffer {
-    const json = JSON.stringify(stampResourceVersion(object, revision));
-    const length = Buffer.byteLength(json, 'utf8');
-    const frame = Buffer.allocUnsafe(ADDED_PREFIX.length + length + FRAME_SUFFIX.length);
-    ADDED_PREFIX.copy(frame, 0);
-    frame.write(json, ADDED_PREFIX.length, length, 'utf8');
-    FRAME_SUFFIX.copy(frame, ADDED_PREFIX.length + length);
-    return frame;
   }
 
   /** The object of a cached entry, re-stamped at another revision (a DELETED carries the deletion RV). */

@@ -7,7 +7,7 @@
 import type { Storage } from '../storage/storage.js';
 import type { Clock, Timer } from '../clock.js';
 
-export const PROGRESS_REQUEST_PERIOD_MS = 100;
+const PROGRESS_REQUEST_PERIOD_MS = 100;
 
 export class ProgressRequester {
   readonly #storage: Storage;

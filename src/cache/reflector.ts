@@ -12,7 +12,7 @@ import type { ReadyGate } from './ready.js';
 import type { WatchCache } from './watch-cache.js';
 
 /** kube-apiserver lists its own storage in pages of 10,000 (storageWatchListPageSize). */
-export const LIST_PAGE_SIZE = 10_000;
+const LIST_PAGE_SIZE = 10_000;
 
 export interface ReflectorOptions {
   storage: Storage;

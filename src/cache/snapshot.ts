@@ -75,7 +75,7 @@ export class KeyIndex {
 }
 
 /** Keys in order from two sorted lists that share no key; those of the first end where `within` ends. */
-export class KeyRange {
+class KeyRange {
   readonly #base: readonly string[];
   #i: number;
   readonly #extra: readonly string[];

@@ -19,7 +19,7 @@
  * window gives its memory back. `windowBytes` (deprecated) is a fixed window of one segment, as
  * before.
  *
- * Why one file of ~500 lines: the state, the revision, the window's index and its sizing policy
+ * Why one file of ~530 lines: the state, the revision, the window's index and its sizing policy
  * change together under one rule (every change is a ring record appended in the same turn), and
  * splitting them would put that invariant across modules.
  */
@@ -34,15 +34,15 @@ import type { ProgressRequester } from './progress-requester.js';
 import { KeyIndex, Snapshot } from './snapshot.js';
 
 /** kube-apiserver's floor for the history window: one bookmark period (60 s) plus 15 s. */
-export const EVENT_FRESH_DURATION_MS = 75_000;
+const EVENT_FRESH_DURATION_MS = 75_000;
 /** How long a read waits for the cache to reach a requested revision (kube-apiserver: 3 s). */
-export const FRESHNESS_TIMEOUT_MS = 3_000;
+const FRESHNESS_TIMEOUT_MS = 3_000;
 /** The window's memory when it needs no more (a power of two). */
-export const DEFAULT_WINDOW_MIN_BYTES = 64 * 1024 * 1024;
+const DEFAULT_WINDOW_MIN_BYTES = 64 * 1024 * 1024;
 /** The window's memory cap under a burst (a power of two). */
-export const DEFAULT_WINDOW_MAX_BYTES = 512 * 1024 * 1024;
+const DEFAULT_WINDOW_MAX_BYTES = 512 * 1024 * 1024;
 /** Segments are at most this large (the largest record is a quarter of a segment: 4 MiB). */
-export const MAX_WINDOW_SEGMENT_BYTES = 16 * 1024 * 1024;
+const MAX_WINDOW_SEGMENT_BYTES = 16 * 1024 * 1024;
 
 export interface WindowOptions {
   /** Seconds of history the window keeps at least, memory allowing; default 75 (kube-apiserver). */

@@ -16,13 +16,15 @@
  * is closed with 410 when its cursor falls out of the window, or when it stays stalled past the
  * stall budget. A watcher registered from an older RV starts the same way, behind.
  *
- * Why one file of ~460 lines: the live cursor, catch-up and the slice staging are one hot loop
- * over shared cursors and buffers; the watcher's state and the record's decoding are apart.
+ * Why one file of ~510 lines: the live cursor, catch-up and the slice staging are one hot loop
+ * over shared cursors and buffers; the watcher's state (watcher.ts), the record's decoding
+ * (current-record.ts) and the chunk framing (encode/http-chunks.ts) are apart.
  */
 import type { WireError } from '../errors.js';
 import { distance, RecordKind } from '../ring/layout.js';
 import { RingReader, SCAN_LAPPED, type RingRecord } from '../ring/reader.js';
 import type { BookmarkShape, WatchEventType } from '../encode/codec.js';
+import { addChunks } from '../encode/http-chunks.js';
 import type { PrinterSpec } from '../encode/table/views.js';
 import { BookmarkBuckets, nextBookmarkTime } from './bookmarks.js';
 import { AttributeReader, matches, rewrite } from '../select/predicate.js';
@@ -502,72 +504,4 @@ export class Dispatcher {
       for (const c of closed) this.#post(c.error === undefined ? { type: 'closed', id: c.id } : { type: 'closed', id: c.id, error: c.error });
     }
   }
-}
-
-/**
- * One entry per `chunked` watcher, a chunk of its frames of the turn (emptied here), appended to
- * the batch's buffers (returns the chunks' counts): a watcher whose frames are the same frame objects in the same order as
- * another's (the live group of the "everything" watchers, the watchers of one node) gets the very
- * same chunk, so a chunk is built once per distinct sequence, not per watcher.
- */
-function addChunks(ids: number[], refs: number[], buffers: Uint8Array[], watchers: readonly Watcher[]): number[] {
-  const chunkCounts: number[] = [];
-  /** A frame's identity, for hashing sequences. */
-  const frameIdentity = new Map<Uint8Array, number>();
-  /** Chunks by the hash of their frame sequence: candidates, confirmed by comparing the frames. */
-  const chunksByHash = new Map<number, number[]>();
-  const chunkFrames = new Map<number, Uint8Array[]>();
-  for (const w of watchers) {
-    const out = w.out;
-    let hash = out.length;
-    for (const frame of out) {
-      let identity = frameIdentity.get(frame);
-      if (identity === undefined) frameIdentity.set(frame, (identity = frameIdentity.size + 1));
-      hash = Math.imul(hash ^ identity, 0x9e3779b1) >>> 0;
-    }
-    let candidates = chunksByHash.get(hash);
-    if (candidates === undefined) chunksByHash.set(hash, (candidates = []));
-    let k = candidates.find((c) => sameFrames(chunkFrames.get(c)!, out));
-    if (k === undefined) {
-      k = buffers.length;
-      candidates.push(k);
-      // The watcher's array is reused next turn: keep a copy as the sequence's representative.
-      chunkFrames.set(k, out.slice());
-      const chunk = chunkOf(out);
-      buffers.push(chunk.buffer);
-      chunkCounts.push(out.length, chunk.payload);
-    }
-    ids.push(w.id);
-    refs.push(k);
-  }
-  for (const w of watchers) w.out.length = 0;
-  return chunkCounts;
-}
-
-function sameFrames(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-const CR = 0x0d;
-const LF = 0x0a;
-
-/** One HTTP/1.1 chunk of `frames`: `hex(len)\r\n<frames>\r\n` (RFC 9112 §7.1). */
-export function chunkOf(frames: readonly Uint8Array[]): { buffer: Uint8Array; payload: number } {
-  let payload = 0;
-  for (const frame of frames) payload += frame.byteLength;
-  const size = payload.toString(16);
-  const buffer = new Uint8Array(size.length + 2 + payload + 2);
-  let at = 0;
-  for (; at < size.length; at++) buffer[at] = size.charCodeAt(at);
-  buffer[at++] = CR;
-  buffer[at++] = LF;
-  for (const frame of frames) {
-    buffer.set(frame, at);
-    at += frame.byteLength;
-  }
-  buffer[at++] = CR;
-  buffer[at] = LF;
-  return { buffer, payload };
 }

@@ -9,7 +9,7 @@ import type { Status } from '../status.js';
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
 /** The annotation on the BOOKMARK that ends the initial events of a sendInitialEvents watch. */
-export const INITIAL_EVENTS_END_ANNOTATION = 'k8s.io/initial-events-end';
+const INITIAL_EVENTS_END_ANNOTATION = 'k8s.io/initial-events-end';
 
 /**
  * An event's object as a codec may take it: as the stored JSON (with its resourceVersion) or

@@ -19,8 +19,6 @@ const CODECS = {
 
 export type FrameEncoding = keyof typeof CODECS;
 
-export const FRAME_ENCODINGS = Object.keys(CODECS) as readonly FrameEncoding[];
-
 /** What a watcher's frames are: an encoding of the objects, or a view of them. */
 export type WatchFormat = FrameEncoding | ViewFormat;
 

@@ -6,6 +6,7 @@
  */
 import type { Status } from '../status.js';
 import { bookmarkObject, type BookmarkShape, type FrameCodec, type WatchEventType } from './codec.js';
+import { spliceResourceVersion, stampResourceVersion } from './json-object.js';
 
 const prefixes = new Map<WatchEventType, Buffer>(
   (['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR'] as const).map((type) => [
@@ -15,9 +16,26 @@ const prefixes = new Map<WatchEventType, Buffer>(
 );
 const SUFFIX = Buffer.from('}\n', 'latin1');
 
-/** The bytes a JSON frame of `type` puts before the object, and after it. */
-export function jsonFrameParts(type: WatchEventType): { prefix: Buffer; suffix: Buffer } {
-  return { prefix: prefixes.get(type)!, suffix: SUFFIX };
+const ADDED_PREFIX = prefixes.get('ADDED')!;
+
+/**
+ * The ADDED frame of `object` at `revision`, and the object's JSON (resourceVersion included) as
+ * a view into it. Given `value`, the bytes `object` was parsed from, the resourceVersion is
+ * spliced into them (spliceResourceVersion); otherwise, or when they cannot be spliced,
+ * `object.metadata.resourceVersion` is set in place and the object is encoded straight into the
+ * frame. Either way the object's bytes are written once.
+ */
+export function jsonAddedFrame(object: { metadata?: unknown }, revision: number, value?: Uint8Array): { frame: Buffer; json: Buffer } {
+  let frame = value === undefined ? undefined : spliceResourceVersion(value, revision, ADDED_PREFIX, SUFFIX);
+  if (frame === undefined) {
+    const json = JSON.stringify(stampResourceVersion(object, revision));
+    const length = Buffer.byteLength(json, 'utf8');
+    frame = Buffer.allocUnsafe(ADDED_PREFIX.length + length + SUFFIX.length);
+    ADDED_PREFIX.copy(frame, 0);
+    frame.write(json, ADDED_PREFIX.length, length, 'utf8');
+    SUFFIX.copy(frame, ADDED_PREFIX.length + length);
+  }
+  return { frame, json: frame.subarray(ADDED_PREFIX.length, frame.length - SUFFIX.length) };
 }
 
 /** A frame for an object already encoded as JSON. */

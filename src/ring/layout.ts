@@ -178,7 +178,7 @@ export const Rec = {
 } as const;
 
 export const RECORD_HEADER_BYTES = 48;
-export const RECORD_ALIGN = 8;
+const RECORD_ALIGN = 8;
 /** The smallest PAD: just `length` and `kind` (+ flags); see the PAD notes above. */
 export const PAD_MIN_BYTES = 8;
 

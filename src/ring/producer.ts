@@ -4,7 +4,7 @@
  * oldest records from the window, or by growing the ring by a segment when the owner's policy
  * says so. See layout.ts for the format, the segments and the ordering rules.
  *
- * Why one file of ~540 lines: appending, evicting and growing or dropping segments are one
+ * Why one file of ~560 lines: appending, evicting and growing or dropping segments are one
  * sequence of Atomics stores whose order is the protocol (layout.ts); it stays readable in one
  * place, top to bottom.
  */

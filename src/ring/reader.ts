@@ -17,9 +17,9 @@
  *      scan() validates the slice itself before returning.
  *   3. When caught up (scan() returns its start), `await waitForPublish(seqFromStep1)`.
  *
- * Views into shared memory (`object()`, `prevObject()`) stay valid only until validation: copy
- * what must outlive it (`copyObject()`, `copyObjectTo()`) before validating, and use only the
- * copies that validation vouched for.
+ * Views into shared memory (`object()`, `prevObject()`, `attributes()`, `prevAttributes()`) stay
+ * valid only until validation: copy what must outlive it (their `slice()` copies) or derive it
+ * (frames, decoded objects) before validating, and use only what validation vouched for.
  *
  * Segments: the reader reads only segments it has been given (the constructor's buffers, then
  * attach() with each new set the producer announces). Where the window enters a segment it does
@@ -27,6 +27,9 @@
  *
  * In a worker, keep one ref'd handle (e.g. the parentPort 'message' listener): a pending
  * Atomics.waitAsync does not keep a worker's event loop alive.
+ *
+ * Why one file of ~460 lines: the record view, the segment set and the scan-validate-wait
+ * protocol read the same offsets and control words (layout.ts); apart, each would re-derive them.
  */
 import { ErrorCodes, invalidArgument, WatchCacheError } from '../errors.js';
 import type { RingBuffers, RingSegment } from './producer.js';

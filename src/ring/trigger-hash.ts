@@ -62,10 +62,3 @@ export function triggerHash(value: string | undefined): number {
   }
   return finish(h);
 }
-
-/** The trigger hash of a value that is already UTF-8 bytes; equals triggerHash(decoded). */
-export function triggerHashBytes(bytes: Uint8Array): number {
-  let h = FNV_OFFSET_BASIS;
-  for (let i = 0; i < bytes.length; i++) h = step(h, bytes[i]);
-  return finish(h);
-}

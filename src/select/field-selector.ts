@@ -139,11 +139,6 @@ function unescape(raw: string, source: string, offset: number): string {
   return out;
 }
 
-/** Parse-side inverse of escapeFieldValue; throws SelectorError on a bad escape or a bare `,`/`=`. */
-export function unescapeFieldValue(raw: string): string {
-  return unescape(raw, raw, 0);
-}
-
 function fail(source: string, message: string, offset: number, withOffset = true): never {
   throw new SelectorError('field', source, withOffset ? `${message} (at offset ${offset})` : message, offset);
 }

@@ -175,91 +175,93 @@ interface ValueAt {
 const REQUIREMENT = 'unable to parse requirement: ';
 
 class LabelParser {
-  private readonly tokens: Token[];
-  private pos = 0;
+  readonly #text: string;
+  readonly #tokens: Token[];
+  #pos = 0;
 
-  constructor(private readonly text: string) {
-    this.tokens = tokenize(text);
+  constructor(text: string) {
+    this.#text = text;
+    this.#tokens = tokenize(text);
   }
 
   parse(): LabelRequirement[] {
     const requirements: LabelRequirement[] = [];
-    const first = this.peek();
+    const first = this.#peek();
     if (first.kind === 'end') return requirements;
     if (!isWord(first) && first.kind !== '!') {
-      this.fail(first, `found ${show(first)}, expected: !, identifier, or 'end of string'`);
+      this.#fail(first, `found ${show(first)}, expected: !, identifier, or 'end of string'`);
     }
     for (;;) {
-      requirements.push(this.requirement());
-      const sep = this.next();
+      requirements.push(this.#requirement());
+      const sep = this.#next();
       if (sep.kind === 'end') return requirements;
-      if (sep.kind !== ',') this.fail(sep, `found ${show(sep)}, expected: ',' or 'end of string'`);
-      const after = this.peek();
+      if (sep.kind !== ',') this.#fail(sep, `found ${show(sep)}, expected: ',' or 'end of string'`);
+      const after = this.#peek();
       if (!isWord(after) && after.kind !== '!') {
-        this.fail(after, `found ${show(after)}, expected: identifier after ','`);
+        this.#fail(after, `found ${show(after)}, expected: identifier after ','`);
       }
     }
   }
 
-  private requirement(): LabelRequirement {
-    let keyTok = this.next();
+  #requirement(): LabelRequirement {
+    let keyTok = this.#next();
     const negated = keyTok.kind === '!';
-    if (negated) keyTok = this.next();
-    if (!isWord(keyTok)) this.fail(keyTok, `${REQUIREMENT}found ${show(keyTok)}, expected: identifier`);
+    if (negated) keyTok = this.#next();
+    if (!isWord(keyTok)) this.#fail(keyTok, `${REQUIREMENT}found ${show(keyTok)}, expected: identifier`);
     const key = keyTok.text;
     const keyErrors = qualifiedNameErrors(key);
     if (keyErrors.length > 0) {
-      this.fail(keyTok, `${REQUIREMENT}invalid label key "${key}": ${keyErrors.join('; ')}`);
+      this.#fail(keyTok, `${REQUIREMENT}invalid label key "${key}": ${keyErrors.join('; ')}`);
     }
 
     // A negated key takes no operator. Whatever follows it is left for the caller, which then
     // reports "expected: ',' or 'end of string'" exactly where Kubernetes does.
-    const after = this.peek();
+    const after = this.#peek();
     if (negated) return { key, op: '!', values: [] };
     if (after.kind === 'end' || after.kind === ',') return { key, op: 'exists', values: [] };
 
-    const opTok = this.next();
+    const opTok = this.#next();
     let op: LabelOperator;
     let values: ValueAt[];
     switch (opTok.kind) {
       case 'in':
       case 'notin':
         op = opTok.kind;
-        values = this.valueSet();
+        values = this.#valueSet();
         break;
       case '=':
       case '==':
         op = '=';
-        values = [this.exactValue()];
+        values = [this.#exactValue()];
         break;
       case '!=':
         op = '!=';
-        values = [this.exactValue()];
+        values = [this.#exactValue()];
         break;
       case '>':
         op = 'gt';
-        values = [this.exactValue()];
+        values = [this.#exactValue()];
         break;
       case '<':
         op = 'lt';
-        values = [this.exactValue()];
+        values = [this.#exactValue()];
         break;
       default:
-        this.fail(opTok, `${REQUIREMENT}found ${show(opTok)}, expected: in, notin, =, ==, !=, >, <`);
+        this.#fail(opTok, `${REQUIREMENT}found ${show(opTok)}, expected: in, notin, =, ==, !=, >, <`);
     }
 
     // Values are checked once the requirement is syntactically whole, as Kubernetes does, so a
     // structural mistake later in the same requirement is reported first.
     for (const { value, offset } of values) {
       if ((op === 'gt' || op === 'lt') && !isInt64(value)) {
-        this.failAt(
+        this.#failAt(
           offset,
           `${REQUIREMENT}invalid value "${value}" for key "${key}": for 'gt', 'lt' operators, the value must be an integer`,
         );
       }
       const valueErrors = labelValueErrors(value);
       if (valueErrors.length > 0) {
-        this.failAt(offset, `${REQUIREMENT}invalid label value "${value}" for key "${key}": ${valueErrors.join('; ')}`);
+        this.#failAt(offset, `${REQUIREMENT}invalid label value "${value}" for key "${key}": ${valueErrors.join('; ')}`);
       }
     }
 
@@ -267,11 +269,11 @@ class LabelParser {
   }
 
   /** After `=`, `!=`, `>` or `<`: a word, or nothing (the empty value) before `,` or the end. */
-  private exactValue(): ValueAt {
-    const t = this.peek();
+  #exactValue(): ValueAt {
+    const t = this.#peek();
     if (t.kind === 'end' || t.kind === ',') return { value: '', offset: t.offset };
-    this.pos++;
-    if (!isWord(t)) this.fail(t, `${REQUIREMENT}found ${show(t)}, expected: identifier`);
+    this.#pos++;
+    if (!isWord(t)) this.#fail(t, `${REQUIREMENT}found ${show(t)}, expected: identifier`);
     return { value: t.text, offset: t.offset };
   }
 
@@ -279,13 +281,13 @@ class LabelParser {
    * `( v1, v2, ... )` where any value may be empty: `()` is the set {""}, `(a,)` is {"", "a"},
    * as in Kubernetes.
    */
-  private valueSet(): ValueAt[] {
-    const open = this.next();
-    if (open.kind !== '(') this.fail(open, `${REQUIREMENT}found ${show(open)}, expected: '('`);
+  #valueSet(): ValueAt[] {
+    const open = this.#next();
+    if (open.kind !== '(') this.#fail(open, `${REQUIREMENT}found ${show(open)}, expected: '('`);
     const values: ValueAt[] = [];
     let expectValue = true;
     for (;;) {
-      const t = this.next();
+      const t = this.#next();
       if (expectValue) {
         if (isWord(t)) {
           values.push({ value: t.text, offset: t.offset });
@@ -297,34 +299,34 @@ class LabelParser {
           if (t.kind === ')') return values;
           continue;
         }
-        this.fail(t, `${REQUIREMENT}found ${show(t)}, expected: ',', ')' or identifier`);
+        this.#fail(t, `${REQUIREMENT}found ${show(t)}, expected: ',', ')' or identifier`);
       }
       if (t.kind === ')') return values;
       if (t.kind === ',') {
         expectValue = true;
         continue;
       }
-      this.fail(t, `${REQUIREMENT}found ${show(t)}, expected: ',' or ')'`);
+      this.#fail(t, `${REQUIREMENT}found ${show(t)}, expected: ',' or ')'`);
     }
   }
 
-  private peek(): Token {
-    return this.tokens[this.pos] as Token;
+  #peek(): Token {
+    return this.#tokens[this.#pos] as Token;
   }
 
   /** Never runs past the `end` token, so a parse error can always name what it found. */
-  private next(): Token {
-    const t = this.tokens[this.pos] as Token;
-    if (t.kind !== 'end') this.pos++;
+  #next(): Token {
+    const t = this.#tokens[this.#pos] as Token;
+    if (t.kind !== 'end') this.#pos++;
     return t;
   }
 
-  private fail(t: Token, message: string): never {
-    this.failAt(t.offset, message);
+  #fail(t: Token, message: string): never {
+    this.#failAt(t.offset, message);
   }
 
-  private failAt(offset: number, message: string): never {
-    throw new SelectorError('label', this.text, `${message} (at offset ${offset})`, offset);
+  #failAt(offset: number, message: string): never {
+    throw new SelectorError('label', this.#text, `${message} (at offset ${offset})`, offset);
   }
 }
 

@@ -11,7 +11,7 @@
 import { SelectorError } from './selector-error.js';
 
 /** The fields a shard selector may hash, as kube-apiserver names them (CEL paths). */
-export const SHARD_FIELDS = ['object.metadata.uid', 'object.metadata.namespace'] as const;
+const SHARD_FIELDS = ['object.metadata.uid', 'object.metadata.namespace'] as const;
 export type ShardField = 'uid' | 'namespace';
 
 /** One `[start, end)` range; `end` of 2^64 (the top of the hash space) is `endTop`. */

@@ -11,10 +11,9 @@ import { malformed, ProtobufReader } from '../encode/protobuf/wire.js';
 import { isJsonObject, parseJsonObject, readBody, type BodyLimits, type JsonObject } from './body.js';
 import { JSON_MEDIA_TYPE, requireContentType } from './media.js';
 import { PROTOBUF_MEDIA_TYPE } from './protobuf-media.js';
-import type { Registry } from './registry.js';
+import { AUTHORIZATION_GROUP, type Registry } from './registry.js';
 import { sendJson } from './status-response.js';
 
-export const AUTHORIZATION_GROUP = 'authorization.k8s.io';
 export const AUTHORIZATION_VERSION = 'v1';
 export const ACCESS_REVIEW_PLURAL = 'selfsubjectaccessreviews';
 

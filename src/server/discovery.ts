@@ -4,13 +4,13 @@
  * aggregated discovery (`as=APIGroupDiscoveryList`) also accept these: they fall back when the
  * response's Content-Type is plain application/json.
  */
-import { ACCESS_REVIEW_RESOURCE, AUTHORIZATION_GROUP, AUTHORIZATION_VERSION } from './access-review.js';
+import { ACCESS_REVIEW_RESOURCE, AUTHORIZATION_VERSION } from './access-review.js';
 import { VERBS } from './auth.js';
-import type { Registry, ResourceDefinition } from './registry.js';
+import { AUTHORIZATION_GROUP, type Registry, type ResourceDefinition } from './registry.js';
 
 /** The Kubernetes API version whose wire protocol the server follows. */
-export const KUBERNETES_MAJOR = '1';
-export const KUBERNETES_MINOR = '31';
+const KUBERNETES_MAJOR = '1';
+const KUBERNETES_MINOR = '31';
 
 const SUBRESOURCE_VERBS = ['get', 'patch', 'update'];
 

@@ -17,8 +17,7 @@ import { serveList } from './list.js';
 import { negotiate, negotiateView, negotiateWatch, parseAccept, RESPONSE_TYPES, type WatchEncoding } from './media.js';
 import { OPENAPI_V2_PROTOBUF, OPENAPI_V2_PROTOBUF_ACCEPT, openApiV2Json, openApiV2Protobuf, openApiV3Index, openApiV3Spec } from './openapi.js';
 import type { ServerMetrics } from './metrics.js';
-import { negotiateResponses, objectMediaTypes, protobufWatchErrors, sendNegotiatedError, servesProtobuf } from './protobuf-media.js';
-import { PROTOBUF_MEDIA_TYPE } from '../encode/protobuf/envelope.js';
+import { negotiateResponses, negotiateWatchErrors, objectMediaTypes, sendNegotiatedError, servesProtobuf } from './protobuf-media.js';
 import { getResourceVersion, listOptions, queryBool, watchOptions } from './query.js';
 import { ACCESS_REVIEW_PLURAL, serveAccessReview } from './access-review.js';
 import { serveDeleteCollection } from './delete-collection.js';
@@ -201,7 +200,7 @@ async function serveResource(
 
   if (verb === 'watch') {
     const { encoding, view } = negotiateWatch(req.headers.accept, ctx.encodings, target.resource);
-    if (encoding.mediaType === PROTOBUF_MEDIA_TYPE) protobufWatchErrors(res, req.headers.accept);
+    negotiateWatchErrors(res, req.headers.accept, encoding);
     const options: FrameWatchOptions = watchOptions(params);
     if (view !== undefined) options.view = view.kind === 'table' ? { ...view, kind: 'table', include: includeObjectParam(params) } : { ...view, kind: 'metadata' };
     if (target.watch === true && target.name !== undefined) requireNameSelector(options.fieldSelector, target.name);

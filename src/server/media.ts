@@ -220,7 +220,7 @@ export const JSON_WATCH_ENCODING: WatchEncoding = Object.freeze({
   watchFrames: (cacher: Cacher, options: FrameWatchOptions, sink: FrameSink) => cacher.watchFrames(options, sink),
 });
 
-export const MSGPACK_MEDIA_TYPE = 'application/vnd.msgpack';
+const MSGPACK_MEDIA_TYPE = 'application/vnd.msgpack';
 
 /**
  * msgpack watch streams: each event one msgpack map `{type, object}`, back to back (msgpack

@@ -13,7 +13,7 @@ import type { StatusCause } from '../status.js';
 import { byteLength, labelValueErrors, qualifiedNameErrors } from '../validation.js';
 
 /** apimachinery's TotalAnnotationSizeLimitB: keys and values together, in bytes. */
-export const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
+const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
 
 export type MetadataCheck = 'create' | 'update';
 

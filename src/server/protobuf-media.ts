@@ -7,7 +7,7 @@
  * Writes and errors learn their encoding from one decision per request (`negotiateResponses`),
  * kept with the response, so write.ts and the handler's error path send without threading it
  * through every call. Watch streams are not here: their protobuf form is media.ts's
- * PROTOBUF_WATCH_ENCODING (only their early errors are, `protobufWatchErrors`).
+ * PROTOBUF_WATCH_ENCODING (only their early errors are, `negotiateWatchErrors`).
  *
  * The cache keeps each object as JSON bytes, so every protobuf response parses them and encodes
  * the object again (a LIST: every item); a per-object protobuf cache would remove that cost.
@@ -26,7 +26,7 @@ import { ProtobufReader } from '../encode/protobuf/wire.js';
 import type { ListResult } from '../cache/cacher.js';
 import { ApiError, badRequest } from './api-error.js';
 import { parseJsonObject, readBody, type BodyLimits, type JsonObject } from './body.js';
-import { JSON_MEDIA_TYPE, negotiate, requireContentType } from './media.js';
+import { JSON_MEDIA_TYPE, negotiate, requireContentType, type WatchEncoding } from './media.js';
 import { groupVersion, type ResourceDefinition } from './registry.js';
 import { sendBytes, sendError, sendJson, sendJsonBytes, statusHeaders, toStatus } from './status-response.js';
 import { decodeObject as parseStored } from './table/views.js';
@@ -138,11 +138,12 @@ export function negotiateResponses(res: ServerResponse, accept: string | undefin
 }
 
 /**
- * A watch streaming protobuf answers its errors before the stream (a bad selector, a refused
- * start) with a protobuf Status too, as kube's ErrorNegotiated for a client that takes protobuf.
+ * Decides how a watch answers its errors before the stream (a bad selector, a refused start): a
+ * watch streaming protobuf with a protobuf Status, as kube's ErrorNegotiated for a client that
+ * takes protobuf; every other watch in JSON.
  */
-export function protobufWatchErrors(res: ServerResponse, accept: string | undefined): void {
-  protobufResponses.set(res, acceptsJson(accept));
+export function negotiateWatchErrors(res: ServerResponse, accept: string | undefined, encoding: WatchEncoding): void {
+  if (encoding.mediaType === PROTOBUF_MEDIA_TYPE) protobufResponses.set(res, acceptsJson(accept));
 }
 
 /**

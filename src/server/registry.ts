@@ -4,16 +4,18 @@
  * first; custom resources come from a JSON file (see docs/server.md) and are checked as strictly
  * as a CRD, so a typo fails the start instead of serving something half-configured.
  *
- * Why one file of ~480 lines: it is data (the built-in resources) plus the one parser that checks
+ * Why one file of ~490 lines: it is data (the built-in resources) plus the one parser that checks
  * a resources file against the same shape; the two must not drift apart.
  */
 import { readFileSync } from 'node:fs';
 import { ErrorCodes, WatchCacheError } from '../errors.js';
-import { AUTHORIZATION_GROUP } from './access-review.js';
 import { derivedField, selectableFields } from '../select/field-selector.js';
 import { nameErrors, type NameRule } from './names.js';
 import { parsePrinterColumn, type PrinterColumn } from '../encode/table/custom-columns.js';
 import { schemaFromOpenAPI, type Schema } from './merge/type-info.js';
+
+/** The API group the server serves itself (SelfSubjectAccessReview, server/access-review.ts): no resource may claim it. */
+export const AUTHORIZATION_GROUP = 'authorization.k8s.io';
 
 export interface ResourceDefinition {
   /** API group; "" for the core group (served under /api). */

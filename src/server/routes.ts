@@ -15,8 +15,8 @@
  */
 import { badRequest, pathNotFound } from './api-error.js';
 import { isValidName, pathSegmentError } from './names.js';
-import { ACCESS_REVIEW_PLURAL, AUTHORIZATION_GROUP, AUTHORIZATION_VERSION } from './access-review.js';
-import type { Registry, ResourceDefinition } from './registry.js';
+import { ACCESS_REVIEW_PLURAL, AUTHORIZATION_VERSION } from './access-review.js';
+import { AUTHORIZATION_GROUP, type Registry, type ResourceDefinition } from './registry.js';
 
 export type Route =
   | { kind: 'root' }
@@ -67,7 +67,7 @@ const SIMPLE: Record<string, Route> = {
 };
 
 /** The decoded segments of a raw request path (without its query). */
-export function pathSegments(rawPath: string): string[] {
+function pathSegments(rawPath: string): string[] {
   if (!rawPath.startsWith('/')) throw badRequest(`invalid request path: ${JSON.stringify(rawPath.slice(0, 200))}`);
   // One trailing slash is tolerated (`/api/`), as most HTTP routers do; `//` anywhere else is not.
   const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;

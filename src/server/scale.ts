@@ -15,6 +15,7 @@ import type { ObjectRoute } from './routes.js';
 import { sendObject } from './protobuf-media.js';
 import { sendJson } from './status-response.js';
 import type { ResponseView } from './media.js';
+import { stampResourceVersion } from '../encode/json-object.js';
 import { builtinPrinter, formatLabelSelector } from '../encode/table/printers.js';
 import { partialObjectMetadata, table, type ConversionOptions } from './table/views.js';
 import { applyPatch, decodeStored, fieldManagement, guardedUpdate, readPatch, type WriteContext } from './write.js';
@@ -46,7 +47,7 @@ function replicas(value: unknown): number {
 }
 
 /** The Scale of an object (which carries its resourceVersion). */
-export function scaleOf(paths: ScalePaths, object: JsonObject): JsonObject {
+function scaleOf(paths: ScalePaths, object: JsonObject): JsonObject {
   const meta = isJsonObject(object.metadata) ? object.metadata : {};
   const metadata: JsonObject = {};
   for (const field of ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp']) {
@@ -73,7 +74,7 @@ export async function serveScaleGet(res: ServerResponse, ctx: WriteContext, rout
   const { item } = await ctx.storage.get(ctx.registry.keyOf(route.resource, route.namespace, route.name));
   if (item === null) throw notFound(refOf(route.resource, route.name));
   const object = decodeStored(item);
-  metadataOf(object).resourceVersion = String(item.modRevision);
+  stampResourceVersion(object, item.modRevision);
   const scale = scaleOf(pathsOf(route), object);
   if (view.kind === 'objects' || view.kind === 'protobuf') sendObject(res, 200, scale);
   else if (view.kind === 'metadata') sendJson(res, 200, partialObjectMetadata(scale, view.version));

@@ -40,7 +40,7 @@ import type { ResourceDefinition } from './registry.js';
 /** The `fieldValidation` query parameter of create, update and patch. */
 export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
 
-export const FIELD_VALIDATIONS: readonly FieldValidation[] = ['Ignore', 'Strict', 'Warn'];
+const FIELD_VALIDATIONS: readonly FieldValidation[] = ['Ignore', 'Strict', 'Warn'];
 
 /** Definitions that hold free-form JSON: their schema lists no properties and means any. */
 const FREE_FORM = new Set(['io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1', 'io.k8s.apimachinery.pkg.runtime.RawExtension']);

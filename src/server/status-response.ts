@@ -36,7 +36,7 @@ export function statusHeaders(status: Status, extra?: Record<string, string>): R
   return extra === undefined ? headers : Object.assign(headers, extra);
 }
 
-export function sendStatus(res: ServerResponse, status: Status, extraHeaders?: Record<string, string>): void {
+function sendStatus(res: ServerResponse, status: Status, extraHeaders?: Record<string, string>): void {
   if (res.headersSent) {
     // Too late for a status line (a stream already started): all that is left is to cut it.
     res.destroy();

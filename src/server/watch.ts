@@ -288,7 +288,7 @@ export interface WatchRequest {
 }
 
 /** kube-apiserver's watch timeout: the client's, or a random one in [min, 2 × min]. */
-export function watchTimeoutSeconds(requested: number | undefined, timeouts: WatchTimeouts): number {
+function watchTimeoutSeconds(requested: number | undefined, timeouts: WatchTimeouts): number {
   if (requested !== undefined && requested > 0) return Math.min(requested, timeouts.maxWatchTimeoutSeconds);
   return timeouts.minRequestTimeoutSeconds * (1 + Math.random());
 }

@@ -16,13 +16,14 @@
  * disk stays bounded by the live keys plus the retained revisions. At open, the state and the log
  * are replayed into memory: revisions continue, and watches resume from any retained revision.
  *
- * Why one file of ~550 lines: staging, group commit, compaction and recovery share the on-disk
+ * Why one file of ~540 lines: staging, group commit, compaction and recovery share the on-disk
  * layout above and one ordering rule (durable before visible); each half is unreadable alone.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
 import { CompactedError, ErrorCodes, invalidStorageArgument, positiveOption, StorageError } from '../errors.js';
+import { checkKey, checkRevision, checkValue } from './arguments.js';
 import { checkPrecondition, MemoryStorage } from './memory.js';
 import type {
   DeleteResult,
@@ -116,9 +117,8 @@ export class DurableStorage implements Storage {
 
   /** Opens (or creates) the store in `options.dataDir` and rebuilds its memory from disk. */
   static async open(options: DurableStorageOptions): Promise<DurableStorage> {
-    const invalid = invalidStorageArgument;
-    if (typeof options.dataDir !== 'string' || options.dataDir === '') throw invalid('dataDir must be a non-empty path');
-    const retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS, { unbounded: true, invalid });
+    if (typeof options.dataDir !== 'string' || options.dataDir === '') throw invalidStorageArgument('dataDir must be a non-empty path');
+    const retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS, { unbounded: true, error: invalidStorageArgument });
     const memoryOptions = {
       ...(options.progressNotifyIntervalMs === undefined ? {} : { progressNotifyIntervalMs: options.progressNotifyIntervalMs }),
       ...(options.maxBatchRevisions === undefined ? {} : { maxBatchRevisions: options.maxBatchRevisions }),
@@ -267,7 +267,7 @@ export class DurableStorage implements Storage {
 
   async compact(revision: number): Promise<void> {
     this.#checkWritable();
-    if (!Number.isSafeInteger(revision) || revision < 1) throw invalidStorageArgument(`revision must be a positive integer, got ${revision}`);
+    checkRevision(revision);
     // Checked against what is durable and applied, as MemoryStorage would check it.
     const current = await this.#memory.currentRevision();
     if (revision > current) {
@@ -537,12 +537,4 @@ function isAlive(pid: number): boolean {
   } catch {
     return true;
   }
-}
-
-function checkKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0) throw invalidStorageArgument('key must be a non-empty string');
-}
-
-function checkValue(value: Uint8Array): void {
-  if (!(value instanceof Uint8Array)) throw invalidStorageArgument('value must be a Uint8Array');
 }

@@ -37,6 +37,7 @@ import {
   type IWatchResponse,
 } from 'etcd3';
 import { CompactedError, type ErrorCode, ErrorCodes, type ErrorDetails, invalidStorageArgument, StorageError } from '../errors.js';
+import { checkKey, checkLimit, checkOptionalRevision } from './arguments.js';
 import { realClock, type Clock } from '../clock.js';
 import { requireLeaderInterceptor } from './etcd/grpc.js';
 import {
@@ -161,16 +162,6 @@ const FUTURE_MESSAGE = 'required revision is a future revision';
 function checkDuration(name: string, value: number, min: number): number {
   if (!Number.isFinite(value) || value < min) throw invalidStorageArgument(`${name} must be a number >= ${min}, got ${value}`);
   return value;
-}
-
-function checkRevision(name: string, value: number | undefined): void {
-  if (value !== undefined && (!Number.isSafeInteger(value) || value < 1)) {
-    throw invalidStorageArgument(`${name} must be a positive integer, got ${value}`);
-  }
-}
-
-function checkKey(key: string): void {
-  if (typeof key !== 'string' || key === '') throw invalidStorageArgument('key must be a non-empty string');
 }
 
 type HostPolicy = ReturnType<NonNullable<NonNullable<IOptions['faultHandling']>['host']>>;
@@ -332,7 +323,7 @@ export class EtcdStorage implements Storage {
   async get(key: string, options: StorageGetOptions = {}): Promise<GetResult> {
     this.#checkOpen();
     checkKey(key);
-    checkRevision('revision', options.revision);
+    checkOptionalRevision(options.revision, 'revision');
     const response = await this.#range(
       { key: keyBytes(key), ...(options.revision !== undefined ? { revision: options.revision } : {}) },
       options.revision,
@@ -347,9 +338,9 @@ export class EtcdStorage implements Storage {
   async list(prefix: string, options: StorageListOptions = {}): Promise<StorageListResult> {
     this.#checkOpen();
     if (typeof prefix !== 'string') throw invalidStorageArgument('prefix must be a string');
-    checkRevision('revision', options.revision);
+    checkOptionalRevision(options.revision, 'revision');
     const limit = options.limit ?? 0;
-    if (!Number.isSafeInteger(limit) || limit < 0) throw invalidStorageArgument(`limit must be a non-negative integer, got ${limit}`);
+    checkLimit(limit);
     const { key, rangeEnd } = prefixRange(prefix);
     let start = key;
     if (options.continueKey !== undefined) {
@@ -397,7 +388,7 @@ export class EtcdStorage implements Storage {
   async update(key: string, value: Uint8Array, options: WriteOptions = {}): Promise<KeyValue> {
     this.#checkOpen();
     checkKey(key);
-    checkRevision('expectedModRevision', options.expectedModRevision);
+    checkOptionalRevision(options.expectedModRevision, 'expectedModRevision');
     const k = keyBytes(key);
     const response = await this.#txn(() =>
       this.#client.kv.txn({
@@ -423,7 +414,7 @@ export class EtcdStorage implements Storage {
   async delete(key: string, options: WriteOptions = {}): Promise<DeleteResult> {
     this.#checkOpen();
     checkKey(key);
-    checkRevision('expectedModRevision', options.expectedModRevision);
+    checkOptionalRevision(options.expectedModRevision, 'expectedModRevision');
     const k = keyBytes(key);
     const response = await this.#txn(() =>
       this.#client.kv.txn({
@@ -487,7 +478,7 @@ export class EtcdStorage implements Storage {
 
   async compact(revision: number): Promise<void> {
     this.#checkOpen();
-    checkRevision('revision', revision);
+    checkOptionalRevision(revision, 'revision');
     try {
       await this.#client.kv.compact({ revision, physical: false });
     } catch (err) {

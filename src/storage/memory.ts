@@ -8,10 +8,11 @@
  * etcd's revision-mode auto-compaction), and the current state is not copied per revision: the
  * history of a key and the revision log hold references to the same KeyValue objects.
  *
- * Why one file of ~500 lines: the store, its revision log and its watch cursors share the log's
+ * Why one file of ~530 lines: the store, its revision log and its watch cursors share the log's
  * private state; a split would have to expose it.
  */
 import { CompactedError, ErrorCodes, invalidStorageArgument, positiveOption, StorageError } from '../errors.js';
+import { checkKey, checkLimit, checkRevision, checkValue } from './arguments.js';
 import type {
   DeleteResult,
   StorageGetOptions,
@@ -99,10 +100,10 @@ export class MemoryStorage implements Storage {
   #closed = false;
 
   constructor(options: MemoryStorageOptions = {}) {
-    const invalid = invalidStorageArgument;
-    this.#retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS, { unbounded: true, invalid });
-    this.#progressNotifyIntervalMs = positiveOption('progressNotifyIntervalMs', options.progressNotifyIntervalMs, DEFAULT_PROGRESS_NOTIFY_MS, { invalid });
-    this.#maxBatchRevisions = positiveOption('maxBatchRevisions', options.maxBatchRevisions, DEFAULT_MAX_BATCH_REVISIONS, { unbounded: true, invalid });
+    const error = invalidStorageArgument;
+    this.#retainRevisions = positiveOption('retainRevisions', options.retainRevisions, DEFAULT_RETAIN_REVISIONS, { unbounded: true, error });
+    this.#progressNotifyIntervalMs = positiveOption('progressNotifyIntervalMs', options.progressNotifyIntervalMs, DEFAULT_PROGRESS_NOTIFY_MS, { error });
+    this.#maxBatchRevisions = positiveOption('maxBatchRevisions', options.maxBatchRevisions, DEFAULT_MAX_BATCH_REVISIONS, { unbounded: true, error });
     if (options.initialState !== undefined) this.#restore(options.initialState.revision, options.initialState.items);
   }
 
@@ -132,7 +133,7 @@ export class MemoryStorage implements Storage {
     this.#checkOpen();
     const revision = this.#readRevision(options.revision);
     const limit = options.limit ?? 0;
-    if (!Number.isSafeInteger(limit) || limit < 0) throw invalidStorageArgument(`limit must be a non-negative integer, got ${limit}`);
+    checkLimit(limit);
     const start = options.continueKey ?? prefix;
     if (!start.startsWith(prefix)) throw invalidStorageArgument(`continueKey ${JSON.stringify(start)} is outside prefix ${JSON.stringify(prefix)}`);
 
@@ -489,16 +490,8 @@ class MemoryWatch implements AsyncIterable<WatchBatch>, AsyncIterator<WatchBatch
   }
 }
 
-function checkKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0) throw invalidStorageArgument('key must be a non-empty string');
-}
-
-function checkRevision(revision: number): void {
-  if (!Number.isSafeInteger(revision) || revision < 1) throw invalidStorageArgument(`revision must be a positive integer, got ${revision}`);
-}
-
 function copy(value: Uint8Array): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw invalidStorageArgument('value must be a Uint8Array');
+  checkValue(value);
   return Uint8Array.prototype.slice.call(value);
 }
 

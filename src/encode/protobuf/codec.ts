@@ -8,10 +8,11 @@
  * zero value of an `omitempty` non-pointer field is left out, while a present pointer field is
  * kept whatever its value (`automountServiceAccountToken: false` means something).
  *
- * Why one file of ~550 lines: the encoder and the decoder walk the same descriptors with the same
+ * Why one file of ~540 lines: the encoder and the decoder walk the same descriptors with the same
  * type rules, and read best side by side.
  */
 import { ErrorCodes, WatchCacheError } from '../../errors.js';
+import { parseJson } from '../json-object.js';
 import { MESSAGES, type FieldSpec } from './descriptors.js';
 import { malformed, ProtobufReader, ProtobufWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './wire.js';
 
@@ -167,7 +168,7 @@ export function messageNamed(name: string): Message {
 
 // ---- encoding ----------------------------------------------------------------------------------
 
-function invalid(field: Field, expected: string, value: unknown): WatchCacheError {
+function notEncodable(field: Field, expected: string, value: unknown): WatchCacheError {
   const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
   return new WatchCacheError(ErrorCodes.INVALID_OBJECT, `cannot encode field ${JSON.stringify(field.name)} as protobuf: expected ${expected}, got ${got}`);
 }
@@ -196,10 +197,10 @@ export function writeMessage(w: ProtobufWriter, message: Message, object: Record
       continue;
     }
     if (field.repeated) {
-      if (!Array.isArray(value)) throw invalid(field, 'an array', value);
+      if (!Array.isArray(value)) throw notEncodable(field, 'an array', value);
       for (const item of value) writeValue(w, field, field.key, item);
     } else if (field.map) {
-      if (!isObject(value)) throw invalid(field, 'an object', value);
+      if (!isObject(value)) throw notEncodable(field, 'an object', value);
       const valueKey = 16 + field.wire;
       for (const k of Object.keys(value).sort()) {
         w.key(field.key);
@@ -219,33 +220,33 @@ export function writeMessage(w: ProtobufWriter, message: Message, object: Record
 function writeValue(w: ProtobufWriter, field: Field, key: number, value: unknown): void {
   switch (field.type) {
     case T_STRING:
-      if (typeof value !== 'string') throw invalid(field, 'a string', value);
+      if (typeof value !== 'string') throw notEncodable(field, 'a string', value);
       w.key(key);
       w.string(value);
       return;
     case T_INT32:
     case T_INT64:
-      if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(field, 'an integer', value);
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw notEncodable(field, 'an integer', value);
       w.key(key);
       w.varint(value);
       return;
     case T_BOOL:
-      if (typeof value !== 'boolean') throw invalid(field, 'a boolean', value);
+      if (typeof value !== 'boolean') throw notEncodable(field, 'a boolean', value);
       w.key(key);
       w.varint(value ? 1 : 0);
       return;
     case T_DOUBLE:
-      if (typeof value !== 'number') throw invalid(field, 'a number', value);
+      if (typeof value !== 'number') throw notEncodable(field, 'a number', value);
       w.key(key);
       w.double(value);
       return;
     case T_BYTES:
-      if (typeof value !== 'string') throw invalid(field, 'a base64 string', value);
+      if (typeof value !== 'string') throw notEncodable(field, 'a base64 string', value);
       w.key(key);
       w.bytes(Buffer.from(value, 'base64'));
       return;
     case T_MESSAGE: {
-      if (!isObject(value)) throw invalid(field, 'an object', value);
+      if (!isObject(value)) throw notEncodable(field, 'an object', value);
       w.key(key);
       const start = w.begin();
       writeMessage(w, field.message!, value);
@@ -254,9 +255,9 @@ function writeValue(w: ProtobufWriter, field: Field, key: number, value: unknown
     }
     case T_TIME:
     case T_MICROTIME: {
-      if (typeof value !== 'string') throw invalid(field, 'an RFC 3339 time', value);
+      if (typeof value !== 'string') throw notEncodable(field, 'an RFC 3339 time', value);
       const time = parseTime(value);
-      if (time === undefined) throw invalid(field, 'an RFC 3339 time', value);
+      if (time === undefined) throw notEncodable(field, 'an RFC 3339 time', value);
       w.key(key);
       const start = w.begin();
       w.key(8);
@@ -267,7 +268,7 @@ function writeValue(w: ProtobufWriter, field: Field, key: number, value: unknown
       return;
     }
     case T_QUANTITY: {
-      if (typeof value !== 'string' && typeof value !== 'number') throw invalid(field, 'a quantity', value);
+      if (typeof value !== 'string' && typeof value !== 'number') throw notEncodable(field, 'a quantity', value);
       w.key(key);
       const start = w.begin();
       w.key(10);
@@ -277,7 +278,7 @@ function writeValue(w: ProtobufWriter, field: Field, key: number, value: unknown
     }
     case T_INT_OR_STRING: {
       const isString = typeof value === 'string';
-      if (!isString && !(typeof value === 'number' && Number.isInteger(value))) throw invalid(field, 'an integer or a string', value);
+      if (!isString && !(typeof value === 'number' && Number.isInteger(value))) throw notEncodable(field, 'an integer or a string', value);
       w.key(key);
       const start = w.begin();
       // kube writes all three fields: type, intVal, strVal
@@ -519,7 +520,7 @@ function formatSeconds(seconds: number): string {
 
 function parseEmbeddedJson(raw: Buffer, name: string): unknown {
   try {
-    return JSON.parse(raw.toString('utf8'));
+    return parseJson(raw);
   } catch {
     throw malformed(`field ${JSON.stringify(name)} does not hold JSON`);
   }
@@ -528,19 +529,6 @@ function parseEmbeddedJson(raw: Buffer, name: string): unknown {
 // ---- whole bodies ------------------------------------------------------------------------------
 
 const writer = new ProtobufWriter();
-
-/** The message body (no envelope) of a JSON object; mostly for tests and lists built by hand. */
-export function encodeMessage(message: Message, object: Record<string, unknown>): Uint8Array {
-  writer.reset();
-  writeMessage(writer, message, object);
-  return writer.finish();
-}
-
-export function decodeMessage(message: Message, bytes: Uint8Array): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  readMessage(new ProtobufReader(bytes), message, bytes.length, out);
-  return out;
-}
 
 /** The writer the envelope functions share: encodes run one at a time on a thread. */
 export function sharedWriter(): ProtobufWriter {

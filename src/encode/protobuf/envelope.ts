@@ -13,7 +13,7 @@ import { messageNamed, protobufMessageFor, readMessage, sharedWriter, writeMessa
 import { malformed, ProtobufReader, type ProtobufWriter } from './wire.js';
 
 export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
-export const K8S_PROTOBUF_MAGIC: Uint8Array = Uint8Array.of(0x6b, 0x38, 0x73, 0x00);
+const K8S_PROTOBUF_MAGIC: Uint8Array = Uint8Array.of(0x6b, 0x38, 0x73, 0x00);
 
 /** Does this kind have a protobuf form here? (Custom resources do not, as in kube.) */
 export function hasProtobufSchema(apiVersion: string, kind: string): boolean {

@@ -10,7 +10,7 @@ import { ErrorCodes, WatchCacheError } from '../../errors.js';
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
 export const WIRE_LEN = 2;
-export const WIRE_FIXED32 = 5;
+const WIRE_FIXED32 = 5;
 
 const INITIAL_BYTES = 4096;
 const TWO_32 = 4294967296;

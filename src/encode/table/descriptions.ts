@@ -2,7 +2,7 @@
  * Column descriptions of the Table columns: the API documentation of the field each column shows
  * (k8s.io/api and apimachinery swagger docs), as kube-apiserver sends them. Keyed Type.field.
  */
-export const DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze({
+const DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze({
   "ConfigMap.data": "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.",
   "CronJobSpec.schedule": "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.",
   "CronJobSpec.suspend": "This flag tells the controller to suspend subsequent executions, it does not apply to already started executions.  Defaults to false.",

@@ -39,7 +39,7 @@ export interface PodSummary {
   conditions: RowCondition[] | undefined;
 }
 
-export function podSummary(pod: JsonObject, now: number): PodSummary {
+function podSummary(pod: JsonObject, now: number): PodSummary {
   const spec = obj(pod, 'spec');
   const status = obj(pod, 'status');
   const phase = str(status, 'phase');

@@ -3,7 +3,7 @@
  * printers (pkg/printers/internalversion/printers.go). kube-apiserver always fills the wide
  * columns (priority 1); kubectl shows them with `-o wide`.
  *
- * Why one file of ~540 lines: it is data, one printer per kind, read as a table (pods, the
+ * Why one file of ~560 lines: it is data, one printer per kind, read as a table (pods, the
  * largest, live in pod.ts).
  */
 import { humanDuration, parseTimestamp, since } from './duration.js';
@@ -23,7 +23,7 @@ function orUnset(value: string): string {
 }
 
 /** labels.FormatLabels: `k=v,...` sorted by key; "<none>" when empty. */
-export function formatLabels(labels: JsonObject): string {
+function formatLabels(labels: JsonObject): string {
   const keys = Object.keys(labels).sort();
   return keys.length === 0 ? '<none>' : keys.map((k) => `${k}=${String(labels[k])}`).join(',');
 }

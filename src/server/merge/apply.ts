@@ -22,15 +22,15 @@ import { deepEqual, setOwn } from '../patch.js';
 import { compare, FieldSet, type Comparison, fieldsOf, isStructField, itemElement, pathString, tooDeep, walkKind } from './field-set.js';
 import { childSchema, type ListSchema, type Schema } from './type-info.js';
 
-export const APPLY_PATCH_YAML = 'application/apply-patch+yaml';
-export const APPLY_PATCH_JSON = 'application/apply-patch+json';
+const APPLY_PATCH_YAML = 'application/apply-patch+yaml';
+const APPLY_PATCH_JSON = 'application/apply-patch+json';
 export const APPLY_PATCH_TYPES: readonly string[] = [APPLY_PATCH_YAML, APPLY_PATCH_JSON];
 
 /** YAML aliases one applied configuration may use: anchors are for humans, not for bombs. */
 const MAX_YAML_ALIASES = 100;
 
-
-function invalid(message: string): ApiError {
+/** 422 Invalid for a request of the apply path (its options, its configuration), in kube's words. */
+function invalidApply(message: string): ApiError {
   return new ApiError(ErrorCodes.INVALID_OBJECT, message);
 }
 
@@ -71,11 +71,11 @@ export function fieldManagerOf(req: IncomingMessage, apply: boolean): string {
   const given = params.get('fieldManager');
   if (given !== null && given !== '') {
     if (given.length > MAX_MANAGER_LENGTH || !/^[\x20-\x7e]+$/.test(given)) {
-      throw invalid(`fieldManager: Invalid value: ${JSON.stringify(given)}: must be at most ${MAX_MANAGER_LENGTH} printable characters`);
+      throw invalidApply(`fieldManager: Invalid value: ${JSON.stringify(given)}: must be at most ${MAX_MANAGER_LENGTH} printable characters`);
     }
     return given;
   }
-  if (apply) throw invalid('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+  if (apply) throw invalidApply('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
   const agent = req.headers['user-agent'] ?? '';
   return agent.split('/')[0]!.slice(0, MAX_MANAGER_LENGTH);
 }
@@ -85,7 +85,7 @@ export function forceOf(req: IncomingMessage, apply: boolean): boolean {
   const force = new URL(req.url ?? '/', 'http://localhost').searchParams.get('force');
   if (force === null || force === '' || force === 'false') return false;
   if (force !== 'true') throw badRequest(`force: invalid value ${JSON.stringify(force)}`);
-  if (!apply) throw invalid('force: Forbidden: may not be specified for non-apply patch');
+  if (!apply) throw invalidApply('force: Forbidden: may not be specified for non-apply patch');
   return true;
 }
 
@@ -188,7 +188,7 @@ function restore(body: JsonObject, from: JsonObject, apiVersion: string, kind: s
 // ---- merging ---------------------------------------------------------------------------------
 
 /** structured-merge-diff's Merge: `config` over `live`, by type. */
-export function mergeApplied(live: unknown, config: unknown, schema: Schema, depth = 0): unknown {
+function mergeApplied(live: unknown, config: unknown, schema: Schema, depth = 0): unknown {
   if (depth > MAX_JSON_DEPTH) throw tooDeep();
   if (live === undefined) return config;
   if (config === undefined) return live;
@@ -213,7 +213,7 @@ function mergeLists(live: unknown[], config: unknown[], list: ListSchema, depth:
     const byKey = new Map<string, unknown>();
     items.forEach((item, i) => {
       const pe = itemElement(list, item, i);
-      if (byKey.has(pe)) throw invalid(`duplicate entries for key ${pathString([pe])}`);
+      if (byKey.has(pe)) throw invalidApply(`duplicate entries for key ${pathString([pe])}`);
       byKey.set(pe, item);
       order.push(pe);
     });

@@ -24,11 +24,6 @@ function builtinSchemas(): SchemaFile {
   return builtin;
 }
 
-/** Where the built-in schemas come from, e.g. `kubernetes-models@5.1.0`. */
-export function schemaSource(): string {
-  return builtinSchemas().source;
-}
-
 /** A built-in kind's generated schema; undefined for custom resources. */
 export function builtinKindSchema(def: ResourceDefinition): Schema | undefined {
   return builtinSchemas().definitions[definitionName(def)];

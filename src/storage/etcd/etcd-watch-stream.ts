@@ -8,7 +8,7 @@
  * current revision rather than how far this watch got. Every reconnect resumes from `nextRev`,
  * so nothing is lost or repeated across streams.
  *
- * Why one file of ~500 lines: it is one state machine (connect, deliver, probe, resume, give up)
+ * Why one file of ~550 lines: it is one state machine (connect, deliver, probe, resume, give up)
  * over one resume point; its pieces are only meaningful together.
  */
 import type { IEvent, IWatchRequest, IWatchResponse } from 'etcd3';

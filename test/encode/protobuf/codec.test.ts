@@ -1,9 +1,24 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes, WatchCacheError } from '../../../src/errors.js';
-import { decodeMessage, encodeMessage, messageNamed } from '../../../src/encode/protobuf/codec.js';
+import { messageNamed, readMessage, sharedWriter, writeMessage, type Message } from '../../../src/encode/protobuf/codec.js';
 import { decodeObject, encodeList, encodeObject, hasProtobufSchema, unwrapEnvelope } from '../../../src/encode/protobuf/envelope.js';
+import { ProtobufReader } from '../../../src/encode/protobuf/wire.js';
 import { ALL_KINDS, configMap, pod } from './fixtures/objects.js';
+
+/** The body (no key, no length, no envelope) of one message, as encodeObject writes it inside the envelope. */
+function encodeMessage(message: Message, object: Record<string, unknown>): Uint8Array {
+  const w = sharedWriter();
+  writeMessage(w, message, object);
+  return w.finish();
+}
+
+/** One message's body read back, as decodeObject reads it inside the envelope. */
+function decodeMessage(message: Message, bytes: Uint8Array): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  readMessage(new ProtobufReader(bytes), message, bytes.length, out);
+  return out;
+}
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 
