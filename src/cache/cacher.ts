@@ -3,21 +3,16 @@
  * the reflector (store → cache), the watch cache (state, revision, ring) and its ready gate, the
  * read path (LIST and GET: cache or store), the watch plan (how a WATCH starts), initial events,
  * and the router to the dispatchers (ring → watchers).
- *
- * Why one file of ~480 lines: about 190 of them are the public contract with its documentation
- * (CacherOptions, FrameWatchOptions, CacherStats, the Cacher interface), which embedders read in
- * one place; the façade itself is ~290 lines, and its longest part, `#watch`, is the one sequence
- * (plan → wait → snapshot → register → initial events) whose steps must stay in one turn.
+ * Its contract (options, statistics, the Cacher interface) is in cacher-api.ts.
  */
 import { availableParallelism } from 'node:os';
 import { ErrorCodes, invalidArgument, positiveOption, WatchCacheError } from '../errors.js';
 import { statusFromError, watchStatusFromError } from '../status.js';
 import type { Storage } from '../storage/storage.js';
 import type { BookmarkShape } from '../encode/codec.js';
-import { codecFor, type FrameEncoding, type WatchFormat } from '../encode/codecs.js';
+import { codecFor, watchFormat, type WatchFormat } from '../encode/codecs.js';
 import type { PrinterSpec } from '../encode/table/views.js';
-import { viewFormat, type WatchView } from '../encode/view-codec.js';
-import { inlinePlacement, type PlacementFactory } from '../dispatch/placement.js';
+import { inlinePlacement } from '../dispatch/placement.js';
 import { WorkerPlacement } from '../dispatch/worker-placement.js';
 import type { DispatcherConfig, DispatchLimits, WatcherAcks, WatcherFraming } from '../dispatch/protocol.js';
 import { triggerHash } from '../ring/trigger-hash.js';
@@ -25,19 +20,19 @@ import { FrameStream, type FrameSink, type FrameWatch } from '../delivery/frame-
 import type { Subscriber, SubscriberHooks } from '../delivery/subscriber.js';
 import { WatchIterator, type Watch } from '../delivery/watch-iterator.js';
 import type { KubeObject } from '../kube-object.js';
-import type { BackoffOptions } from './backoff.js';
 import { realClock, type Clock, type Timer } from '../clock.js';
 import { INITIAL_CHUNK, InitialEvents } from './initial-events.js';
-import { ObjectCodec, type ResourceSchema } from './object.js';
+import { ObjectCodec } from './object.js';
 import { ProgressRequester } from './progress-requester.js';
 import { decodeKubeObject, ReadPath, type GetOptions, type ListResult } from './read-path.js';
 import { ReadyGate } from './ready.js';
 import type { Snapshot } from './snapshot.js';
-import { Reflector, type ReflectorStats } from './reflector.js';
+import { Reflector } from './reflector.js';
 import { buildPredicate, parseMatch, parseResourceVersion, validateWatch, type ListOptions, type ReadOptions, type WatchOptions } from './request.js';
-import { WatchCache, type WatchCacheStats } from './watch-cache.js';
+import { WatchCache } from './watch-cache.js';
 import { needsStoreRevision, watchPlan } from './watch-plan.js';
 import { WatchRouter } from './watch-router.js';
+import { DEFAULT_LIMITS, type Cacher, type CacherOptions, type CacherStats, type FrameWatchOptions } from './cacher-api.js';
 
 /** The API group of an apiVersion (`apps/v1` → `apps`, `v1` → the core group ""). */
 function groupOf(apiVersion: string | undefined): string {
@@ -45,135 +40,9 @@ function groupOf(apiVersion: string | undefined): string {
   return slash < 0 ? '' : apiVersion!.slice(0, slash);
 }
 
-export const DEFAULT_LIMITS: DispatchLimits = {
-  bufferEvents: 1000,
-  bufferBytes: 4 * 1024 * 1024,
-  stallBudgetMs: 60_000,
-};
-
 /** The dispatch tick that drives bookmarks and stall budgets: every 1 to 1.25 s (1 s + up to 25 % jitter). */
 const TICK_MS = 1000;
 const TICK_JITTER = 0.25;
-
-export interface CacherOptions extends ResourceSchema {
-  storage: Storage;
-  /** The key prefix of the resource, e.g. `/registry/pods/`. A trailing `/` is added if missing. */
-  prefix: string;
-  /**
-   * Worker threads for dispatch; 0 runs the same dispatch code inline on the main thread. Default:
-   * inline on up to 2 cores, else one per core beyond the first, at most 4 (see defaultWorkers).
-   */
-  workers?: number;
-  /** Advanced: where dispatchers run, overriding `workers` (tests use it to reach the workers). */
-  placement?: PlacementFactory;
-  /**
-   * Advanced: objects of a watch's initial-events snapshot read and sent per event-loop turn;
-   * default 1000 (tests use small ones to change the cache between chunks).
-   */
-  initialEventsChunk?: number;
-  /** Time source for every time rule; inject a ManualClock in tests. */
-  clock?: Clock;
-  /** Seconds of history the event window keeps at least, memory allowing; default 75. */
-  windowSeconds?: number;
-  /** Bytes the event window keeps even when idle, a power of two; default 64 MiB. */
-  windowMinBytes?: number;
-  /** Bytes the event window may grow to under a burst, a power of two; default 512 MiB. */
-  windowMaxBytes?: number;
-  /** Deprecated: a fixed event window of this many bytes (a power of two), not sized by time. */
-  windowBytes?: number;
-  /** Frames a watcher may hold unread before it stalls on its own cursor; default 1000. */
-  bufferEvents?: number;
-  /** Bytes a watcher may hold unread before it stalls; default 4 MiB. */
-  bufferBytes?: number;
-  /** How long a watcher may stay stalled (reading nothing) before it is closed with 410; default 60 s. */
-  stallBudgetMs?: number;
-  /** Page size of the reflector's lists; default 10,000. */
-  pageSize?: number;
-  backoff?: BackoffOptions;
-  /**
-   * The resource's printer, for watches that ask for Table events; default: the built-in printer
-   * of `kind` in the group of `apiVersion`, or NAME and CREATED AT.
-   */
-  printer?: PrinterSpec;
-  /** Told of every failed list-and-watch of the reflector. */
-  onError?: (err: unknown) => void;
-  /**
-   * Told, once per delivery batch, the seconds from the cache appending the batch's newest event
-   * to the batch reaching the main thread's subscribers (for a latency histogram).
-   */
-  onDeliveryLatency?: (seconds: number) => void;
-}
-
-export interface FrameWatchOptions extends WatchOptions {
-  /** The frame encoding (encode/codecs.ts): Kubernetes watch JSON lines (default), msgpack maps, or Kubernetes protobuf frames (built-in kinds). */
-  encoding?: FrameEncoding;
-  /**
-   * A view of the objects instead of the objects (JSON only): each event's object a one-row
-   * meta.k8s.io Table (columnDefinitions in the first event only) or a PartialObjectMetadata.
-   */
-  view?: WatchView;
-  /**
-   * `chunked`: the dispatcher's frames of a turn reach the sink as one ready HTTP/1.1 chunk
-   * (FrameSink.pushChunk), built once for every watcher that receives the same frames. Default
-   * `frames`: one push per frame.
-   */
-  framing?: WatcherFraming;
-  /** `exception`: everything pushed counts as taken until the sink's owner calls blocked(); default `explicit` acks. */
-  acks?: WatcherAcks;
-}
-
-export interface CacherStats {
-  watchers: number;
-  /** Watchers the cacher closed with an error, by reason ('lapped', 'stalled'). */
-  terminated: Record<string, number>;
-  objects: number;
-  revision: number;
-  /**
-   * Consistent LISTs the store answered: because the store's progress notifications cannot be
-   * trusted (an etcd older than 3.4.31 / 3.5.13 without a configured progress-notify interval), or
-   * because the cache could not become fresh in 3 s.
-   */
-  consistentReadFallbacks: number;
-  /** Seconds of history the event window holds. */
-  windowSeconds: number;
-  /** Bytes of the ring in use. */
-  windowBytesInUse: number;
-  /** Capacity of the ring in bytes now (it grows and shrinks with the write rate). */
-  windowBytes: number;
-  /** Per dispatcher, as of its last tick: watchers, those behind and stalled, and its lag in revisions. */
-  dispatchers: Array<{ watchers: number; behind: number; stalled: number; lagRevisions: number }>;
-  /** Watchers per logical partition (by trigger value; those without one are spread). */
-  partitions: number[];
-  /** Frames handed to watchers (one per event per watcher), and the batches they came in (one per dispatch turn). */
-  framesDelivered: number;
-  deliveryBatches: number;
-  cache: WatchCacheStats;
-  reflector: ReflectorStats;
-}
-
-export interface Cacher {
-  /** Resolves once the first list has filled the cache (immediately if it has). */
-  ready(): Promise<void>;
-  watch(options?: WatchOptions): Promise<Watch>;
-  /**
-   * A watch whose frames (Kubernetes watch JSON lines, shared between watchers) go to `sink`;
-   * call `ack()` on the result once the consumer has taken them. Errors before the watch starts
-   * reject; later ones arrive as a final ERROR frame.
-   */
-  watchFrames(options: FrameWatchOptions, sink: FrameSink): Promise<FrameWatch>;
-  list(options?: ListOptions): Promise<ListResult>;
-  /** LIST with the items as JSON bytes, as the HTTP front writes them. */
-  listEncoded(options?: ListOptions): Promise<ListResult<Uint8Array>>;
-  /** The object stored at `key` (a full storage key under the prefix). */
-  get(key: string, options?: GetOptions): Promise<KubeObject>;
-  getEncoded(key: string, options?: GetOptions): Promise<Uint8Array>;
-  /** Ends every watcher cleanly and stops the reflector. Idempotent. */
-  stop(): Promise<void>;
-  readonly revision: number;
-  /** The ready gate's state, synchronously: 'pending' (initializing or relisting), 'ready', 'stopped'. */
-  readonly state: 'pending' | 'ready' | 'stopped';
-  stats(): CacherStats;
-}
 
 export function createCacher(options: CacherOptions): Cacher {
   return new CacherImpl(options);
@@ -306,11 +175,7 @@ class CacherImpl implements Cacher {
   }
 
   watchFrames(options: FrameWatchOptions, sink: FrameSink): Promise<FrameWatch> {
-    let encoding: WatchFormat = options.encoding ?? 'json';
-    if (options.view !== undefined) {
-      if (encoding !== 'json') throw new WatchCacheError(ErrorCodes.NOT_ACCEPTABLE, `a ${options.view.kind} view of watch events is served in JSON only`);
-      encoding = viewFormat(options.view);
-    }
+    const encoding = watchFormat(options.encoding ?? 'json', options.view);
     // 400 for an encoding this build does not speak; 406 for one that cannot encode this kind.
     const codec = codecFor(encoding, this.#printer);
     if (!codec.supports(this.#shape)) {
@@ -479,4 +344,5 @@ function defaultWorkers(): number {
   return cores <= 2 ? 0 : Math.min(4, cores - 1);
 }
 
-export type { GetOptions, ListOptions, ListResult, ReadOptions, WatchOptions };
+export { DEFAULT_LIMITS };
+export type { Cacher, CacherOptions, CacherStats, FrameWatchOptions, GetOptions, ListOptions, ListResult, ReadOptions, WatchOptions };
