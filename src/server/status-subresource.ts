@@ -11,10 +11,21 @@ import { isJsonObject } from './body.js';
 import type { ResourceDefinition } from './registry.js';
 import type { ObjectRoute } from './routes.js';
 
-/** Before a create is stored: the status is dropped where kube drops it. */
+/**
+ * The status a new core object starts with when it has none, as kube's create strategies and
+ * defaulting give it: a pod is Pending, a namespace Active, a volume and a claim Pending. (kube
+ * also sets a pod's qosClass, from resource quantities; not done here.)
+ */
+const INITIAL_PHASE: Readonly<Record<string, string>> = { Pod: 'Pending', Namespace: 'Active', PersistentVolume: 'Pending', PersistentVolumeClaim: 'Pending' };
+
+/** Before a create is stored: the status is dropped where kube drops it, and a phase set where kube sets one. */
 export function prepareCreate(def: ResourceDefinition, object: JsonObject): void {
   const status = def.subresources?.status;
   if (status !== undefined && !status.createKeepsStatus) delete object.status;
+  const phase = def.group === '' ? INITIAL_PHASE[def.kind] : undefined;
+  if (phase === undefined) return;
+  if (!isJsonObject(object.status)) object.status = { phase };
+  else if (object.status.phase === undefined || object.status.phase === '') object.status.phase = phase;
 }
 
 function copyField(from: JsonObject, to: JsonObject, field: string): void {

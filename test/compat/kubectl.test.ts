@@ -208,8 +208,8 @@ describe('kubectl against watchcache serve', () => {
     expect(object.metadata.creationTimestamp).toBe(created.json.metadata.creationTimestamp);
     const table = (await ok('get', 'pods', '-n', 'kg')).split('\n');
     expect(table[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
-    // No status: no phase, so STATUS is empty, as kube prints it.
-    expect(table[1]).toMatch(/^shown\s+0\/1\s+0\s+\d+s$/);
+    // Created without a status: Pending, as kube-apiserver starts every pod.
+    expect(table[1]).toMatch(/^shown\s+0\/1\s+Pending\s+0\s+\d+s$/);
   });
 
   it('get pods prints kube’s pod columns and STATUS from the server-side Table; -o wide adds IP, NODE, NOMINATED NODE, READINESS GATES', async () => {

@@ -63,6 +63,25 @@ describe('/status', () => {
     expect(got.json).toMatchObject({ kind: 'Pod', metadata: { name: 'p' }, status: { phase: 'Running' } });
   });
 
+  it('a new pod, namespace, volume or claim without a phase starts in the phase kube gives it; a seeded pod phase is kept', async () => {
+    const create = (path: string, json: unknown): ReturnType<typeof call> => call(t.url, path, { method: 'POST', json });
+    const pod = await create('/api/v1/namespaces/s/pods', { metadata: { name: 'fresh' }, spec: POD_SPEC });
+    expect(pod.status, pod.text).toBe(201);
+    expect(pod.json.status).toEqual({ phase: 'Pending' });
+    const seeded = await create('/api/v1/namespaces/s/pods', { metadata: { name: 'seeded' }, spec: POD_SPEC, status: { phase: 'Running', podIP: '10.0.0.1' } });
+    expect(seeded.json.status).toEqual({ phase: 'Running', podIP: '10.0.0.1' });
+    expect((await create('/api/v1/namespaces', { metadata: { name: 'fresh-ns' } })).json.status).toEqual({ phase: 'Active' });
+    // A volume's or a claim's given status is dropped (kube's strategies), then defaulted.
+    const pv = await create('/api/v1/persistentvolumes', { metadata: { name: 'pv1' }, spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/tmp' } }, status: { phase: 'Bound' } });
+    expect(pv.status, pv.text).toBe(201);
+    expect(pv.json.status).toEqual({ phase: 'Pending' });
+    const pvc = await create('/api/v1/namespaces/s/persistentvolumeclaims', { metadata: { name: 'c1' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } });
+    expect(pvc.status, pvc.text).toBe(201);
+    expect(pvc.json.status).toEqual({ phase: 'Pending' });
+    // Kinds without a phase get no status.
+    expect((await create('/api/v1/namespaces/s/configmaps', { metadata: { name: 'cm' } })).json.status).toBeUndefined();
+  });
+
   it('a status write with a stale resourceVersion is a 409 Conflict; one that changes nothing is not written', async () => {
     const created = await call(t.url, '/api/v1/namespaces/s/pods', { method: 'POST', json: { metadata: { name: 'q' }, spec: POD_SPEC, status: { phase: 'Pending' } } });
     const rv = created.json.metadata.resourceVersion;
