@@ -11,7 +11,7 @@
 import { createCacher, type Cacher, type CacherOptions } from '../cache/cacher.js';
 import type { Storage } from '../storage/storage.js';
 import { groupVersion, type Registry, type ResourceDefinition } from './registry.js';
-import { printerSpec } from './table/views.js';
+import { printerSpec } from './response-views.js';
 
 /** Per-cacher tuning the server passes through (see CacherOptions). */
 export type CacherTuning = Pick<

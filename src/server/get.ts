@@ -12,7 +12,7 @@ import { sendProtobufObject } from './protobuf-media.js';
 import type { ObjectRoute } from './routes.js';
 import { sendJson, sendJsonBytes } from './status-response.js';
 import { str } from '../encode/table/json.js';
-import { decodeObject, partialObjectMetadata, printerFor, table, type ConversionOptions } from './table/views.js';
+import { decodeObject, partialObjectMetadata, printerFor, table, type ConversionOptions } from './response-views.js';
 
 export async function serveGet(
   res: ServerResponse,

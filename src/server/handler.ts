@@ -29,7 +29,7 @@ import { route, type ObjectRoute, type ResourceRoute, type Route } from './route
 import { sendJson, sendJsonBytes, sendText } from './status-response.js';
 import { serveWatch, type WatchTimeouts } from './watch.js';
 import type { WatchHub } from './watch-hub.js';
-import { includeObjectParam } from './table/views.js';
+import { includeObjectParam } from './response-views.js';
 import { serveCreate, serveDelete, servePatch, serveUpdate, type WriteContext } from './write.js';
 
 export interface HandlerContext {

@@ -12,7 +12,7 @@ import { sendProtobufList } from './protobuf-media.js';
 import { groupVersion, type ResourceDefinition } from './registry.js';
 import type { ResourceRoute } from './routes.js';
 import { sendJson, sendJsonBytes } from './status-response.js';
-import { decodeObject, partialObjectMetadataList, printerFor, table, type ConversionOptions } from './table/views.js';
+import { decodeObject, partialObjectMetadataList, printerFor, table, type ConversionOptions } from './response-views.js';
 
 const COMMA = 0x2c;
 const TAIL = Buffer.from(']}');

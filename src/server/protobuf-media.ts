@@ -29,7 +29,7 @@ import { parseJsonObject, readBody, type BodyLimits, type JsonObject } from './b
 import { JSON_MEDIA_TYPE, negotiate, requireContentType, type WatchEncoding } from './media.js';
 import { groupVersion, type ResourceDefinition } from './registry.js';
 import { sendBytes, sendError, sendJson, sendJsonBytes, statusHeaders, toStatus } from './status-response.js';
-import { decodeObject as parseStored } from './table/views.js';
+import { decodeObject as parseStored } from './response-views.js';
 
 export { PROTOBUF_MEDIA_TYPE };
 

@@ -17,7 +17,7 @@ import { sendJson } from './status-response.js';
 import type { ResponseView } from './media.js';
 import { stampResourceVersion } from '../encode/json-object.js';
 import { builtinPrinter, formatLabelSelector } from '../encode/table/printers.js';
-import { partialObjectMetadata, table, type ConversionOptions } from './table/views.js';
+import { partialObjectMetadata, table, type ConversionOptions } from './response-views.js';
 import { applyPatch, decodeStored, fieldManagement, guardedUpdate, readPatch, type WriteContext } from './write.js';
 import { fieldManagerOf, recordUpdate, type FieldManagement } from './merge/apply.js';
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { customResourcePrinter, parseJsonPath, type PrinterColumn } from '../../../src/encode/table/custom-columns.js';
 import { BUILTIN_RESOURCES, defineResource } from '../../../src/server/registry.js';
-import { printerFor } from '../../../src/server/table/views.js';
+import { printerFor } from '../../../src/server/response-views.js';
 
 const NOW = Date.parse('2024-05-10T12:00:00Z');
 

@@ -2,11 +2,11 @@
  * The server's side of the Table and PartialObjectMetadata conversions (encode/table/views.ts):
  * the includeObject parameter, a resource's printer, and the list form of PartialObjectMetadata.
  */
-import { badRequest } from '../api-error.js';
-import type { ResourceDefinition } from '../registry.js';
-import type { JsonObject } from '../../encode/table/json.js';
-import { decodeJsonObject } from '../../encode/json-object.js';
-import type { Printer } from '../../encode/table/printer.js';
+import { badRequest } from './api-error.js';
+import type { ResourceDefinition } from './registry.js';
+import type { JsonObject } from '../encode/table/json.js';
+import { decodeJsonObject } from '../encode/json-object.js';
+import type { Printer } from '../encode/table/printer.js';
 import {
   listMetadata,
   partialObjectMetadata,
@@ -15,9 +15,9 @@ import {
   type ListMeta,
   type MetaVersion,
   type PrinterSpec,
-} from '../../encode/table/views.js';
+} from '../encode/table/views.js';
 
-export { partialObjectMetadata, table, type IncludeObject, type ListMeta, type MetaVersion } from '../../encode/table/views.js';
+export { partialObjectMetadata, table, type IncludeObject, type ListMeta, type MetaVersion } from '../encode/table/views.js';
 
 /** What a conversion needs besides the objects. */
 export interface ConversionOptions {
