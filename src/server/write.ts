@@ -40,6 +40,7 @@ import { groupVersion } from './registry.js';
 import type { Registry } from './registry.js';
 import type { ObjectRoute, ResourceRoute } from './routes.js';
 import { prepareCreate, prepareUpdate, trackedPart } from './status-subresource.js';
+import { applyDefaults } from './defaults.js';
 
 export interface WriteContext {
   /** The store, or a dry-run view of it (dry-run.ts). */
@@ -136,10 +137,13 @@ export async function serveCreate(req: IncomingMessage, res: ServerResponse, ctx
 /**
  * Validates what would be stored, once per write: its metadata (metadata-validation.ts) and the
  * whole object by its schema (schema-validation.ts), all 422 causes in one Status. Unknown fields
- * are dropped, and under fieldValidation=Warn named in `Warning` headers.
+ * are dropped, and under fieldValidation=Warn named in `Warning` headers. Then kube's defaults
+ * are filled in (defaults.ts).
  */
 function validate(res: ServerResponse, ctx: WriteContext, def: ObjectRoute['resource'], object: JsonObject, check: MetadataCheck): void {
   const warnings = checkObject(def, object, ctx.fieldValidation ?? 'Warn', metadataProblems(def, metadataOf(object), check));
+  // After the checks, so a field of the wrong type is reported rather than defaulted around.
+  applyDefaults(def, object);
   // As kube-apiserver's warning headers: code 299, agent "-", the text quoted.
   if (warnings.length > 0) res.setHeader('Warning', warnings.map((text) => `299 - ${JSON.stringify(text)}`));
 }

@@ -68,6 +68,9 @@ function service(ns: string, ports: Array<[string, number]>, o: { name?: string;
   ].join('\n');
 }
 
+/** What kube-apiserver's defaulting adds to a container that names an image with a tag other than latest. */
+const CONTAINER_DEFAULTS = { imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' };
+
 interface ManagedFieldsEntry {
   manager: string;
   operation: string;
@@ -143,18 +146,22 @@ describe.each(['embedded store', 'etcd'])('kubectl apply against watchcache serv
       {
         name: 'app',
         image: 'nginx:2',
-        ports: [{ containerPort: 80 }, { containerPort: 443 }],
+        ports: [
+          { containerPort: 80, protocol: 'TCP' },
+          { containerPort: 443, protocol: 'TCP' },
+        ],
         env: [
           { name: 'MODE', value: 'two' },
           { name: 'KEEP', value: 'k' },
           { name: 'ADDED', value: 'a' },
         ],
+        ...CONTAINER_DEFAULTS,
       },
-      { name: 'side', image: 'busybox:1' },
+      { name: 'side', image: 'busybox:1', ...CONTAINER_DEFAULTS },
     ]);
     expect((await stored(servicePath)).spec.ports).toEqual([
-      { name: 'http', port: 80 },
-      { name: 'https', port: 443 },
+      { name: 'http', port: 80, protocol: 'TCP', targetPort: 80 },
+      { name: 'https', port: 443, protocol: 'TCP', targetPort: 443 },
     ]);
 
     await ok(version, 'set', 'image', '-n', ns, 'pod/web', 'app=nginx:3');
@@ -164,9 +171,9 @@ describe.each(['embedded store', 'etcd'])('kubectl apply against watchcache serv
     // v3 drops the side container and port 80: kubectl sends `$patch: delete` elements.
     await ok(version, 'apply', '-f', file(`v3-${version}.yaml`, `${pod(ns, { image: 'nginx:3', ports: [443], env: [['KEEP', 'k']] }, false)}---\n${service(ns, [['https', 443]])}`));
     p = await stored(podPath);
-    expect((p.spec as PodSpec).containers).toEqual([{ name: 'app', image: 'nginx:3', ports: [{ containerPort: 443 }], env: [{ name: 'KEEP', value: 'k' }] }]);
+    expect((p.spec as PodSpec).containers).toEqual([{ name: 'app', image: 'nginx:3', ports: [{ containerPort: 443, protocol: 'TCP' }], env: [{ name: 'KEEP', value: 'k' }], ...CONTAINER_DEFAULTS }]);
     expect(p.metadata.labels).toEqual({ tier: 'front' });
-    expect((await stored(servicePath)).spec.ports).toEqual([{ name: 'https', port: 443 }]);
+    expect((await stored(servicePath)).spec.ports).toEqual([{ name: 'https', port: 443, protocol: 'TCP', targetPort: 443 }]);
     expect(await ok(version, 'apply', '-f', join(dir, `v3-${version}.yaml`))).toMatch(/pod\/web unchanged/);
   }, 180_000);
 
@@ -196,8 +203,8 @@ describe.each(['embedded store', 'etcd'])('kubectl apply against watchcache serv
     svc = await stored(path);
     expect(svc.spec.selector).toEqual({ app: 'other' });
     expect(svc.spec.ports).toEqual([
-      { name: 'http', port: 80 },
-      { name: 'https', port: 443 },
+      { name: 'http', port: 80, protocol: 'TCP', targetPort: 80 },
+      { name: 'https', port: 443, protocol: 'TCP', targetPort: 443 },
     ]);
     expect(managers()).toEqual([
       ['kubectl', 'Apply'],
@@ -208,7 +215,7 @@ describe.each(['embedded store', 'etcd'])('kubectl apply against watchcache serv
     // selector (now the second's) stays.
     await ok(version, 'apply', '--server-side', '-f', file(`s3-${version}.yaml`, service(ns, [], { name: 'api', label: true, selector: '' }).replace('  ports:\n', '  type: ClusterIP\n')));
     svc = await stored(path);
-    expect(svc.spec.ports).toEqual([{ name: 'https', port: 443 }]);
+    expect(svc.spec.ports).toEqual([{ name: 'https', port: 443, protocol: 'TCP', targetPort: 443 }]);
     expect(svc.spec.selector).toEqual({ app: 'other' });
     expect(svc.metadata.labels).toEqual({ team: 'a' });
 

@@ -183,7 +183,8 @@ describe('kubectl against watchcache serve', () => {
     expect(await ok('apply', '-f', file)).toBe('pod/applied configured\n');
     const stored = await call(url, '/api/v1/namespaces/ka/pods/applied');
     expect(stored.json.metadata.labels).toEqual({ app: 'demo', tier: 'web' });
-    expect(stored.json.spec.containers).toEqual([{ name: 'app', image: 'nginx' }]);
+    // kube's defaults: an image without a tag is pulled Always.
+    expect(stored.json.spec.containers).toEqual([{ name: 'app', image: 'nginx', imagePullPolicy: 'Always', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' }]);
     expect(JSON.parse(stored.json.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration']).metadata.labels).toEqual({ app: 'demo', tier: 'web' });
   });
 

@@ -62,6 +62,20 @@ export async function call(url: string, path: string, init: RequestInit & { json
 /** The smallest valid pod spec: kube (and the schema validation) wants a container with an image. */
 export const POD_SPEC = { containers: [{ name: 'app', image: 'busybox' }] } as const;
 
+/**
+ * POD_SPEC as the server stores it: with kube-apiserver's defaults (SetDefaults_Pod, _PodSpec and
+ * _Container; `busybox` has no tag, so it is pulled Always).
+ */
+export const STORED_POD_SPEC = {
+  containers: [{ name: 'app', image: 'busybox', imagePullPolicy: 'Always', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' }],
+  restartPolicy: 'Always',
+  dnsPolicy: 'ClusterFirst',
+  schedulerName: 'default-scheduler',
+  terminationGracePeriodSeconds: 30,
+  securityContext: {},
+  enableServiceLinks: true,
+} as const;
+
 /** A pod template for the workload kinds, labelled `app`. */
 export function podTemplate(app: string): { metadata: { labels: Record<string, string> }; spec: typeof POD_SPEC } {
   return { metadata: { labels: { app } }, spec: POD_SPEC };

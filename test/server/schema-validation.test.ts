@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_RESOURCES, defineResource, type ResourceDefinition } from '../../src/server/registry.js';
 import { checkObject, validateObject } from '../../src/server/schema-validation.js';
 import { isWatchCacheError } from '../../src/errors.js';
-import { call, startTestServer, type TestServer } from './http-helpers.js';
+import { call, startTestServer, STORED_POD_SPEC, type TestServer } from './http-helpers.js';
 
 const builtin = (kind: string): ResourceDefinition => BUILTIN_RESOURCES.find((d) => d.kind === kind)!;
 const POD = builtin('Pod');
@@ -298,7 +298,7 @@ describe('writes are validated by schema over HTTP', () => {
     });
     expect(apply.status).toBe(422);
     const stored = await call(t.url, `${pods}/kept`);
-    expect(stored.json.spec).toEqual({ containers: [container] });
+    expect(stored.json.spec).toEqual(STORED_POD_SPEC);
     expect((await call(t.url, `${pods}/applied`)).status).toBe(404);
   });
 
@@ -313,13 +313,13 @@ describe('writes are validated by schema over HTTP', () => {
     const warned = await call(t.url, pods, { method: 'POST', json: body('warned') });
     expect(warned.status).toBe(201);
     expect(warned.headers.get('warning')).toBe('299 - "unknown field \\"spec.containers[0].foo\\"", 299 - "unknown field \\"spec.bar\\""');
-    expect(warned.json.spec).toEqual({ containers: [container] });
-    expect((await call(t.url, `${pods}/warned`)).json.spec).toEqual({ containers: [container] });
+    expect(warned.json.spec).toEqual(STORED_POD_SPEC);
+    expect((await call(t.url, `${pods}/warned`)).json.spec).toEqual(STORED_POD_SPEC);
 
     const ignored = await call(t.url, `${pods}?fieldValidation=Ignore`, { method: 'POST', json: body('ignored') });
     expect(ignored.status).toBe(201);
     expect(ignored.headers.get('warning')).toBeNull();
-    expect(ignored.json.spec).toEqual({ containers: [container] });
+    expect(ignored.json.spec).toEqual(STORED_POD_SPEC);
 
     const strict = await call(t.url, `${pods}?fieldValidation=Strict`, { method: 'POST', json: body('strict') });
     expect(strict.status).toBe(400);

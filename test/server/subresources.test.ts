@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineResource, BUILTIN_RESOURCES } from '../../src/server/registry.js';
-import { call, POD_SPEC, startTestServer, type TestServer } from './http-helpers.js';
+import { call, POD_SPEC, STORED_POD_SPEC, startTestServer, type TestServer } from './http-helpers.js';
 
 const MERGE = { 'content-type': 'application/merge-patch+json' };
 
@@ -50,7 +50,7 @@ describe('/status', () => {
     });
     expect(put.status, put.text).toBe(200);
     expect(put.json.status).toEqual({ phase: 'Running' });
-    expect(put.json.spec).toEqual({ ...POD_SPEC, nodeName: 'n1' });
+    expect(put.json.spec).toEqual({ ...STORED_POD_SPEC, nodeName: 'n1' });
     expect(put.json.metadata.labels).toEqual({ a: '1' });
     expect(put.json.metadata.uid).toBe(created.json.metadata.uid);
 
