@@ -12,7 +12,7 @@ import { badRequest } from './api-error.js';
 import { groupVersion } from './registry.js';
 import type { ResourceRoute } from './routes.js';
 import { sendJson } from './status-response.js';
-import { deleteOptions, storageError, type WriteContext } from './write.js';
+import { deleteObject, deleteOptions, type WriteContext } from './write.js';
 import { refOf } from './object-meta.js';
 
 export async function serveDeleteCollection(
@@ -39,10 +39,11 @@ export async function serveDeleteCollection(
     for (const item of listed.items) {
       const name = item.metadata?.name ?? '';
       try {
-        await ctx.storage.delete(ctx.registry.keyOf(def, item.metadata?.namespace, name));
+        // An object with finalizers is marked, not removed, as by a delete of its own.
+        await deleteObject(ctx, ctx.registry.keyOf(def, item.metadata?.namespace, name), refOf(def, name));
       } catch (err) {
         if (isWatchCacheError(err) && err.code === ErrorCodes.NOT_FOUND) continue;
-        throw storageError(err, refOf(def, name));
+        throw err;
       }
     }
   }

@@ -75,7 +75,7 @@ export function timestamp(date = new Date()): string {
 
 /**
  * Carries the fields an update may not change over from the stored object: uid (a different
- * one is a failed precondition, 409) and creationTimestamp.
+ * one is a failed precondition, 409), creationTimestamp and the deletion mark.
  */
 export function keepSystemFields(meta: JsonObject, oldMeta: JsonObject, ref: ObjectRef): void {
   const oldUid = typeof oldMeta.uid === 'string' ? oldMeta.uid : undefined;
@@ -85,4 +85,9 @@ export function keepSystemFields(meta: JsonObject, oldMeta: JsonObject, ref: Obj
     throw conflict(ref, `Precondition failed: UID in precondition: ${oldUid}, UID in object meta: ${String(meta.uid)}`);
   }
   if (oldMeta.creationTimestamp !== undefined) meta.creationTimestamp = oldMeta.creationTimestamp;
+  // The deletion mark is the server's (a delete sets it), as kube's BeforeUpdate keeps it.
+  for (const field of ['deletionTimestamp', 'deletionGracePeriodSeconds']) {
+    if (oldMeta[field] !== undefined) meta[field] = oldMeta[field];
+    else delete meta[field];
+  }
 }

@@ -41,6 +41,7 @@ import type { Registry } from './registry.js';
 import type { ObjectRoute, ResourceRoute } from './routes.js';
 import { prepareCreate, prepareUpdate, trackedPart } from './status-subresource.js';
 import { applyDefaults } from './defaults.js';
+import { checkFinalizers, deleteMarks, finalizedAway, isBeingDeleted, markDeleted } from './finalizers.js';
 
 export interface WriteContext {
   /** The store, or a dry-run view of it (dry-run.ts). */
@@ -232,8 +233,21 @@ export async function guardedUpdate(
     const pinned = precondition(meta);
     if (pinned !== undefined && pinned !== item.modRevision) throw conflict(ref, MODIFIED);
     keepSystemFields(meta, currentMeta, ref);
+    checkFinalizers(def.kind, ref, currentMeta, meta);
     delete meta.resourceVersion;
     validate(res, ctx, def, next, 'update');
+    if (finalizedAway(meta)) {
+      // Its last finalizer removed: the object being deleted goes (kube's Store.Update).
+      let revision: number;
+      try {
+        revision = (await ctx.storage.delete(key, { expectedModRevision: item.modRevision })).revision;
+      } catch (err) {
+        if (isWatchCacheError(err) && err.code === ErrorCodes.CONFLICT && pinned === undefined && attempt < UPDATE_ATTEMPTS) continue;
+        throw storageError(err, ref);
+      }
+      sendObject(res, 200, present(withRevision(next, revision)));
+      return;
+    }
 
     const bytes = encodeObject(next, ctx.maxObjectBytes);
     if (Buffer.from(item.value.buffer, item.value.byteOffset, item.value.byteLength).equals(bytes)) {
@@ -388,33 +402,52 @@ export async function deleteOptions(req: IncomingMessage, ctx: WriteContext): Pr
 
 export async function serveDelete(req: IncomingMessage, res: ServerResponse, writeContext: WriteContext, route: ObjectRoute): Promise<void> {
   const def = route.resource;
-  const ref = refOf(def, route.name);
-  const key = writeContext.registry.keyOf(def, route.namespace, route.name);
   const pre = await deleteOptions(req, writeContext);
   const ctx = pre.dryRun === true ? { ...writeContext, storage: dryRunStore(writeContext.storage) } : writeContext;
-  let expected = pre.resourceVersion;
-  if (pre.uid !== undefined) {
-    const { item } = await ctx.storage.get(key);
-    if (item === null) throw notFound(ref);
-    const meta = decodeStored(item).metadata;
-    const uid = isJsonObject(meta) && typeof meta.uid === 'string' ? meta.uid : '';
-    if (uid !== pre.uid) throw conflict(ref, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${uid}`);
-    // The uid checked belongs to the revision read: the delete must hit exactly that one.
-    if (expected === undefined) expected = item.modRevision;
-    else if (expected !== item.modRevision) throw conflict(ref, MODIFIED);
-  }
-  let result;
-  try {
-    result = await ctx.storage.delete(key, expected === undefined ? {} : { expectedModRevision: expected });
-  } catch (err) {
-    throw storageError(err, ref);
-  }
-  const object = decodeStored(result.deleted);
+  const { object, revision } = await deleteObject(ctx, writeContext.registry.keyOf(def, route.namespace, route.name), refOf(def, route.name), pre);
   if (!isJsonObject(object.metadata)) {
     // Not an object we can show: answer the Status kube-apiserver sends for such deletes.
     sendObject(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: route.name, kind: def.plural } });
     return;
   }
   // The deleted object carries the deletion revision, like the DELETED watch event.
-  sendObject(res, 200, withRevision(object, result.revision));
+  sendObject(res, 200, withRevision(object, revision));
+}
+
+/**
+ * Deletes the object at `key`, or, while it has finalizers, marks it as being deleted
+ * (finalizers.ts). Returns the object as deleted or marked, and the revision of that change.
+ */
+export async function deleteObject(
+  ctx: WriteContext,
+  key: string,
+  ref: ObjectRef,
+  pre: { uid?: string; resourceVersion?: number } = {},
+): Promise<{ object: JsonObject; revision: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const { item } = await ctx.storage.get(key);
+    if (item === null) throw notFound(ref);
+    const object = decodeStored(item);
+    const meta = isJsonObject(object.metadata) ? object.metadata : {};
+    if (pre.uid !== undefined) {
+      const uid = typeof meta.uid === 'string' ? meta.uid : '';
+      if (uid !== pre.uid) throw conflict(ref, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${uid}`);
+    }
+    if (pre.resourceVersion !== undefined && pre.resourceVersion !== item.modRevision) throw conflict(ref, MODIFIED);
+    try {
+      // The delete must hit the revision read, whose uid and finalizers were checked.
+      if (!deleteMarks(meta)) {
+        const result = await ctx.storage.delete(key, { expectedModRevision: item.modRevision });
+        return { object: decodeStored(result.deleted), revision: result.revision };
+      }
+      if (isBeingDeleted(meta)) return { object, revision: item.modRevision };
+      markDeleted(meta);
+      const kv = await ctx.storage.update(key, encodeObject(object, ctx.maxObjectBytes), { expectedModRevision: item.modRevision });
+      return { object, revision: kv.modRevision };
+    } catch (err) {
+      const moved = isWatchCacheError(err) && err.code === ErrorCodes.CONFLICT;
+      if (moved && pre.resourceVersion === undefined && attempt < UPDATE_ATTEMPTS) continue;
+      throw storageError(err, ref);
+    }
+  }
 }
