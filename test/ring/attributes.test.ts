@@ -1,10 +1,11 @@
 /** The attribute section of ring records: what dispatchers filter on without parsing the object. */
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, WatchCacheError } from '../../src/errors.js';
+import { ErrorCodes } from '../../src/errors.js';
 import { AttributeCodec } from '../../src/ring/attributes.js';
 import { derivedField } from '../../src/select/field-selector.js';
 import { AttributeReader } from '../../src/select/predicate.js';
 import { shardHashes } from '../../src/select/shard-selector.js';
+import { codeOf } from '../helpers/errors.js';
 
 const reader = new AttributeReader(['spec.nodeName', 'status.phase', derivedField('status.replicas', 'status.replicas', '0')]);
 const codec = new AttributeCodec(reader.fields);
@@ -12,15 +13,6 @@ const codec = new AttributeCodec(reader.fields);
 function roundTrip(object: unknown): void {
   const attributes = reader.read(object);
   expect(codec.decode(codec.encode(attributes))).toEqual(attributes);
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof WatchCacheError ? err.code : `not a WatchCacheError: ${String(err)}`;
-  }
-  return undefined;
 }
 
 describe('ring record attribute sections', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, WatchCacheError } from '../../src/errors.js';
+import { ErrorCodes } from '../../src/errors.js';
 import { RECORD_HEADER_BYTES, RecordFlags, RecordKind, recordBytes } from '../../src/ring/layout.js';
 import { RingProducer } from '../../src/ring/producer.js';
 import type { RingRecordInput } from '../../src/ring/producer.js';
@@ -8,15 +8,7 @@ import { triggerHash } from '../../src/ring/trigger-hash.js';
 import { AttributeCodec } from '../../src/ring/attributes.js';
 import { AttributeReader } from '../../src/select/predicate.js';
 import { bytes, drain } from './ring-helpers.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof WatchCacheError ? err.code : `not a WatchCacheError: ${String(err)}`;
-  }
-  return undefined;
-}
+import { codeOf } from '../helpers/errors.js';
 
 describe('ring records', () => {
   it('round-trip key, object, previous object, trigger hashes, flags and an rv up to 2^53 - 1', () => {

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jsonPatch, mergePatch, MAX_JSON_PATCH_OPERATIONS } from '../../src/server/patch.js';
-
-/** The error code `f` throws, if any. */
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-  return undefined;
-}
+import { codeOf } from '../helpers/errors.js';
 
 describe('patches', () => {
   it('merge patch (RFC 7386 examples)', () => {

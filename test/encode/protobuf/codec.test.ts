@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, WatchCacheError } from '../../../src/errors.js';
+import { ErrorCodes } from '../../../src/errors.js';
 import { messageNamed, readMessage, sharedWriter, writeMessage, type Message } from '../../../src/encode/protobuf/codec.js';
 import { decodeObject, encodeList, encodeObject, hasProtobufSchema, unwrapEnvelope } from '../../../src/encode/protobuf/envelope.js';
 import { ProtobufReader } from '../../../src/encode/protobuf/wire.js';
 import { ALL_KINDS, configMap, pod } from './fixtures/objects.js';
+import { codeOf } from '../../helpers/errors.js';
 
 /** The body (no key, no length, no envelope) of one message, as encodeObject writes it inside the envelope. */
 function encodeMessage(message: Message, object: Record<string, unknown>): Uint8Array {
@@ -21,16 +22,6 @@ function decodeMessage(message: Message, bytes: Uint8Array): Record<string, unkn
 }
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof WatchCacheError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 describe('protobuf codec: JSON -> protobuf -> JSON', () => {
   for (const object of ALL_KINDS) {
