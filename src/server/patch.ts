@@ -281,9 +281,12 @@ export function jsonPatch(doc: unknown, patch: unknown, limits: JsonPatchLimits 
       const { parent, token } = parentOf(root, p, ptr);
       if (Array.isArray(parent)) {
         const index = arrayIndex(token, parent.length, !replace, ptr);
-        if (replace) displaced = parent[index];
-        if (replace) parent[index] = value;
-        else parent.splice(index, 0, value);
+        if (replace) {
+          displaced = parent[index];
+          parent[index] = value;
+        } else {
+          parent.splice(index, 0, value);
+        }
       } else if (isJsonObject(parent)) {
         if (replace && !Object.hasOwn(parent, token)) throw cannotApply(`${ptr}: path not found`);
         if (Object.hasOwn(parent, token)) displaced = parent[token];
