@@ -154,6 +154,15 @@ function goDecodeError(value: unknown, at: At): string | undefined {
   }
 }
 
+/** For a built-in kind, records what Go's decoder would refuse in `value` (the first such); true if it would. */
+function goDecode(w: Walk, value: unknown, at: At): boolean {
+  if (!w.builtin) return false;
+  const decodeError = goDecodeError(value, at);
+  if (decodeError === undefined) return false;
+  w.out.decodeError ??= decodeError;
+  return true;
+}
+
 /** encoding/json's name for the JSON value that did not fit. */
 function goValue(value: unknown): string {
   const t = jsonType(value);
@@ -228,23 +237,14 @@ function visit(w: Walk, value: unknown, given: Schema, at: At): void {
   if (name !== undefined && FREE_FORM.has(name)) return;
   if (schema['x-kubernetes-int-or-string'] === true) {
     if (!Number.isInteger(value) && typeof value !== 'string') typeError(w, value, given, 'integer,string', at);
-    else if (w.builtin && w.out.decodeError === undefined) {
-      const decodeError = goDecodeError(value, at);
-      if (decodeError !== undefined) w.out.decodeError = decodeError;
-    }
+    else goDecode(w, value, at);
     return;
   }
   if (typeof schema.type === 'string' && !matchesType(value, schema.type)) {
     typeError(w, value, given, schema.type, at);
     return;
   }
-  if (w.builtin) {
-    const decodeError = goDecodeError(value, at);
-    if (decodeError !== undefined) {
-      w.out.decodeError ??= decodeError;
-      return;
-    }
-  }
+  if (goDecode(w, value, at)) return;
   if (!w.builtin && typeof schema.format === 'string' && !formatHolds(schema.format, value)) {
     typeError(w, value, schema, schema.format, at);
     return;
