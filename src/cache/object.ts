@@ -6,7 +6,7 @@
  */
 import { ErrorCodes, WatchCacheError } from '../errors.js';
 import { AttributeReader, type Attributes } from '../select/predicate.js';
-import { jsonAddedFrame } from '../encode/json-frame.js';
+import { addedFrameObject, jsonAddedFrame } from '../encode/json-frame.js';
 import { parseJson, spliceResourceVersion, stampResourceVersion } from '../encode/json-object.js';
 import type { KubeObject } from '../kube-object.js';
 import { AttributeCodec } from '../ring/attributes.js';
@@ -88,12 +88,12 @@ export class ObjectCodec {
   cache(key: string, object: KubeObject, revision: number, value?: Uint8Array): CachedObject {
     const attributes = this.attributes.read(object);
     const trigger = this.trigger === undefined ? undefined : attributes.fields[this.trigger]!;
-    const { frame: addedFrame, json } = jsonAddedFrame(object, revision, value);
+    const addedFrame = jsonAddedFrame(object, revision, value);
     return {
       ...attributes,
       key,
       revision,
-      bytes: json,
+      bytes: addedFrameObject(addedFrame),
       addedFrame,
       trigger,
       triggerHash: trigger === undefined ? 0 : triggerHash(trigger),

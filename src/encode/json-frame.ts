@@ -19,23 +19,26 @@ const SUFFIX = Buffer.from('}\n', 'latin1');
 const ADDED_PREFIX = prefixes.get('ADDED')!;
 
 /**
- * The ADDED frame of `object` at `revision`, and the object's JSON (resourceVersion included) as
- * a view into it. Given `value`, the bytes `object` was parsed from, the resourceVersion is
- * spliced into them (spliceResourceVersion); otherwise, or when they cannot be spliced,
- * `object.metadata.resourceVersion` is set in place and the object is encoded straight into the
- * frame. Either way the object's bytes are written once.
+ * The ADDED frame of `object` at `revision`. Given `value`, the bytes `object` was parsed from,
+ * the resourceVersion is spliced into them (spliceResourceVersion); otherwise, or when they cannot
+ * be spliced, `object.metadata.resourceVersion` is set in place and the object is encoded straight
+ * into the frame. Either way the object's bytes are written once; addedFrameObject() views them.
  */
-export function jsonAddedFrame(object: { metadata?: unknown }, revision: number, value?: Uint8Array): { frame: Buffer; json: Buffer } {
-  let frame = value === undefined ? undefined : spliceResourceVersion(value, revision, ADDED_PREFIX, SUFFIX);
-  if (frame === undefined) {
-    const json = JSON.stringify(stampResourceVersion(object, revision));
-    const length = Buffer.byteLength(json, 'utf8');
-    frame = Buffer.allocUnsafe(ADDED_PREFIX.length + length + SUFFIX.length);
-    ADDED_PREFIX.copy(frame, 0);
-    frame.write(json, ADDED_PREFIX.length, length, 'utf8');
-    SUFFIX.copy(frame, ADDED_PREFIX.length + length);
-  }
-  return { frame, json: frame.subarray(ADDED_PREFIX.length, frame.length - SUFFIX.length) };
+export function jsonAddedFrame(object: { metadata?: unknown }, revision: number, value?: Uint8Array): Buffer {
+  const spliced = value === undefined ? undefined : spliceResourceVersion(value, revision, ADDED_PREFIX, SUFFIX);
+  if (spliced !== undefined) return spliced;
+  const json = JSON.stringify(stampResourceVersion(object, revision));
+  const length = Buffer.byteLength(json, 'utf8');
+  const frame = Buffer.allocUnsafe(ADDED_PREFIX.length + length + SUFFIX.length);
+  ADDED_PREFIX.copy(frame, 0);
+  frame.write(json, ADDED_PREFIX.length, length, 'utf8');
+  SUFFIX.copy(frame, ADDED_PREFIX.length + length);
+  return frame;
+}
+
+/** The object's JSON inside an ADDED frame of jsonAddedFrame(), as a view (no copy). */
+export function addedFrameObject(frame: Buffer): Buffer {
+  return frame.subarray(ADDED_PREFIX.length, frame.length - SUFFIX.length);
 }
 
 /** A frame for an object already encoded as JSON. */
