@@ -159,9 +159,8 @@ function setSystemFields(meta: JsonObject): void {
   meta.creationTimestamp = timestamp();
 }
 
-/** The type information and manager field ownership is recorded with (merge/apply.ts). */
 /**
- * How a write records its field manager; `route` for writes to an existing object or to its
+ * The type information and manager field ownership is recorded with (merge/apply.ts); `route` for writes to an existing object or to its
  * /status or /scale (scale.ts narrows what a /scale write tracks to its replicas).
  */
 export function fieldManagement(def: ObjectRoute['resource'], manager: string, route?: ObjectRoute): FieldManagement {
@@ -236,33 +235,22 @@ export async function guardedUpdate(
     checkFinalizers(def.kind, ref, currentMeta, meta);
     delete meta.resourceVersion;
     validate(res, ctx, def, next, 'update');
-    if (finalizedAway(meta)) {
-      // Its last finalizer removed: the object being deleted goes (kube's Store.Update).
-      let revision: number;
-      try {
-        revision = (await ctx.storage.delete(key, { expectedModRevision: item.modRevision })).revision;
-      } catch (err) {
-        if (isWatchCacheError(err) && err.code === ErrorCodes.CONFLICT && pinned === undefined && attempt < UPDATE_ATTEMPTS) continue;
-        throw storageError(err, ref);
-      }
-      sendObject(res, 200, present(withRevision(next, revision)));
-      return;
-    }
-
-    const bytes = encodeObject(next, ctx.maxObjectBytes);
-    if (Buffer.from(item.value.buffer, item.value.byteOffset, item.value.byteLength).equals(bytes)) {
+    // Its last finalizer removed, an object being deleted goes instead (kube's Store.Update).
+    const bytes = finalizedAway(meta) ? undefined : encodeObject(next, ctx.maxObjectBytes);
+    if (bytes !== undefined && Buffer.from(item.value.buffer, item.value.byteOffset, item.value.byteLength).equals(bytes)) {
       sendObject(res, 200, present(withRevision(next, item.modRevision)));
       return;
     }
-    let kv: KeyValue;
+    const expected = { expectedModRevision: item.modRevision };
+    let revision: number;
     try {
-      kv = await ctx.storage.update(key, bytes, { expectedModRevision: item.modRevision });
+      revision = bytes === undefined ? (await ctx.storage.delete(key, expected)).revision : (await ctx.storage.update(key, bytes, expected)).modRevision;
     } catch (err) {
       const moved = isWatchCacheError(err) && err.code === ErrorCodes.CONFLICT;
       if (moved && pinned === undefined && attempt < UPDATE_ATTEMPTS) continue;
       throw storageError(err, ref);
     }
-    sendObject(res, 200, present(withRevision(next, kv.modRevision)));
+    sendObject(res, 200, present(withRevision(next, revision)));
     return;
   }
 }
